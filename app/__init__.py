@@ -1,0 +1,1 @@
+"""Stepscope: watch PyTorch learn."""

@@ -1,0 +1,1 @@
+"""HTTP and websocket routes: thin handlers over the run manager, the hub and the history."""

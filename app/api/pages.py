@@ -1,0 +1,23 @@
+"""The page itself, and the health check."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from app.api.deps import HubDep, RunsDep
+from app.api.schemas import Health
+
+router = APIRouter()
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def index(request: Request) -> HTMLResponse:
+    templates = request.app.state.templates
+    response: HTMLResponse = templates.TemplateResponse(request, "index.html", {})
+    return response
+
+
+@router.get("/healthz", tags=["health"])
+def healthz(runs: RunsDep, hub: HubDep) -> Health:
+    return Health(status="ok", live_runs=len(runs.live()), connections=hub.count())

@@ -1,0 +1,140 @@
+"""The websocket stream of one run: its state and history first, then live frames.
+
+Only the sender task writes to the socket. It subscribes before it reads the history, so nothing
+falls between the two, and it tracks the last step whose loss it sent: a frame that repeats steps is
+skipped, and one that leaves a gap (its queue overflowed) is preceded by the missing steps from the
+history. A client that stays stalled past SEND_TIMEOUT is disconnected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from app.api.deps import HistoryDep, HubDep, RunsDep
+from app.runs.manager import RunManager, UnknownRun
+from app.store.history import History
+from app.stream.hub import Frame, FrameKind, Subscriber
+from app.stream.protocol import PROTOCOL_VERSION, encode_event
+
+router = APIRouter()
+
+SEND_TIMEOUT = 10.0  # seconds a client may take to accept one frame
+MAX_CLIENT_MESSAGE = 4096  # bytes; clients only send small control messages
+
+
+@router.websocket("/ws/runs/{run_id}")
+async def stream_run(
+    websocket: WebSocket, run_id: str, runs: RunsDep, history: HistoryDep, hub: HubDep
+) -> None:
+    try:
+        runs.info(run_id)
+    except UnknownRun:
+        await websocket.close(code=4404, reason=f"no run with id {run_id!r}")
+        return
+    await websocket.accept()
+    subscriber = hub.subscribe(run_id)
+    sender = asyncio.create_task(_send_frames(websocket, run_id, subscriber, runs, history))
+    try:
+        await _receive(websocket, subscriber)
+    finally:
+        subscriber.close()
+        hub.unsubscribe(run_id, subscriber)
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await sender
+
+
+async def _receive(websocket: WebSocket, subscriber: Subscriber) -> None:
+    """Answer the client's small messages; errors go back as error events, never as a crash."""
+    while True:
+        try:
+            message = await websocket.receive()
+        except (WebSocketDisconnect, RuntimeError):
+            return
+        if message["type"] == "websocket.disconnect":
+            return
+        text = message.get("text")
+        if text is None or len(text) > MAX_CLIENT_MESSAGE:
+            _reply(
+                subscriber,
+                "error",
+                message=f"messages must be JSON text under {MAX_CLIENT_MESSAGE} bytes",
+            )
+            continue
+        try:
+            kind = json.loads(text).get("type")
+        except (ValueError, AttributeError):
+            kind = None
+        if kind == "ping":
+            _reply(subscriber, "pong")
+        else:
+            _reply(
+                subscriber,
+                "error",
+                message='unknown message; the stream accepts {"type": "ping"}; '
+                "control runs through the REST API",
+            )
+
+
+def _reply(subscriber: Subscriber, kind: str, **fields: object) -> None:
+    subscriber.offer(Frame(FrameKind.EVENT, encode_event(kind, **fields)))
+
+
+async def _send_state(websocket: WebSocket, run_id: str, runs: RunManager, history: History) -> int:
+    """hello, the whole loss history, marks and the latest snapshot; return the last step sent."""
+    info = runs.info(run_id)
+    await websocket.send_text(encode_event("hello", protocol=PROTOCOL_VERSION, run=info))
+    losses = await asyncio.to_thread(history.losses, run_id)
+    events = await asyncio.to_thread(history.events, run_id)
+    await websocket.send_text(encode_event("scalars", first_step=1, loss=losses, history=True))
+    for event in events:
+        await websocket.send_text(encode_event(event.pop("kind"), **event))
+    snapshot = await asyncio.to_thread(history.latest_snapshot, run_id)
+    if snapshot is not None:
+        await websocket.send_bytes(snapshot)
+    return len(losses)
+
+
+async def _send_frames(
+    websocket: WebSocket, run_id: str, subscriber: Subscriber, runs: RunManager, history: History
+) -> None:
+    try:
+        sent = await _send_state(websocket, run_id, runs, history)
+        while True:
+            frame = await subscriber.next()
+            if frame is None:
+                if subscriber.closed:
+                    return
+                subscriber.resync = False
+                sent = await _send_state(websocket, run_id, runs, history)
+                continue
+            if frame.resets:
+                sent = 0
+            if frame.kind is FrameKind.SCALARS:
+                if frame.last_step <= sent:
+                    continue
+                if frame.first_step > sent + 1:
+                    gap = await asyncio.to_thread(
+                        history.losses, run_id, sent, frame.first_step - 1
+                    )
+                    await websocket.send_text(
+                        encode_event("scalars", first_step=sent + 1, loss=gap)
+                    )
+                sent = frame.last_step
+            await asyncio.wait_for(_send(websocket, frame), SEND_TIMEOUT)
+    except TimeoutError:
+        with contextlib.suppress(Exception):
+            await websocket.close(code=1008, reason="client too slow")
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        pass
+
+
+async def _send(websocket: WebSocket, frame: Frame) -> None:
+    if isinstance(frame.payload, bytes):
+        await websocket.send_bytes(frame.payload)
+    else:
+        await websocket.send_text(frame.payload)

@@ -1,0 +1,103 @@
+"""Experiments: a declarative, validated config and the model, data and loss it builds.
+
+An experiment is data (an `ExperimentConfig`), so that the browser can choose and change one without
+ever sending code. `build()` turns a config into real PyTorch objects, seeded so that the same config
+always gives the same run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+from torch import nn
+
+from app.engine.optimizers import OptimizerConfig, SGDConfig
+
+ExperimentName = Literal["seed-linear"]
+
+
+class ExperimentConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    experiment: ExperimentName = "seed-linear"
+    seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
+    n_samples: Annotated[int, Field(ge=1, le=100_000)] = 256
+    batch_size: Annotated[int, Field(ge=1, le=100_000)] = 32
+    noise: Annotated[float, Field(ge=0.0, le=10.0, allow_inf_nan=False)] = 0.1
+    optimizer: OptimizerConfig = SGDConfig()
+    # None runs as fast as the machine allows; a number paces the loop so a learner can follow it.
+    steps_per_second: Annotated[float | None, Field(gt=0.0, le=100_000.0, allow_inf_nan=False)] = (
+        None
+    )
+
+
+@dataclass(frozen=True)
+class Dataset:
+    inputs: torch.Tensor
+    targets: torch.Tensor
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    title: str
+    description: str
+    make_dataset: Callable[[ExperimentConfig], Dataset]
+    make_model: Callable[[], nn.Module]
+    make_loss: Callable[[], nn.Module]
+
+
+def make_linear_regression(config: ExperimentConfig, n_features: int = 10) -> Dataset:
+    """Targets from a hidden linear map plus Gaussian noise, so the loss can converge (to ~noise²)."""
+    generator = torch.Generator().manual_seed(config.seed)
+    inputs = torch.randn(config.n_samples, n_features, generator=generator)
+    true_weight = torch.randn(n_features, 1, generator=generator)
+    true_bias = torch.randn(1, generator=generator)
+    noise = config.noise * torch.randn(config.n_samples, 1, generator=generator)
+    return Dataset(inputs=inputs, targets=inputs @ true_weight + true_bias + noise)
+
+
+EXPERIMENTS: dict[str, Experiment] = {
+    "seed-linear": Experiment(
+        name="seed-linear",
+        title="Seed: Linear(10, 1)",
+        description=(
+            "nn.Linear(10, 1) fitted with MSELoss to a noisy hidden linear map: the classic example"
+            " of how loss.backward() fills .grad and optimizer.step() uses it."
+        ),
+        make_dataset=make_linear_regression,
+        make_model=lambda: nn.Linear(10, 1),
+        make_loss=nn.MSELoss,
+    ),
+}
+
+
+class Batches:
+    """Mini-batches in a reshuffled order each epoch; the order depends only on the seed."""
+
+    def __init__(self, dataset: Dataset, batch_size: int, seed: int) -> None:
+        self.dataset = dataset
+        self.batch_size = min(batch_size, len(dataset.inputs))
+        self.seed = seed
+        self.epoch = 0
+        self._order = epoch_order(len(dataset.inputs), seed, 0)
+        self._position = 0
+
+    def next(self) -> tuple[torch.Tensor, torch.Tensor]:
+        if self._position + self.batch_size > len(self._order):
+            self.epoch += 1
+            self._order = epoch_order(len(self.dataset.inputs), self.seed, self.epoch)
+            self._position = 0
+        index = self._order[self._position : self._position + self.batch_size]
+        self._position += self.batch_size
+        return self.dataset.inputs[index], self.dataset.targets[index]
+
+
+def epoch_order(n_samples: int, seed: int, epoch: int) -> torch.Tensor:
+    return torch.randperm(
+        n_samples, generator=torch.Generator().manual_seed(seed * 100_003 + epoch)
+    )

@@ -1,0 +1,100 @@
+"""The training loop, as the five phases of one optimizer step.
+
+`phases()` is the loop a newcomer reads: zero_grad, forward, loss, backward, step, in that order.
+It yields after each phase so that the worker can run one phase at a time (to show what each one
+changed) or a whole step at once; the code view in the browser shows this very function.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+
+import torch
+from pydantic import BaseModel
+from torch import nn
+
+from app.engine.experiments import EXPERIMENTS, Batches, ExperimentConfig
+from app.engine.optimizers import apply_hyperparameters, build_optimizer
+
+
+class Phase(enum.StrEnum):
+    ZERO_GRAD = "zero_grad"
+    FORWARD = "forward"
+    LOSS = "loss"
+    BACKWARD = "backward"
+    STEP = "step"
+
+
+PHASES: tuple[Phase, ...] = tuple(Phase)
+
+
+class TrainingLoop:
+    def __init__(self, config: ExperimentConfig) -> None:
+        experiment = EXPERIMENTS[config.experiment]
+        # Seed the global generator: nn.Module initialisation draws from it. Same seed, same run.
+        torch.manual_seed(config.seed)
+        self.config = config
+        self.model: nn.Module = experiment.make_model()
+        self.loss_fn: nn.Module = experiment.make_loss()
+        self.batches = Batches(experiment.make_dataset(config), config.batch_size, config.seed)
+        self.optimizer_config: BaseModel = config.optimizer
+        self.optimizer = build_optimizer(config.optimizer, self.model.parameters())
+        self.step = 0  # optimizer steps taken
+        self.inputs: torch.Tensor | None = None
+        self.targets: torch.Tensor | None = None
+        self.predictions: torch.Tensor | None = None
+        self.loss: torch.Tensor | None = None
+        self._phases: Iterator[Phase] | None = None
+        self.phase: Phase | None = None  # the last phase that ran
+
+    def phases(self) -> Iterator[Phase]:
+        self.optimizer.zero_grad(set_to_none=True)
+        yield Phase.ZERO_GRAD
+        self.inputs, self.targets = self.batches.next()
+        self.predictions = self.model(self.inputs)
+        yield Phase.FORWARD
+        self.loss = self.loss_fn(self.predictions, self.targets)
+        yield Phase.LOSS
+        self.loss.backward()
+        yield Phase.BACKWARD
+        self.optimizer.step()
+        self.step += 1
+        yield Phase.STEP
+
+    def run_phase(self) -> Phase:
+        """Run the next phase, starting a new step after the last one."""
+        if self._phases is None:
+            self._phases = self.phases()
+        self.phase = next(self._phases)
+        if self.phase is Phase.STEP:
+            self._phases = None
+        return self.phase
+
+    def run_step(self) -> torch.Tensor:
+        """Run the rest of the current step (all five phases if none is under way); return its loss."""
+        while self.run_phase() is not Phase.STEP:
+            pass
+        assert self.loss is not None
+        return self.loss.detach()
+
+    @property
+    def mid_step(self) -> bool:
+        return self._phases is not None
+
+    def parameters(self) -> list[tuple[str, nn.Parameter]]:
+        return list(self.model.named_parameters())
+
+    def change_optimizer(self, config: BaseModel) -> bool:
+        """Apply a new optimizer config; return True when it is a new optimizer with fresh state.
+
+        The same optimizer with other hyperparameters keeps its state, as changing `lr` in
+        `param_groups` does in any training script; another optimizer starts from nothing.
+        """
+        same_kind = getattr(config, "name", None) == getattr(self.optimizer_config, "name", None)
+        self.optimizer_config = config
+        if same_kind:
+            apply_hyperparameters(self.optimizer, config)
+            return False
+        self.optimizer = build_optimizer(config, self.model.parameters())
+        return True

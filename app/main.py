@@ -1,0 +1,67 @@
+"""The application factory: long-lived objects are made in the lifespan and kept on app.state."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from app.api import catalogue, pages, runs, stream
+from app.engine.experiments import ExperimentConfig
+from app.runs.manager import RunManager, TooManyRuns, UnknownRun
+from app.runs.state import LIVE_STATES, IllegalTransition
+from app.settings import Settings, get_settings
+from app.store.history import History
+from app.stream.hub import Hub
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        history = History(settings.database)
+        history.mark_interrupted([str(state) for state in LIVE_STATES])
+        hub = Hub(settings.queue_limit)
+        manager = RunManager(history, hub, settings.max_runs)
+        app.state.settings, app.state.history = settings, history
+        app.state.hub, app.state.runs = hub, manager
+        if settings.default_run:
+            manager.create(ExperimentConfig())
+        try:
+            yield
+        finally:
+            await manager.stop_all()
+            hub.close_all()
+            history.close()
+
+    app = FastAPI(
+        title="Stepscope",
+        summary="Watch PyTorch learn: what loss.backward() and optimizer.step() do, live.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.templates = Jinja2Templates(directory=settings.templates_dir)
+    app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
+    for router in (pages.router, catalogue.router, runs.router, stream.router):
+        app.include_router(router)
+
+    @app.exception_handler(UnknownRun)
+    async def unknown_run(request: Request, error: UnknownRun) -> JSONResponse:
+        return JSONResponse(
+            {"detail": f"no run with id {error.args[0]!r}"}, status_code=status.HTTP_404_NOT_FOUND
+        )
+
+    @app.exception_handler(IllegalTransition)
+    async def illegal_transition(request: Request, error: IllegalTransition) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=status.HTTP_409_CONFLICT)
+
+    @app.exception_handler(TooManyRuns)
+    async def too_many_runs(request: Request, error: TooManyRuns) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=status.HTTP_429_TOO_MANY_REQUESTS)
+
+    return app

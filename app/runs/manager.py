@@ -1,0 +1,278 @@
+"""The run manager: starts a worker process per run and relays what it reports.
+
+Each run has a reader thread that receives the worker's messages, writes them to the history (so
+SQLite never runs on the event loop), and hands them to the event loop, which updates the run and
+publishes one encoded frame to the hub. Commands are checked against the run's state machine here,
+before they reach the worker, so an illegal one is refused at once with a reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import multiprocessing
+import threading
+import uuid
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from pydantic import BaseModel
+
+from app.engine.experiments import EXPERIMENTS, ExperimentConfig
+from app.runs.state import LIVE_STATES, Command, IllegalTransition, RunState, next_state
+from app.runs.worker import run_worker
+from app.store.history import History, RunRecord
+from app.stream.hub import Frame, FrameKind, Hub
+from app.stream.protocol import encode_event
+
+STOP_GRACE = 3.0  # seconds a worker gets to flush and exit before it is terminated
+
+
+class UnknownRun(KeyError):
+    pass
+
+
+class TooManyRuns(Exception):
+    pass
+
+
+@dataclass
+class Run:
+    id: str
+    config: ExperimentConfig
+    state: RunState = RunState.IDLE
+    step: int = 0
+    loss: float | None = None
+    phase: str | None = None
+    ready: bool = False
+    reason: str | None = None
+    process: BaseProcess | None = field(default=None, repr=False)
+    commands: Connection | None = field(default=None, repr=False)
+    exited: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "experiment": self.config.experiment,
+            "title": EXPERIMENTS[self.config.experiment].title,
+            "config": self.config.model_dump(),
+            "state": self.state,
+            "reason": self.reason,
+            "step": self.step,
+            "loss": self.loss,
+            "phase": self.phase,
+            "ready": self.ready,
+        }
+
+
+class RunManager:
+    def __init__(self, history: History, hub: Hub, max_runs: int = 8) -> None:
+        self.history = history
+        self.hub = hub
+        self.max_runs = max_runs
+        self._runs: dict[str, Run] = {}
+        # spawn, not fork: a forked child would inherit the server's threads and torch's thread pools
+        self._context = multiprocessing.get_context("spawn")
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # queries
+
+    def get(self, run_id: str) -> Run:
+        try:
+            return self._runs[run_id]
+        except KeyError:
+            raise UnknownRun(run_id) from None
+
+    def info(self, run_id: str) -> dict[str, Any]:
+        """A run of this server process, or one from the history."""
+        if run_id in self._runs:
+            return self._runs[run_id].info()
+        record = self.history.run(run_id)
+        if record is None:
+            raise UnknownRun(run_id)
+        return record_info(record)
+
+    def all_info(self) -> list[dict[str, Any]]:
+        return [self.info(record.id) for record in self.history.runs()]
+
+    def live(self) -> list[Run]:
+        return [run for run in self._runs.values() if run.state in LIVE_STATES]
+
+    # control
+
+    def create(self, config: ExperimentConfig) -> Run:
+        if len(self.live()) >= self.max_runs:
+            raise TooManyRuns(f"at most {self.max_runs} runs can be live at once; stop one first")
+        self._loop = asyncio.get_running_loop()
+        run = Run(id=uuid.uuid4().hex[:12], config=config)
+        self.history.add_run(run.id, config.experiment, config.model_dump(), run.state)
+        commands, worker_commands = self._context.Pipe(duplex=False)
+        worker_frames, frames = self._context.Pipe(duplex=False)
+        run.commands = worker_commands
+        run.process = self._context.Process(
+            target=run_worker,
+            args=(config.model_dump_json(), commands, frames),
+            name=f"stepscope-run-{run.id}",
+            daemon=True,
+        )
+        run.process.start()
+        # The child has its own copies now; closing ours lets EOF reach the reader when it exits.
+        commands.close()
+        frames.close()
+        self._runs[run.id] = run
+        threading.Thread(
+            target=self._relay, args=(run, worker_frames), name=f"relay-{run.id}", daemon=True
+        ).start()
+        return run
+
+    def command(self, run_id: str, command: Command) -> Run:
+        run = self.get(run_id)
+        run.state = next_state(run.state, command)
+        self._send(run, (command, None))
+        self.history.set_state(run.id, run.state)
+        self._publish_status(run)
+        return run
+
+    def change_optimizer(self, run_id: str, optimizer: BaseModel) -> Run:
+        run = self._live(run_id, "change the optimizer of")
+        run.config = run.config.model_copy(update={"optimizer": optimizer})
+        self._send(run, ("optimizer", optimizer.model_dump()))
+        return run
+
+    def change_pace(self, run_id: str, steps_per_second: float | None) -> Run:
+        run = self._live(run_id, "change the pace of")
+        run.config = run.config.model_copy(update={"steps_per_second": steps_per_second})
+        self._send(run, ("pace", steps_per_second))
+        self.history.set_config(run.id, run.config.model_dump())
+        self._publish_status(run)
+        return run
+
+    async def stop_all(self) -> None:
+        """Stop every live run, letting each worker flush its last scalars, then end them all."""
+        for run in self.live():
+            run.state = RunState.STOPPED
+            with contextlib.suppress(OSError):
+                self._send(run, (Command.STOP, None))
+            self.history.set_state(run.id, run.state)
+        waits = [asyncio.wait_for(run.exited.wait(), STOP_GRACE) for run in self._runs.values()]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.gather(*waits, return_exceptions=True)
+        for run in self._runs.values():
+            if run.process is not None and run.process.is_alive():
+                run.process.kill()
+
+    # internals
+
+    def _live(self, run_id: str, action: str) -> Run:
+        run = self.get(run_id)
+        if run.state not in LIVE_STATES:
+            raise IllegalTransition(f"cannot {action} a run that is {run.state}")
+        return run
+
+    def _send(self, run: Run, message: tuple[Any, Any]) -> None:
+        assert run.commands is not None
+        with contextlib.suppress(OSError):  # the worker is gone; the relay reports why
+            run.commands.send(message)
+
+    def _publish(self, target: Run, kind: str, **fields: Any) -> None:
+        self.hub.publish(target.id, Frame(FrameKind.EVENT, encode_event(kind, **fields)))
+
+    def _publish_status(self, run: Run) -> None:
+        self._publish(run, "status", run=run.info())
+
+    def _relay(self, run: Run, frames: Connection) -> None:
+        """The reader thread: persist each message, then hand it to the event loop."""
+        while True:
+            try:
+                message = frames.recv()
+            except (EOFError, OSError):
+                break
+            self._persist(run, message)
+            self._to_loop(self._on_message, run, message)
+        if run.process is not None:
+            run.process.join(timeout=STOP_GRACE)
+        frames.close()
+        self._to_loop(self._on_exit, run)
+
+    def _to_loop(self, callback: Any, *args: Any) -> None:
+        assert self._loop is not None
+        with contextlib.suppress(RuntimeError):  # the event loop closed during shutdown
+            self._loop.call_soon_threadsafe(callback, *args)
+
+    def _persist(self, run: Run, message: tuple[Any, ...]) -> None:
+        match message:
+            case ("scalars", first, losses):
+                self.history.append_scalars(run.id, first, losses)
+            case ("snapshot", step, payload):
+                self.history.put_snapshot(run.id, step, payload)
+            case ("ack", Command.RESET, _):
+                self.history.clear_progress(run.id)
+            case ("optimizer", step, config, fresh):
+                self.history.add_event(
+                    run.id, step, "optimizer", {"optimizer": config, "fresh": fresh}
+                )
+                self.history.set_config(run.id, run.config.model_dump())
+            case ("failed", reason):
+                self.history.set_state(run.id, RunState.FAILED, reason)
+
+    def _on_message(self, run: Run, message: tuple[Any, ...]) -> None:
+        match message:
+            case ("ready", _):
+                run.ready = True
+                self._publish_status(run)
+            case ("scalars", first, losses):
+                run.step = first + len(losses) - 1
+                run.loss = losses[-1]
+                self.hub.publish(
+                    run.id,
+                    Frame(
+                        FrameKind.SCALARS,
+                        encode_event("scalars", first_step=first, loss=losses),
+                        first_step=first,
+                        last_step=run.step,
+                    ),
+                )
+            case ("snapshot", _, payload):
+                self.hub.publish(run.id, Frame(FrameKind.SNAPSHOT, payload))
+            case ("ack", command, status):
+                run.step, run.phase = status["step"], status["phase"]
+                if command == Command.RESET:
+                    run.loss = None
+                    self.hub.publish(
+                        run.id, Frame(FrameKind.EVENT, encode_event("reset"), resets=True)
+                    )
+                self._publish_status(run)
+            case ("optimizer", step, config, fresh):
+                self._publish(run, "optimizer", step=step, optimizer=config, fresh=fresh)
+                self._publish_status(run)
+            case ("failed", reason):
+                run.state, run.reason = RunState.FAILED, reason
+                self._publish_status(run)
+
+    def _on_exit(self, run: Run) -> None:
+        if run.state in LIVE_STATES:
+            code = None if run.process is None else run.process.exitcode
+            run.state = RunState.FAILED
+            run.reason = f"the worker process exited unexpectedly (exit code {code})"
+            self.history.set_state(run.id, run.state, run.reason)
+            self._publish_status(run)
+        run.exited.set()
+
+
+def record_info(record: RunRecord) -> dict[str, Any]:
+    """What a run from an earlier server process looks like: its history, no worker."""
+    experiment = EXPERIMENTS.get(record.experiment)
+    return {
+        "id": record.id,
+        "experiment": record.experiment,
+        "title": experiment.title if experiment else record.experiment,
+        "config": record.config,
+        "state": record.state,
+        "reason": record.reason,
+        "step": record.step,
+        "loss": None,
+        "phase": None,
+        "ready": False,
+    }

@@ -1,0 +1,180 @@
+"""The worker process: one per run, it owns the training loop and streams what it does.
+
+Like a Jupyter kernel, training runs apart from the server: torch never blocks the event loop, a
+crash takes only this process down, and a stop can always be enforced by ending it. Commands arrive
+on one pipe, and messages leave on another, as tuples:
+
+    ("ready", info)                 the loop is built
+    ("scalars", first_step, losses) every step's loss, batched
+    ("snapshot", step, message)     an encoded snapshot (app.stream.protocol), at display rate
+    ("ack", command, status)        a command took effect; status has step and phase
+    ("optimizer", step, config, fresh)  the optimizer changed; fresh when its state starts anew
+    ("failed", reason)              the loop raised; the process exits after this
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import traceback
+from multiprocessing.connection import Connection
+from typing import Any
+
+import torch
+from pydantic import TypeAdapter
+
+from app.engine.experiments import ExperimentConfig
+from app.engine.loop import Phase, TrainingLoop
+from app.engine.optimizers import OptimizerConfig
+from app.instrument.governor import Governor
+from app.instrument.recorder import Recorder
+from app.runs.state import Command
+from app.stream.protocol import encode_snapshot
+
+FLUSH_INTERVAL = 0.05  # seconds between batches of scalars: 20 per second, like the frames
+MAX_BATCH = 4096  # steps per scalars message, so a very fast loop still flushes in bounded chunks
+
+_optimizer_config: TypeAdapter[Any] = TypeAdapter(OptimizerConfig)
+
+
+class Session:
+    """A training loop with its recorder, driven by commands."""
+
+    def __init__(self, config: ExperimentConfig, out: Connection) -> None:
+        self.out = out
+        self.config = config
+        self.running = False
+        self._build()
+
+    def _build(self) -> None:
+        self.loop = TrainingLoop(self.config)
+        self.recorder = Recorder(self.loop.parameters())
+        self.recorder.attach(self.loop.optimizer)
+        self.governor = Governor()
+        self.pending: list[torch.Tensor] = []
+        self.flushed_at = time.perf_counter()
+        self.next_step_at = 0.0
+
+    # what the loop reports
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        # note: one host sync for the whole batch, rather than .item() per step
+        losses = torch.stack(self.pending).tolist()
+        first = self.loop.step - len(self.pending) + 1
+        self.pending = []
+        self.out.send(("scalars", first, losses))
+        self.flushed_at = time.perf_counter()
+
+    def send_snapshot(self) -> None:
+        self.flush()
+        snapshot = self.recorder.snapshot(self.loop.optimizer)
+        loss = None if self.loop.loss is None else float(self.loop.loss.detach())
+        header = {
+            "step": self.loop.step,
+            "phase": self.loop.phase,
+            "loss": loss,
+            "optimizer": self.loop.optimizer_config.model_dump(),
+            **snapshot.header,
+        }
+        self.out.send(("snapshot", self.loop.step, encode_snapshot(header, snapshot.data)))
+
+    def status(self) -> dict[str, Any]:
+        return {"step": self.loop.step, "phase": self.loop.phase, "mid_step": self.loop.mid_step}
+
+    # what the loop does
+
+    def train_step(self) -> None:
+        started = time.perf_counter()
+        due = self.governor.due(started)
+        if due:
+            self.recorder.arm()
+            self.recorder.hook_seconds = 0.0
+        self.pending.append(self.loop.run_step())
+        if due:
+            shipped = time.perf_counter()
+            self.send_snapshot()
+            now = time.perf_counter()
+            self.governor.spent(now - shipped + self.recorder.hook_seconds, now)
+        elif len(self.pending) >= MAX_BATCH or started - self.flushed_at >= FLUSH_INTERVAL:
+            self.flush()
+
+    def handle(self, command: str, payload: Any) -> bool:
+        """Carry out one command; return False when the worker should exit."""
+        match command:
+            case Command.START:
+                self.running = True
+            case Command.PAUSE:
+                self.running = False
+                self.flush()
+                self.send_snapshot()
+            case Command.STEP:
+                self.running = False
+                self.recorder.arm()
+                self.pending.append(self.loop.run_step())
+                self.send_snapshot()
+            case Command.PHASE:
+                self.running = False
+                self.recorder.arm()
+                if self.loop.run_phase() is Phase.STEP:
+                    assert self.loop.loss is not None
+                    self.pending.append(self.loop.loss.detach())
+                self.send_snapshot()
+            case Command.RESET:
+                self.running = False
+                self.pending = []
+                self.recorder.detach()
+                self._build()
+            case Command.STOP:
+                self.running = False
+                self.flush()
+                self.recorder.detach()
+                self.out.send(("ack", command, self.status()))
+                return False
+            case "optimizer":
+                config = _optimizer_config.validate_python(payload)
+                self.flush()
+                fresh = self.loop.change_optimizer(config)
+                if fresh:
+                    self.recorder.attach(self.loop.optimizer)
+                self.config = self.config.model_copy(update={"optimizer": config})
+                self.out.send(("optimizer", self.loop.step, config.model_dump(), fresh))
+                return True
+            case "pace":
+                self.config = self.config.model_copy(update={"steps_per_second": payload})
+                return True
+        self.out.send(("ack", command, self.status()))
+        return True
+
+    def serve(self, commands: Connection) -> None:
+        self.out.send(("ready", {"parameters": [name for name, _ in self.loop.parameters()]}))
+        while True:
+            if self.running:
+                wait = 0.0
+                pace = self.config.steps_per_second
+                if pace is not None:
+                    wait = max(0.0, self.next_step_at - time.perf_counter())
+                if commands.poll(wait):
+                    if not self.handle(*commands.recv()):
+                        return
+                    continue
+                if pace is not None:
+                    self.next_step_at = max(self.next_step_at, time.perf_counter()) + 1.0 / pace
+                self.train_step()
+            else:
+                self.flush()
+                if not self.handle(*commands.recv()):
+                    return
+
+
+def run_worker(config_json: str, commands: Connection, out: Connection) -> None:
+    """The worker process's entry point."""
+    try:
+        Session(ExperimentConfig.model_validate_json(config_json), out).serve(commands)
+    except (EOFError, BrokenPipeError):
+        pass  # the server went away; nothing is listening for a report
+    except BaseException as error:  # report anything, then exit: the server marks the run failed
+        reason = "".join(traceback.format_exception_only(error)).strip()
+        with contextlib.suppress(OSError, ValueError):
+            out.send(("failed", reason))

@@ -1,0 +1,204 @@
+"""The run history, one SQLite file per data directory.
+
+Written from each run's reader thread and read from the event loop, so every thread gets its own
+connection; WAL mode lets readers go on while a writer commits.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    experiment TEXT NOT NULL,
+    config TEXT NOT NULL,
+    state TEXT NOT NULL,
+    reason TEXT,
+    step INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS scalars (
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step INTEGER NOT NULL,
+    loss REAL,
+    PRIMARY KEY (run_id, step)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS snapshots (
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step INTEGER NOT NULL,
+    latest INTEGER NOT NULL,
+    message BLOB NOT NULL,
+    PRIMARY KEY (run_id, latest, step)
+);
+CREATE TABLE IF NOT EXISTS events (
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: str
+    experiment: str
+    config: dict[str, Any]
+    state: str
+    reason: str | None
+    step: int
+    created_at: float
+
+
+class History:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        with self._write() as db:
+            db.executescript(SCHEMA)
+
+    def _connection(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30.0)
+            db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode is durable across application crashes, which is what we need.
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            self._local.db = db
+        return db
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        db = self._connection()
+        with db:  # one transaction, committed on success
+            yield db
+
+    def close(self) -> None:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
+
+    # runs
+
+    def add_run(self, run_id: str, experiment: str, config: dict[str, Any], state: str) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO runs (id, experiment, config, state, created_at) VALUES (?, ?, ?, ?, ?)",
+                (run_id, experiment, json.dumps(config), state, time.time()),
+            )
+
+    def set_state(self, run_id: str, state: str, reason: str | None = None) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE runs SET state = ?, reason = ? WHERE id = ?", (state, reason, run_id)
+            )
+
+    def set_config(self, run_id: str, config: dict[str, Any]) -> None:
+        with self._write() as db:
+            db.execute("UPDATE runs SET config = ? WHERE id = ?", (json.dumps(config), run_id))
+
+    def mark_interrupted(self, live_states: Sequence[str]) -> None:
+        """Runs whose worker died with a previous server process can only be looked at now."""
+        marks = ",".join("?" * len(live_states))
+        with self._write() as db:
+            db.execute(
+                f"UPDATE runs SET state = 'stopped', reason = 'server restarted'"
+                f" WHERE state IN ({marks})",
+                tuple(live_states),
+            )
+
+    def run(self, run_id: str) -> RunRecord | None:
+        row = (
+            self._connection()
+            .execute(
+                "SELECT id, experiment, config, state, reason, step, created_at FROM runs WHERE id = ?",
+                (run_id,),
+            )
+            .fetchone()
+        )
+        return None if row is None else _record(row)
+
+    def runs(self) -> list[RunRecord]:
+        rows = self._connection().execute(
+            "SELECT id, experiment, config, state, reason, step, created_at FROM runs"
+            " ORDER BY created_at DESC"
+        )
+        return [_record(row) for row in rows]
+
+    # scalars
+
+    def append_scalars(self, run_id: str, first_step: int, losses: Sequence[float]) -> None:
+        rows = [(run_id, first_step + i, loss) for i, loss in enumerate(losses)]
+        with self._write() as db:
+            db.executemany("INSERT OR REPLACE INTO scalars VALUES (?, ?, ?)", rows)
+            db.execute(
+                "UPDATE runs SET step = ? WHERE id = ?", (first_step + len(losses) - 1, run_id)
+            )
+
+    def losses(self, run_id: str, after: int = 0, upto: int | None = None) -> list[float]:
+        """Losses of steps after..upto; SQLite stores NaN as NULL, which we read back as NaN."""
+        rows = self._connection().execute(
+            "SELECT step, loss FROM scalars WHERE run_id = ? AND step > ? AND step <= ?"
+            " ORDER BY step",
+            (run_id, after, upto if upto is not None else 2**62),
+        )
+        return [float("nan") if loss is None else loss for _, loss in rows]
+
+    # snapshots and events
+
+    def put_snapshot(self, run_id: str, step: int, message: bytes) -> None:
+        """Keep the latest snapshot, and an archive that thins out with age (steps 1, 2, 4, 8, ...)."""
+        with self._write() as db:
+            db.execute("DELETE FROM snapshots WHERE run_id = ? AND latest = 1", (run_id,))
+            db.execute("INSERT INTO snapshots VALUES (?, ?, 1, ?)", (run_id, step, message))
+            archived = db.execute(
+                "SELECT MAX(step) FROM snapshots WHERE run_id = ? AND latest = 0", (run_id,)
+            ).fetchone()[0]
+            if archived is None or step >= 2 * max(archived, 1):
+                db.execute(
+                    "INSERT OR REPLACE INTO snapshots VALUES (?, ?, 0, ?)", (run_id, step, message)
+                )
+
+    def latest_snapshot(self, run_id: str) -> bytes | None:
+        row = (
+            self._connection()
+            .execute("SELECT message FROM snapshots WHERE run_id = ? AND latest = 1", (run_id,))
+            .fetchone()
+        )
+        return None if row is None else bytes(row[0])
+
+    def add_event(self, run_id: str, step: int, kind: str, detail: dict[str, Any]) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO events VALUES (?, ?, ?, ?)", (run_id, step, kind, json.dumps(detail))
+            )
+
+    def events(self, run_id: str) -> list[dict[str, Any]]:
+        rows = self._connection().execute(
+            "SELECT step, kind, detail FROM events WHERE run_id = ? ORDER BY rowid", (run_id,)
+        )
+        return [{"step": step, "kind": kind, **json.loads(detail)} for step, kind, detail in rows]
+
+    def clear_progress(self, run_id: str) -> None:
+        """A reset starts the run again from its seed: its curve, snapshots and marks go."""
+        with self._write() as db:
+            for table in ("scalars", "snapshots", "events"):
+                db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
+            db.execute("UPDATE runs SET step = 0 WHERE id = ?", (run_id,))
+
+
+def _record(row: tuple[Any, ...]) -> RunRecord:
+    run_id, experiment, config, state, reason, step, created_at = row
+    return RunRecord(run_id, experiment, json.loads(config), state, reason, step, created_at)

@@ -1,0 +1,1 @@
+"""The stream: the wire format of frames, and the hub that fans them out to browsers."""
