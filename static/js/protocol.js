@@ -1,0 +1,42 @@
+// @ts-check
+/** The stream's message format, version 1 (docs/protocol.md). */
+
+export const PROTOCOL_VERSION = 1;
+
+/**
+ * JSON carries NaN and ±Infinity as the strings "NaN", "Infinity", "-Infinity"; Number() reads them.
+ * @param {number | string | null | undefined} value
+ */
+export function num(value) {
+  return value === null || value === undefined ? NaN : Number(value);
+}
+
+/**
+ * @typedef {{view: [number, number], stats: Record<string, number | string>, histogram?: [number, number]}} FieldRecord
+ * @typedef {{name: string, shape: number[], numel: number, sampled: boolean,
+ *            fields: Record<string, FieldRecord | null>, state_scalars: Record<string, number>}} TensorRecord
+ * @typedef {{type: "snapshot", v: number, step: number, phase: string | null, loss: number | string | null,
+ *            optimizer: Record<string, unknown>, tensors: TensorRecord[]}} SnapshotHeader
+ * @typedef {{header: SnapshotHeader, data: Float32Array}} Snapshot
+ */
+
+/**
+ * A binary snapshot: uint32 LE header length, JSON header, padding, then float32 data read in place.
+ * @param {ArrayBuffer} buffer
+ * @returns {Snapshot}
+ */
+export function decodeSnapshot(buffer) {
+  const length = new DataView(buffer).getUint32(0, true);
+  const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 4, length)));
+  return { header, data: new Float32Array(buffer, 4 + length) };
+}
+
+/**
+ * The elements of one field of a tensor, as a view into the snapshot's data.
+ * @param {Snapshot} snapshot
+ * @param {FieldRecord} field
+ */
+export function fieldView(snapshot, field) {
+  const [offset, length] = field.view;
+  return snapshot.data.subarray(offset, offset + length);
+}

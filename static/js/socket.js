@@ -1,0 +1,43 @@
+// @ts-check
+/** A websocket to one run's stream that reconnects by itself, with backoff. */
+
+export class RunSocket {
+  /**
+   * @param {string} runId
+   * @param {{onMessage: (data: string | ArrayBuffer) => void,
+   *          onState: (state: "connecting" | "open" | "closed") => void}} handlers
+   */
+  constructor(runId, handlers) {
+    this.runId = runId;
+    this.handlers = handlers;
+    this.delay = 250;
+    this.stopped = false;
+    /** @type {WebSocket | null} */
+    this.ws = null;
+    this.connect();
+  }
+
+  connect() {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const ws = new WebSocket(`${scheme}://${location.host}/ws/runs/${this.runId}`);
+    ws.binaryType = "arraybuffer";
+    this.ws = ws;
+    this.handlers.onState("connecting");
+    ws.onopen = () => {
+      this.delay = 250;
+      this.handlers.onState("open");
+    };
+    ws.onmessage = (event) => this.handlers.onMessage(event.data);
+    ws.onclose = () => {
+      if (this.stopped) return;
+      this.handlers.onState("closed");
+      setTimeout(() => this.connect(), this.delay);
+      this.delay = Math.min(this.delay * 2, 5000);
+    };
+  }
+
+  close() {
+    this.stopped = true;
+    this.ws?.close();
+  }
+}

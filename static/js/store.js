@@ -1,0 +1,118 @@
+// @ts-check
+/** All client state in one place: the run, every step's loss, the latest snapshot, the connection. */
+import { Channel } from "./pubsub.js";
+import { decodeSnapshot, num } from "./protocol.js";
+
+/**
+ * @typedef {{id: string, experiment: string, title: string, config: any, state: string,
+ *            reason: string | null, step: number, loss: number | string | null,
+ *            phase: string | null, ready: boolean}} RunInfo
+ * @typedef {"run" | "losses" | "snapshot" | "connection" | "marks" | "error"} Change
+ */
+
+export class Store {
+  constructor() {
+    /** @type {RunInfo | null} */
+    this.run = null;
+    /** Loss of step k at index k-1; grows by doubling. */
+    this.losses = new Float64Array(1024);
+    this.stepCount = 0;
+    /** @type {import("./protocol.js").Snapshot | null} */
+    this.snapshot = null;
+    /** @type {"connecting" | "open" | "closed"} */
+    this.connection = "connecting";
+    /** @type {{step: number, label: string}[]} optimizer changes, marked on the charts */
+    this.marks = [];
+    /** @type {string | null} */
+    this.error = null;
+    /** @type {Channel<Change>} */
+    this.changed = new Channel();
+  }
+
+  /** @param {number} firstStep @param {(number | string | null)[]} values */
+  setLosses(firstStep, values) {
+    const end = firstStep - 1 + values.length;
+    if (end > this.losses.length) {
+      let size = this.losses.length;
+      while (size < end) size *= 2;
+      const grown = new Float64Array(size);
+      grown.set(this.losses.subarray(0, this.stepCount));
+      this.losses = grown;
+    }
+    for (let i = 0; i < values.length; i++) this.losses[firstStep - 1 + i] = num(values[i]);
+    this.stepCount = Math.max(this.stepCount, end);
+    this.changed.publish("losses");
+  }
+
+  clear() {
+    this.stepCount = 0;
+    this.snapshot = null;
+    this.marks = [];
+    this.changed.publish("losses");
+    this.changed.publish("snapshot");
+    this.changed.publish("marks");
+  }
+
+  /** Fold one message from the stream into the state. @param {string | ArrayBuffer} data */
+  receive(data) {
+    if (data instanceof ArrayBuffer) {
+      this.snapshot = decodeSnapshot(data);
+      this.changed.publish("snapshot");
+      return;
+    }
+    const message = JSON.parse(data);
+    switch (message.type) {
+      case "hello":
+        // A fresh connection (or a resync) replays the whole history after this.
+        this.clear();
+        this.setRun(message.run);
+        break;
+      case "status":
+        this.setRun(message.run);
+        break;
+      case "scalars":
+        this.setLosses(message.first_step, message.loss);
+        break;
+      case "reset":
+        this.clear();
+        break;
+      case "optimizer":
+        this.marks.push({ step: message.step, label: message.optimizer.name });
+        this.changed.publish("marks");
+        break;
+      case "error":
+        this.setError(message.message);
+        break;
+      default:
+        break; // newer message types are ignored by older pages
+    }
+  }
+
+  /** @param {RunInfo} run */
+  setRun(run) {
+    this.run = run;
+    this.changed.publish("run");
+  }
+
+  /** @param {"connecting" | "open" | "closed"} connection */
+  setConnection(connection) {
+    this.connection = connection;
+    this.changed.publish("connection");
+  }
+
+  /** @param {string | null} error */
+  setError(error) {
+    this.error = error;
+    this.changed.publish("error");
+  }
+
+  /** The latest step's loss, from the stream or the run's info. */
+  latestLoss() {
+    if (this.stepCount > 0) return this.losses[this.stepCount - 1];
+    return this.run?.loss == null ? null : num(this.run.loss);
+  }
+
+  latestStep() {
+    return Math.max(this.stepCount, this.run?.step ?? 0);
+  }
+}
