@@ -92,6 +92,8 @@ def _per_element_fields(
     }
     scalars: dict[str, torch.Tensor] = {}
     for key, state in optimizer.state.get(param, {}).items():
+        if state is None:  # e.g. SGD's momentum_buffer before momentum is used
+            continue
         if not isinstance(state, torch.Tensor):
             scalars[key] = torch.tensor(float(state))
         elif state.shape == param.shape:

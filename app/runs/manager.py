@@ -75,7 +75,8 @@ class RunManager:
         self._runs: dict[str, Run] = {}
         # spawn, not fork: a forked child would inherit the server's threads and torch's thread pools
         self._context = multiprocessing.get_context("spawn")
-        self._loop: asyncio.AbstractEventLoop | None = None
+        # Made in the lifespan, so on the event loop that the reader threads hand messages to.
+        self._loop = asyncio.get_running_loop()
 
     # queries
 
@@ -105,7 +106,6 @@ class RunManager:
     def create(self, config: ExperimentConfig) -> Run:
         if len(self.live()) >= self.max_runs:
             raise TooManyRuns(f"at most {self.max_runs} runs can be live at once; stop one first")
-        self._loop = asyncio.get_running_loop()
         run = Run(id=uuid.uuid4().hex[:12], config=config)
         self.history.add_run(run.id, config.experiment, config.model_dump(), run.state)
         commands, worker_commands = self._context.Pipe(duplex=False)
@@ -197,7 +197,6 @@ class RunManager:
         self._to_loop(self._on_exit, run)
 
     def _to_loop(self, callback: Any, *args: Any) -> None:
-        assert self._loop is not None
         with contextlib.suppress(RuntimeError):  # the event loop closed during shutdown
             self._loop.call_soon_threadsafe(callback, *args)
 
@@ -243,7 +242,9 @@ class RunManager:
                     self.hub.publish(
                         run.id, Frame(FrameKind.EVENT, encode_event("reset"), resets=True)
                     )
-                self._publish_status(run)
+                # `acknowledged` tells clients the worker has carried the command out: after a
+                # pause, no scalars past this step will follow.
+                self._publish(run, "status", run=run.info(), acknowledged=command)
             case ("optimizer", step, config, fresh):
                 self._publish(run, "optimizer", step=step, optimizer=config, fresh=fresh)
                 self._publish_status(run)
