@@ -50,6 +50,7 @@ class Run:
     reason: str | None = None
     process: BaseProcess | None = field(default=None, repr=False)
     commands: Connection | None = field(default=None, repr=False)
+    posted: Any = field(default=None, repr=False)  # commands sent, shared with the worker
     exited: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
     def info(self) -> dict[str, Any]:
@@ -111,9 +112,10 @@ class RunManager:
         commands, worker_commands = self._context.Pipe(duplex=False)
         worker_frames, frames = self._context.Pipe(duplex=False)
         run.commands = worker_commands
+        run.posted = self._context.RawValue("q", 0)
         run.process = self._context.Process(
             target=run_worker,
-            args=(config.model_dump_json(), commands, frames),
+            args=(config.model_dump_json(), commands, run.posted, frames),
             name=f"stepscope-run-{run.id}",
             daemon=True,
         )
@@ -175,6 +177,7 @@ class RunManager:
         assert run.commands is not None
         with contextlib.suppress(OSError):  # the worker is gone; the relay reports why
             run.commands.send(message)
+            run.posted.value += 1  # after the send: the worker polls only once it sees this
 
     def _publish(self, target: Run, kind: str, **fields: Any) -> None:
         self.hub.publish(target.id, Frame(FrameKind.EVENT, encode_event(kind, **fields)))
@@ -202,7 +205,7 @@ class RunManager:
 
     def _persist(self, run: Run, message: tuple[Any, ...]) -> None:
         match message:
-            case ("scalars", first, losses):
+            case ("scalars", first, losses, _):
                 self.history.append_scalars(run.id, first, losses)
             case ("snapshot", step, payload):
                 self.history.put_snapshot(run.id, step, payload)
@@ -221,14 +224,14 @@ class RunManager:
             case ("ready", _):
                 run.ready = True
                 self._publish_status(run)
-            case ("scalars", first, losses):
+            case ("scalars", first, losses, (t0, t1)):
                 run.step = first + len(losses) - 1
                 run.loss = losses[-1]
                 self.hub.publish(
                     run.id,
                     Frame(
                         FrameKind.SCALARS,
-                        encode_event("scalars", first_step=first, loss=losses),
+                        encode_event("scalars", first_step=first, loss=losses, t0=t0, t1=t1),
                         first_step=first,
                         last_step=run.step,
                     ),
