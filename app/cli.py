@@ -8,6 +8,7 @@ from pathlib import Path
 import uvicorn
 
 from app.main import create_app
+from app.security.token import ensure_token, open_url
 from app.settings import Settings
 
 
@@ -27,16 +28,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    settings = Settings(host=args.host, port=args.port, data_dir=args.data_dir)
-    shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
-    print(
-        f"Stepscope: open http://{shown_host}:{args.port}/  (history in {settings.database})",
-        flush=True,
-    )
+    settings = ensure_token(Settings(host=args.host, port=args.port, data_dir=args.data_dir))
+    if settings.exposed:
+        print(
+            f"Stepscope listens on {settings.host}, beyond this machine: every request needs "
+            "the token in the URL below (or 'Authorization: Bearer <token>').",
+            flush=True,
+        )
+    print(f"Stepscope: open {open_url(settings)}  (history in {settings.database})", flush=True)
     uvicorn.run(
         create_app(settings),
-        host=args.host,
-        port=args.port,
+        host=settings.host,
+        port=settings.port,
         log_level="info",
         timeout_graceful_shutdown=5,
     )

@@ -14,20 +14,24 @@ from app.api import catalogue, pages, runs, stream
 from app.engine.experiments import ExperimentConfig
 from app.runs.manager import RunManager, TooManyRuns, UnknownRun
 from app.runs.state import LIVE_STATES, IllegalTransition
+from app.security.guard import Guard
+from app.security.token import ensure_token, write_token_file
 from app.settings import Settings, get_settings
 from app.store.history import History
 from app.stream.hub import Hub
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
+    settings = ensure_token(settings or get_settings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        write_token_file(settings)
         history = History(settings.database)
         history.mark_interrupted([str(state) for state in LIVE_STATES])
         hub = Hub(settings.queue_limit)
-        manager = RunManager(history, hub, settings.max_runs)
+        manager = RunManager(history, hub, settings.max_runs, settings.command_timeout)
+        manager.start_watchdog()
         app.state.settings, app.state.history = settings, history
         app.state.hub, app.state.runs = hub, manager
         if settings.default_run:
@@ -45,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
+    app.add_middleware(Guard, settings=settings)
     app.state.templates = Jinja2Templates(directory=settings.templates_dir)
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
     for router in (pages.router, catalogue.router, runs.router, stream.router):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,14 +21,39 @@ class Settings(BaseSettings):
     static_dir: Path = PROJECT_ROOT / "static"
     templates_dir: Path = PROJECT_ROOT / "templates"
     max_runs: int = Field(8, ge=1, le=64)
-    queue_limit: int = Field(
-        256, ge=8, le=65536
-    )  # frames a browser may fall behind before a resync
+    # frames a browser may fall behind before it is resynced from the history
+    queue_limit: int = Field(256, ge=8, le=65536)
     default_run: bool = True  # create a run of the seed experiment at start-up
+
+    # Exposure. On loopback no token is needed; bound anywhere else, one is required, and is
+    # generated at start-up when not given (STEPSCOPE_TOKEN).
+    token: str | None = Field(default=None, min_length=16)
+    allowed_origins: list[str] = []  # more origins whose pages may use the API (scheme://host:port)
+    allowed_hosts: list[str] = []  # more Host header names, e.g. a reverse proxy's public name
+
+    # Limits.
+    max_connections: int = Field(64, ge=1, le=10_000)  # websockets, all runs together
+    max_body_bytes: int = Field(64 * 1024, ge=1024)
+    send_timeout: float = Field(10.0, gt=0.0)  # seconds a client may take to take one frame
+    command_timeout: float = Field(15.0, gt=0.0)  # seconds a worker may take to carry one out
+
+    @property
+    def exposed(self) -> bool:
+        """Listening beyond this machine: authentication becomes mandatory."""
+        return not is_loopback(self.host)
 
     @property
     def database(self) -> Path:
         return self.data_dir / "stepscope.sqlite3"
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 @lru_cache

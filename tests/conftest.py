@@ -21,7 +21,8 @@ Message = dict[str, Any]
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", default_run=False)
+    # TestClient sends "Host: testserver"; a real browser test uses 127.0.0.1.
+    return Settings(data_dir=tmp_path / "data", default_run=False, allowed_hosts=["testserver"])
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 Only the sender task writes to the socket. It subscribes before it reads the history, so nothing
 falls between the two, and it tracks the last step whose loss it sent: a frame that repeats steps is
 skipped, and one that leaves a gap (its queue overflowed) is preceded by the missing steps from the
-history. A client that stays stalled past SEND_TIMEOUT is disconnected.
+history. A client that stays stalled past `send_timeout` is disconnected.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import json
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from app.api.deps import HistoryDep, HubDep, RunsDep
+from app.api.deps import HistoryDep, HubDep, RunsDep, SettingsDep
 from app.runs.manager import RunManager, UnknownRun
 from app.store.history import History
 from app.stream.hub import Frame, FrameKind, Subscriber
@@ -22,22 +22,31 @@ from app.stream.protocol import PROTOCOL_VERSION, encode_event
 
 router = APIRouter()
 
-SEND_TIMEOUT = 10.0  # seconds a client may take to accept one frame
 MAX_CLIENT_MESSAGE = 4096  # bytes; clients only send small control messages
 
 
 @router.websocket("/ws/runs/{run_id}")
 async def stream_run(
-    websocket: WebSocket, run_id: str, runs: RunsDep, history: HistoryDep, hub: HubDep
+    websocket: WebSocket,
+    run_id: str,
+    runs: RunsDep,
+    history: HistoryDep,
+    hub: HubDep,
+    settings: SettingsDep,
 ) -> None:
     try:
         runs.info(run_id)
     except UnknownRun:
         await websocket.close(code=4404, reason=f"no run with id {run_id!r}")
         return
+    if hub.count() >= settings.max_connections:
+        await websocket.close(code=1013, reason="too many connections; try again later")
+        return
     await websocket.accept()
     subscriber = hub.subscribe(run_id)
-    sender = asyncio.create_task(_send_frames(websocket, run_id, subscriber, runs, history))
+    sender = asyncio.create_task(
+        _send_frames(websocket, run_id, subscriber, runs, history, settings.send_timeout)
+    )
     try:
         await _receive(websocket, subscriber)
     finally:
@@ -100,17 +109,24 @@ async def _send_state(websocket: WebSocket, run_id: str, runs: RunManager, histo
 
 
 async def _send_frames(
-    websocket: WebSocket, run_id: str, subscriber: Subscriber, runs: RunManager, history: History
+    websocket: WebSocket,
+    run_id: str,
+    subscriber: Subscriber,
+    runs: RunManager,
+    history: History,
+    send_timeout: float,
 ) -> None:
     try:
-        sent = await _send_state(websocket, run_id, runs, history)
+        resync = _send_state(websocket, run_id, runs, history)
+        sent = await asyncio.wait_for(resync, 3 * send_timeout)
         while True:
             frame = await subscriber.next()
             if frame is None:
                 if subscriber.closed:
                     return
                 subscriber.resync = False
-                sent = await _send_state(websocket, run_id, runs, history)
+                resync = _send_state(websocket, run_id, runs, history)
+                sent = await asyncio.wait_for(resync, 3 * send_timeout)
                 continue
             if frame.resets:
                 sent = 0
@@ -125,7 +141,7 @@ async def _send_frames(
                         encode_event("scalars", first_step=sent + 1, loss=gap)
                     )
                 sent = frame.last_step
-            await asyncio.wait_for(_send(websocket, frame), SEND_TIMEOUT)
+            await asyncio.wait_for(_send(websocket, frame), send_timeout)
     except TimeoutError:
         with contextlib.suppress(Exception):
             await websocket.close(code=1008, reason="client too slow")

@@ -11,8 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing
+import signal
 import threading
+import time
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -52,6 +55,9 @@ class Run:
     commands: Connection | None = field(default=None, repr=False)
     posted: Any = field(default=None, repr=False)  # commands sent, shared with the worker
     exited: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    # commands sent and not yet acknowledged, with when they were sent (monotonic seconds)
+    unanswered: deque[tuple[str, float]] = field(default_factory=deque, repr=False)
+    heard_at: float = field(default_factory=time.monotonic, repr=False)  # last worker message
 
     def info(self) -> dict[str, Any]:
         return {
@@ -69,10 +75,14 @@ class Run:
 
 
 class RunManager:
-    def __init__(self, history: History, hub: Hub, max_runs: int = 8) -> None:
+    def __init__(
+        self, history: History, hub: Hub, max_runs: int = 8, command_timeout: float = 15.0
+    ) -> None:
         self.history = history
         self.hub = hub
         self.max_runs = max_runs
+        self.command_timeout = command_timeout
+        self._watchdog: asyncio.Task[None] | None = None
         self._runs: dict[str, Run] = {}
         # spawn, not fork: a forked child would inherit the server's threads and torch's thread pools
         self._context = multiprocessing.get_context("spawn")
@@ -133,6 +143,9 @@ class RunManager:
         run = self.get(run_id)
         run.state = next_state(run.state, command)
         self._send(run, (command, None))
+        run.unanswered.append((command, time.monotonic()))
+        if command is Command.STOP:
+            self._loop.call_later(STOP_GRACE, self._end_if_alive, run, "did not stop")
         self.history.set_state(run.id, run.state)
         self._publish_status(run)
         return run
@@ -151,6 +164,45 @@ class RunManager:
         self._publish_status(run)
         return run
 
+    def start_watchdog(self) -> None:
+        self._watchdog = asyncio.create_task(self._watch())
+
+    async def _watch(self) -> None:
+        """Fail a run whose worker hangs: a command unanswered, or silence while running."""
+        while True:
+            await asyncio.sleep(1.0)
+            now = time.monotonic()
+            for run in self.live():
+                if not run.ready:
+                    continue  # still importing torch and building the model
+                if run.unanswered:
+                    command, sent_at = run.unanswered[0]
+                    if now - max(sent_at, run.heard_at) > self.command_timeout:
+                        self._fail(
+                            run,
+                            f"the worker did not carry out '{command}' within "
+                            f"{self.command_timeout:g} s and was stopped",
+                        )
+                elif run.state is RunState.RUNNING and now - run.heard_at > self.command_timeout:
+                    self._fail(
+                        run,
+                        f"the worker stopped responding for {self.command_timeout:g} s "
+                        "while running and was stopped",
+                    )
+
+    def _fail(self, run: Run, reason: str) -> None:
+        run.state, run.reason = RunState.FAILED, reason
+        self.history.set_state(run.id, run.state, reason)
+        self._publish_status(run)
+        if run.process is not None and run.process.is_alive():
+            run.process.kill()
+
+    def _end_if_alive(self, run: Run, what: str) -> None:
+        if run.process is not None and run.process.is_alive():
+            run.reason = f"the worker {what} within {STOP_GRACE:g} s and was killed"
+            self.history.set_state(run.id, run.state, run.reason)
+            run.process.kill()
+
     async def stop_all(self) -> None:
         """Stop every live run, letting each worker flush its last scalars, then end them all."""
         for run in self.live():
@@ -164,6 +216,8 @@ class RunManager:
         for run in self._runs.values():
             if run.process is not None and run.process.is_alive():
                 run.process.kill()
+        if self._watchdog is not None:
+            self._watchdog.cancel()
 
     # internals
 
@@ -220,6 +274,7 @@ class RunManager:
                 self.history.set_state(run.id, RunState.FAILED, reason)
 
     def _on_message(self, run: Run, message: tuple[Any, ...]) -> None:
+        run.heard_at = time.monotonic()
         match message:
             case ("ready", _):
                 run.ready = True
@@ -239,6 +294,8 @@ class RunManager:
             case ("snapshot", _, payload):
                 self.hub.publish(run.id, Frame(FrameKind.SNAPSHOT, payload))
             case ("ack", command, status):
+                if run.unanswered:
+                    run.unanswered.popleft()
                 run.step, run.phase = status["step"], status["phase"]
                 if command == Command.RESET:
                     run.loss = None
@@ -259,10 +316,22 @@ class RunManager:
         if run.state in LIVE_STATES:
             code = None if run.process is None else run.process.exitcode
             run.state = RunState.FAILED
-            run.reason = f"the worker process exited unexpectedly (exit code {code})"
+            run.reason = exit_reason(code)
             self.history.set_state(run.id, run.state, run.reason)
             self._publish_status(run)
         run.exited.set()
+
+
+def exit_reason(code: int | None) -> str:
+    """Why a worker process ended, in words."""
+    if code is not None and code < 0:
+        name = signal.Signals(-code).name
+        if -code == signal.SIGKILL:
+            return f"the worker process was killed ({name}); the system may have run out of memory"
+        if -code == signal.SIGSEGV:
+            return f"the worker process crashed ({name}, a segmentation fault)"
+        return f"the worker process was ended by {name}"
+    return f"the worker process exited unexpectedly (exit code {code})"
 
 
 def record_info(record: RunRecord) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""Safe by default: who may talk to the server (token), from which pages (Origin, Host), how much."""
