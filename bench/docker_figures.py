@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -72,9 +73,13 @@ def state(container: str) -> dict[str, object]:
     return result
 
 
-def answers(url: str) -> bool:
+def request(url: str, token: str, method: str = "GET") -> urllib.request.Request:
+    return urllib.request.Request(url, method=method, headers={"Authorization": f"Bearer {token}"})
+
+
+def answers(url: str, token: str) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=1) as response:
+        with urllib.request.urlopen(request(url, token), timeout=1) as response:
             return bool(response.status == 200)
     except OSError:
         return False
@@ -82,13 +87,17 @@ def answers(url: str) -> bool:
 
 def start_and_stop(tag: str) -> tuple[float, float, float, int]:
     """One container's life: seconds to /healthz answering, to `healthy`, and from stop to exit."""
+    # a token of our own, so that the requests below need not wait for the log to print one
+    token = secrets.token_urlsafe(32)
     started = time.monotonic()
-    container = docker("run", "--detach", "--publish", "127.0.0.1::8000", tag)
+    container = docker(
+        "run", "--detach", "--publish", "127.0.0.1::8000", "--env", f"STEPSCOPE_TOKEN={token}", tag
+    )
     try:
         base = "http://" + docker("port", container, "8000/tcp").splitlines()[0]
         answering = healthy = None
         while healthy is None and time.monotonic() - started < 120:
-            if answering is None and answers(f"{base}/healthz"):
+            if answering is None and answers(f"{base}/healthz", token):
                 answering = time.monotonic() - started
             current = state(container)
             health = current.get("Health")
@@ -100,10 +109,10 @@ def start_and_stop(tag: str) -> tuple[float, float, float, int]:
         if answering is None or healthy is None:
             sys.exit("the container did not become healthy in 120 s")
         # stop with a run going and its worker process live, the case that takes longest
-        with urllib.request.urlopen(f"{base}/api/runs", timeout=5) as response:
+        with urllib.request.urlopen(request(f"{base}/api/runs", token), timeout=5) as response:
             run_id = json.load(response)[0]["id"]
-        command = urllib.request.Request(f"{base}/api/runs/{run_id}/commands/start", method="POST")
-        urllib.request.urlopen(command, timeout=5).close()
+        start = request(f"{base}/api/runs/{run_id}/commands/start", token, method="POST")
+        urllib.request.urlopen(start, timeout=5).close()
         time.sleep(1.0)
         stopping = time.monotonic()
         docker("stop", "--time", "30", container, timeout=60)

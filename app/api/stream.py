@@ -47,14 +47,17 @@ async def stream_run(
     sender = asyncio.create_task(
         _send_frames(websocket, run_id, subscriber, runs, history, settings.send_timeout)
     )
+    receiver = asyncio.create_task(_receive(websocket, subscriber))
     try:
-        await _receive(websocket, subscriber)
+        # Whichever side ends first ends the connection: a client that leaves, or one that the
+        # sender gave up on (too slow), which may never send another byte.
+        await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         subscriber.close()
         hub.unsubscribe(run_id, subscriber)
-        sender.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await sender
+        for task in (sender, receiver):
+            task.cancel()
+        await asyncio.gather(sender, receiver, return_exceptions=True)
 
 
 async def _receive(websocket: WebSocket, subscriber: Subscriber) -> None:
@@ -143,8 +146,9 @@ async def _send_frames(
                 sent = frame.last_step
             await asyncio.wait_for(_send(websocket, frame), send_timeout)
     except TimeoutError:
+        # The close frame waits behind the unread data too: give it a moment, not forever.
         with contextlib.suppress(Exception):
-            await websocket.close(code=1008, reason="client too slow")
+            await asyncio.wait_for(websocket.close(code=1008, reason="client too slow"), 1.0)
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass
 

@@ -8,7 +8,8 @@ import time
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import ARTIFACTS, Server
+from tests.browser.conftest import ARTIFACTS
+from tests.support import Server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
