@@ -35,6 +35,8 @@ class Recorder:
         self.updates: dict[nn.Parameter, torch.Tensor] = {}
         self.hook_seconds = 0.0  # time spent in armed hooks, charged to the overhead budget
         self._before: list[torch.Tensor] | None = None
+        self._steps = 0  # step() calls seen
+        self._updated_at = 0  # the step() whose update `updates` holds
         self._handles: list[RemovableHandle] = []
 
     def attach(self, optimizer: torch.optim.Optimizer) -> None:
@@ -56,6 +58,7 @@ class Recorder:
         self.armed = True
 
     def _before_step(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        self._steps += 1
         if not self.armed:
             return
         started = time.perf_counter()
@@ -74,11 +77,14 @@ class Recorder:
             }
         self._before = None
         self.armed = False
+        self._updated_at = self._steps
         self.hook_seconds += time.perf_counter() - started
 
     def snapshot(self, optimizer: torch.optim.Optimizer) -> Snapshot:
+        # An update from an earlier step is not this step's: leave it out rather than mislabel it.
+        current = self.updates if self._updated_at == self._steps else {}
         with torch.no_grad():
-            return build_snapshot(self.parameters, optimizer, self.updates)
+            return build_snapshot(self.parameters, optimizer, current)
 
 
 def _per_element_fields(

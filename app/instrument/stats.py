@@ -47,7 +47,10 @@ def histogram(flat: torch.Tensor, stats: torch.Tensor) -> torch.Tensor:
 
 
 def sample_indices(numel: int, device: torch.device) -> torch.Tensor:
-    return torch.linspace(0, numel - 1, VIEW_LIMIT, device=device).round().long()
+    """round(linspace(0, numel - 1, VIEW_LIMIT)) in integers: a float32 linspace rounds its last
+    index past the end above 2**24 elements (a 50257×768 embedding, say)."""
+    steps = torch.arange(VIEW_LIMIT, device=device) * (numel - 1)
+    return (steps + (VIEW_LIMIT - 1) // 2) // (VIEW_LIMIT - 1)
 
 
 def view_of(flat: torch.Tensor) -> torch.Tensor:

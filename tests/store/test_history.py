@@ -1,0 +1,173 @@
+"""The run history in SQLite: runs, losses (NaN and Inf included), snapshots, events, restarts."""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.runs.state import LIVE_STATES, RunState
+from app.store.history import History
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "history.sqlite"  # the folder does not exist yet
+
+
+@pytest.fixture
+def history(path: Path) -> Iterator[History]:
+    history = History(path)
+    yield history
+    history.close()
+
+
+def archived_steps(path: Path, run_id: str) -> list[int]:
+    with sqlite3.connect(path) as db:
+        rows = db.execute(
+            "SELECT step FROM snapshots WHERE run_id = ? AND latest = 0 ORDER BY step", (run_id,)
+        )
+        return [step for (step,) in rows]
+
+
+def test_runs_are_added_and_read_back(history: History) -> None:
+    config = {"seed": 3, "optimizer": {"name": "adam", "lr": 0.01}}
+    history.add_run("a", "seed-linear", config, RunState.IDLE)
+    history.add_run("b", "seed-linear", {}, RunState.RUNNING)
+
+    record = history.run("a")
+    assert record is not None
+    assert (record.id, record.experiment, record.config) == ("a", "seed-linear", config)
+    assert (record.state, record.reason, record.step) == ("idle", None, 0)
+    assert history.run("missing") is None
+    assert [r.id for r in history.runs()] == ["b", "a"]  # newest first
+
+    history.set_state("a", RunState.FAILED, "boom")
+    history.set_config("a", {"seed": 4})
+    record = history.run("a")
+    assert record is not None
+    assert (record.state, record.reason, record.config) == ("failed", "boom", {"seed": 4})
+
+
+def test_run_ids_are_unique(history: History) -> None:
+    history.add_run("a", "seed-linear", {}, RunState.IDLE)
+    with pytest.raises(sqlite3.IntegrityError):
+        history.add_run("a", "seed-linear", {}, RunState.IDLE)
+
+
+def test_losses_in_ranges(history: History) -> None:
+    history.add_run("a", "seed-linear", {}, RunState.RUNNING)
+    history.add_run("b", "seed-linear", {}, RunState.RUNNING)
+    losses = [1.0 / step for step in range(1, 11)]
+    history.append_scalars("a", 1, losses[:4])
+    history.append_scalars("a", 5, losses[4:])
+    history.append_scalars("b", 1, [9.0])
+
+    assert history.losses("a") == losses
+    assert history.losses("a", after=3) == losses[3:]
+    assert history.losses("a", after=3, upto=6) == losses[3:6]
+    assert history.losses("a", upto=2) == losses[:2]
+    assert history.losses("a", after=10) == []
+    assert history.losses("b") == [9.0]
+    assert history.losses("nobody") == []
+    record = history.run("a")
+    assert record is not None and record.step == 10
+
+    history.append_scalars("a", 9, [0.5, 0.25])  # steps sent again replace the old ones
+    assert history.losses("a", after=8) == [0.5, 0.25]
+
+
+def test_non_finite_losses_survive(history: History) -> None:
+    history.add_run("a", "seed-linear", {}, RunState.RUNNING)
+    history.append_scalars("a", 1, [0.5, math.nan, math.inf, -math.inf, 0.25])
+    losses = history.losses("a")
+    assert losses[0] == 0.5 and math.isnan(losses[1])
+    assert losses[2] == math.inf and losses[3] == -math.inf and losses[4] == 0.25
+
+
+def test_snapshots_keep_the_latest_and_a_thinning_archive(history: History, path: Path) -> None:
+    history.add_run("a", "seed-linear", {}, RunState.RUNNING)
+    assert history.latest_snapshot("a") is None
+    for step in range(1, 21):
+        history.put_snapshot("a", step, f"snapshot {step}".encode())
+    assert history.latest_snapshot("a") == b"snapshot 20"
+    assert archived_steps(path, "a") == [1, 2, 4, 8, 16]
+
+    history.add_run("b", "seed-linear", {}, RunState.RUNNING)  # a run paused at step 0 first
+    for step in (0, 1, 2, 3, 5, 9):
+        history.put_snapshot("b", step, b"b")
+    assert archived_steps(path, "b") == [0, 2, 5]
+    assert history.latest_snapshot("a") == b"snapshot 20"  # runs are apart
+
+
+def test_events_in_order(history: History) -> None:
+    history.add_run("a", "seed-linear", {}, RunState.RUNNING)
+    history.add_event("a", 3, "optimizer", {"optimizer": {"name": "adam"}, "fresh": True})
+    history.add_event("a", 3, "optimizer", {"optimizer": {"name": "sgd"}, "fresh": True})
+    assert history.events("a") == [
+        {"step": 3, "kind": "optimizer", "optimizer": {"name": "adam"}, "fresh": True},
+        {"step": 3, "kind": "optimizer", "optimizer": {"name": "sgd"}, "fresh": True},
+    ]
+    assert history.events("b") == []
+
+
+def test_clear_progress_forgets_one_runs_curve(history: History, path: Path) -> None:
+    for run_id in ("a", "b"):
+        history.add_run(run_id, "seed-linear", {"seed": 1}, RunState.RUNNING)
+        history.append_scalars(run_id, 1, [3.0, 2.0, 1.0])
+        history.put_snapshot(run_id, 3, b"snap")
+        history.add_event(run_id, 2, "optimizer", {})
+
+    history.clear_progress("a")
+
+    record = history.run("a")
+    assert record is not None and record.step == 0 and record.config == {"seed": 1}
+    assert history.losses("a") == [] and history.events("a") == []
+    assert history.latest_snapshot("a") is None
+    assert history.losses("b") == [3.0, 2.0, 1.0] and history.latest_snapshot("b") == b"snap"
+    assert archived_steps(path, "b") == [3]
+    history.put_snapshot("a", 1, b"again")  # the archive starts again too
+    history.put_snapshot("a", 2, b"again")
+    assert archived_steps(path, "a") == [1, 2]
+
+
+def test_mark_interrupted_stops_only_live_runs(history: History) -> None:
+    for state in RunState:
+        history.add_run(state.value, "seed-linear", {}, state)
+    history.set_state(RunState.FAILED.value, RunState.FAILED, "crashed")
+
+    history.mark_interrupted(LIVE_STATES)
+
+    for state in RunState:
+        record = history.run(state.value)
+        assert record is not None
+        if state in LIVE_STATES:
+            assert (record.state, record.reason) == ("stopped", "server restarted")
+        else:
+            assert record.state == state.value
+    failed = history.run(RunState.FAILED.value)
+    assert failed is not None and failed.reason == "crashed"
+
+
+def test_everything_survives_a_restart(path: Path) -> None:
+    first = History(path)
+    first.add_run("a", "seed-linear", {"seed": 2}, RunState.RUNNING)
+    first.append_scalars("a", 1, [2.0, math.nan, 1.0])
+    first.put_snapshot("a", 3, b"\x00\x01snapshot")
+    first.add_event("a", 2, "optimizer", {"fresh": False})
+    first.close()
+    first.close()  # twice is harmless
+
+    again = History(path)  # the schema is created only where missing
+    try:
+        record = again.run("a")
+        assert record is not None and record.step == 3 and record.config == {"seed": 2}
+        losses = again.losses("a")
+        assert losses[0] == 2.0 and math.isnan(losses[1]) and losses[2] == 1.0
+        assert again.latest_snapshot("a") == b"\x00\x01snapshot"
+        assert again.events("a") == [{"step": 2, "kind": "optimizer", "fresh": False}]
+    finally:
+        again.close()
