@@ -57,7 +57,8 @@ async def stream_run(
         hub.unsubscribe(run_id, subscriber)
         for task in (sender, receiver):
             task.cancel()
-        await asyncio.gather(sender, receiver, return_exceptions=True)
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(sender, receiver, return_exceptions=True)
 
 
 async def _receive(websocket: WebSocket, subscriber: Subscriber) -> None:

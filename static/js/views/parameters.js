@@ -163,8 +163,10 @@ export class ParametersView {
         const scale = values ? maxAbs(values) : 0;
         const label = block.scales.get(field);
         if (label) label.textContent = values ? `±${formatNumber(scale, 3)}` : "None";
+        // A missing gradient is None in PyTorch; a missing update was not recorded at this step.
+        const missing = field === "update" ? "not recorded at this step" : "None";
         drawHeatmap(canvas, values, block.cols, block.rows, scale,
-          this.selected?.tensor === t ? this.selected.index : -1);
+          this.selected?.tensor === t ? this.selected.index : -1, missing);
       }
     });
   }
@@ -220,8 +222,9 @@ export class ParametersView {
 /**
  * @param {HTMLCanvasElement} canvas @param {Float32Array | null} values
  * @param {number} cols @param {number} rows @param {number} scale @param {number} selected
+ * @param {string} missing what to write when the tensor does not exist
  */
-function drawHeatmap(canvas, values, cols, rows, scale, selected) {
+function drawHeatmap(canvas, values, cols, rows, scale, selected, missing) {
   const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d"));
   const image = new ImageData(cols, rows);
   for (let i = 0; i < cols * rows; i++) {
@@ -260,6 +263,6 @@ function drawHeatmap(canvas, values, cols, rows, scale, selected) {
     ctx.fillStyle = "#6b7280";
     ctx.font = `${Math.min(ch * 0.6, 12 * devicePixelRatio)}px ui-monospace, monospace`;
     ctx.textBaseline = "middle";
-    ctx.fillText("None — no gradient yet", 4, ch / 2);
+    ctx.fillText(missing, 4, canvas.height / 2);
   }
 }
