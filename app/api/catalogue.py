@@ -8,8 +8,9 @@ import annotated_types
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from app.api.schemas import ExperimentSpec, HyperparameterSpec, OptimizerSpec
+from app.api.schemas import ExperimentSpec, HyperparameterSpec, LoopSource, OptimizerSpec
 from app.engine.experiments import EXPERIMENTS, ExperimentConfig
+from app.engine.loop import loop_source
 from app.engine.optimizers import OPTIMIZER_TITLES, OptimizerConfig
 
 router = APIRouter(prefix="/api", tags=["catalogue"])
@@ -55,6 +56,12 @@ def list_optimizers() -> list[OptimizerSpec]:
         )
         for cls in optimizer_classes()
     ]
+
+
+@router.get("/source")
+def training_loop_source() -> LoopSource:
+    """The source of the training loop that runs, with the lines of each phase (0-based)."""
+    return LoopSource(**loop_source())
 
 
 @router.get("/experiments")

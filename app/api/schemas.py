@@ -57,3 +57,11 @@ class PaceChange(BaseModel):
         allow_inf_nan=False,
         description="steps per second, or null for as fast as possible",
     )
+
+
+class LoopSource(BaseModel):
+    file: str
+    first_line: int = Field(description="line number of the first line in the file")
+    lines: list[str]
+    phases: dict[str, list[int]] = Field(description="the (0-based) lines each phase runs")
+    main: dict[str, int] = Field(description="the line that is the phase's call")

@@ -8,7 +8,10 @@ changed) or a whole step at once; the code view in the browser shows this very f
 from __future__ import annotations
 
 import enum
+import inspect
+import textwrap
 from collections.abc import Iterator
+from typing import Any
 
 import torch
 from pydantic import BaseModel
@@ -98,3 +101,39 @@ class TrainingLoop:
             return False
         self.optimizer = build_optimizer(config, self.model.parameters())
         return True
+
+
+def loop_source() -> dict[str, Any]:
+    """The source of `TrainingLoop.phases`, as it runs, with the lines of each phase.
+
+    Read from this module, not copied: the code view in the browser can never drift from the loop.
+    """
+    lines, first = inspect.getsourcelines(TrainingLoop.phases)
+    text = textwrap.dedent("".join(lines)).splitlines()
+    phases: dict[str, list[int]] = {}
+    pending: list[int] = []
+    for index, line in enumerate(text):
+        statement = line.strip()
+        if statement.startswith("yield Phase."):
+            phases[Phase[statement.removeprefix("yield Phase.")].value] = pending
+            pending = []
+        elif statement and not statement.startswith(("def ", "#", '"""')):
+            pending.append(index)
+    # the line that *is* the phase: the call a newcomer looks for
+    calls = {
+        "zero_grad": "zero_grad(",
+        "forward": "self.model(",
+        "loss": "loss_fn(",
+        "backward": ".backward(",
+        "step": "optimizer.step(",
+    }
+    main = {
+        phase: next(i for i in found if calls[phase] in text[i]) for phase, found in phases.items()
+    }
+    return {
+        "file": "app/engine/loop.py",
+        "first_line": first,
+        "lines": text,
+        "phases": phases,
+        "main": main,
+    }

@@ -33,6 +33,7 @@ from app.runs.state import Command
 from app.stream.protocol import encode_snapshot
 
 FLUSH_INTERVAL = 0.05  # seconds between batches of scalars: 20 per second, like the frames
+BATCH_ROWS_SHOWN = 8  # predictions beside targets, in a snapshot
 MAX_BATCH = 4096  # steps per scalars message, so a very fast loop still flushes in bounded chunks
 
 
@@ -85,15 +86,34 @@ class Session:
     def send_snapshot(self) -> None:
         self.flush()
         snapshot = self.recorder.snapshot(self.loop.optimizer)
-        loss = None if self.loop.loss is None else float(self.loop.loss.detach())
         header = {
             "step": self.loop.step,
             "phase": self.loop.phase,
-            "loss": loss,
             "optimizer": self.loop.optimizer_config.model_dump(),
+            **self.batch_so_far(),
             **snapshot.header,
         }
         self.out.send(("snapshot", self.loop.step, encode_snapshot(header, snapshot.data)))
+
+    def batch_so_far(self) -> dict[str, Any]:
+        """The current step's predictions, targets and loss, once the phases that make them ran.
+
+        After zero_grad a new step has begun: the previous step's batch and loss are not shown as
+        if they were this one's.
+        """
+        phase, loop = self.loop.phase, self.loop
+        shown: dict[str, Any] = {"loss": None, "batch": None}
+        if phase in (None, Phase.ZERO_GRAD) or loop.predictions is None or loop.targets is None:
+            return shown
+        rows = BATCH_ROWS_SHOWN
+        shown["batch"] = {
+            "size": len(loop.targets),
+            "predictions": loop.predictions.detach()[:rows].flatten().tolist(),
+            "targets": loop.targets[:rows].flatten().tolist(),
+        }
+        if phase is not Phase.FORWARD and loop.loss is not None:
+            shown["loss"] = float(loop.loss.detach())
+        return shown
 
     def status(self) -> dict[str, Any]:
         return {"step": self.loop.step, "phase": self.loop.phase, "mid_step": self.loop.mid_step}

@@ -22,6 +22,7 @@ export const api = {
   experiments: () => request("/api/experiments"),
   optimizers: () => request("/api/optimizers"),
   runs: () => request("/api/runs"),
+  source: () => request("/api/source"),
   /** @param {object} config */
   createRun: (config) => request("/api/runs", { method: "POST", body: JSON.stringify(config) }),
   /** @param {string} runId @param {string} command */

@@ -4,6 +4,7 @@ import { api } from "./api.js";
 import { RunSocket } from "./socket.js";
 import { Store } from "./store.js";
 import { Controls } from "./views/controls.js";
+import { CodeView } from "./views/codeView.js";
 import { LossChart } from "./views/lossChart.js";
 import { ParametersView } from "./views/parameters.js";
 import { Readouts } from "./views/readouts.js";
@@ -14,10 +15,15 @@ const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 async function main() {
   const store = new Store();
   const readouts = new Readouts();
-  const [experiments, optimizers] = await Promise.all([api.experiments(), api.optimizers()]);
+  const [experiments, optimizers, source] = await Promise.all([
+    api.experiments(),
+    api.optimizers(),
+    api.source(),
+  ]);
   const controls = new Controls(experiments, optimizers);
   const chart = new LossChart($("loss-chart"), $("nonfinite"));
   const parameters = new ParametersView($("params"), $("detail"));
+  const code = new CodeView($("code"), $("code-file"), $("phase-result"), source);
 
   // Fold any number of messages into one redraw per animation frame.
   const dirty = new Set();
@@ -34,10 +40,16 @@ async function main() {
     if (dirty.has("losses")) chart.setLosses(store.losses, store.stepCount);
     if (dirty.has("marks")) chart.setMarks(store.marks);
     if (dirty.has("snapshot")) parameters.render(store.snapshot);
+    if (dirty.has("snapshot") || dirty.has("run")) code.render(store.snapshot, store.latestPhase());
     if (dirty.has("run")) controls.render(store.run);
     if (dirty.has("connection")) readouts.renderConnection(store.connection);
     if (dirty.has("error")) readouts.showMessage(store.error);
-    readouts.render(store.latestStep(), store.latestLoss(), store.run?.state ?? "connecting");
+    readouts.render(
+      store.latestStep(),
+      store.latestLoss(),
+      store.run?.state ?? "connecting",
+      store.latestPhase(),
+    );
     dirty.clear();
   }
 
@@ -49,6 +61,7 @@ async function main() {
     attempt(api.command(runId(), store.run?.state === "running" ? "pause" : "start")),
   );
   controls.bindStep(() => attempt(api.command(runId(), "step")));
+  controls.bindNextPhase(() => attempt(api.command(runId(), "phase")));
   controls.bindReset(() => attempt(api.command(runId(), "reset")));
   controls.bindOptimizer((config) => attempt(api.setOptimizer(runId(), config)));
   controls.bindPace((pace) => attempt(api.setPace(runId(), pace)));

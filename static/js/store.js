@@ -112,6 +112,11 @@ export class Store {
     return this.run?.loss == null ? null : num(this.run.loss);
   }
 
+  /** The last phase that ran: the newest snapshot's, or the run's. */
+  latestPhase() {
+    return this.snapshot?.header.phase ?? this.run?.phase ?? null;
+  }
+
   latestStep() {
     return Math.max(this.stepCount, this.run?.step ?? 0);
   }

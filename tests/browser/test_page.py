@@ -113,6 +113,7 @@ def test_two_tabs_follow_each_other(server: Server, browser: Browser) -> None:
     expect(two.get_by_test_id("connection")).to_have_text("Live")
     one.get_by_role("button", name="Start").click()
     expect(two.get_by_test_id("status")).to_have_text("running")
+    two.wait_for_function("Number(document.querySelector('[data-testid=step]').textContent) > 0")
     two.get_by_role("button", name="Pause").click()
     expect(one.get_by_test_id("status")).to_have_text("paused")
     time.sleep(0.5)

@@ -35,6 +35,7 @@ export class Controls {
     this.optimizers = new Map(optimizers.map((o) => [o.name, o]));
     this.start = /** @type {HTMLButtonElement} */ ($("start"));
     this.step = /** @type {HTMLButtonElement} */ ($("step"));
+    this.nextPhase = /** @type {HTMLButtonElement} */ ($("next-phase"));
     this.reset = /** @type {HTMLButtonElement} */ ($("reset"));
     this.experiment = /** @type {HTMLSelectElement} */ ($("experiment"));
     this.optimizer = /** @type {HTMLSelectElement} */ ($("optimizer"));
@@ -55,6 +56,11 @@ export class Controls {
   /** @param {() => void} handler */
   bindStep(handler) {
     this.step.addEventListener("click", handler);
+  }
+
+  /** @param {() => void} handler */
+  bindNextPhase(handler) {
+    this.nextPhase.addEventListener("click", handler);
   }
 
   /** @param {() => void} handler */
@@ -148,7 +154,7 @@ export class Controls {
     this.start.textContent = running ? "Pause" : "Start";
     this.start.setAttribute("aria-pressed", String(running));
     this.start.disabled = !live;
-    this.step.disabled = !live || running;
+    this.step.disabled = this.nextPhase.disabled = !live || running;
     this.reset.disabled = !live;
     this.optimizer.disabled = this.lr.disabled = this.pace.disabled = !live;
     if (!run) return;

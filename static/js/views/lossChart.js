@@ -50,6 +50,9 @@ export function decimate(values, count, buckets) {
   return { x, y, nonFinite, firstNonFinite };
 }
 
+const STEP_INCREMENTS = [1, 2, 5].flatMap((m) => [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7].map((p) => m * p))
+  .sort((a, b) => a - b);
+
 export class LossChart {
   /** @param {HTMLElement} element @param {HTMLElement} nonFiniteBadge */
   constructor(element, nonFiniteBadge) {
@@ -77,7 +80,13 @@ export class LossChart {
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: false }, y: this.log ? { distr: 3 } : {} },
       axes: [
-        { label: "optimizer step", labelSize: 18, size: 36, stroke: "#475467" },
+        {
+          label: "optimizer step",
+          labelSize: 18,
+          size: 36,
+          stroke: "#475467",
+          incrs: STEP_INCREMENTS, // whole steps only: there is no step 1.5
+        },
         {
           label: this.log ? "loss (log scale)" : "loss",
           labelSize: 18,

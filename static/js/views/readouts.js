@@ -10,14 +10,19 @@ export class Readouts {
     this.step = $("readout-step");
     this.loss = $("readout-loss");
     this.status = $("readout-status");
+    this.phase = $("readout-phase");
     this.connection = $("connection");
     this.message = $("message");
     /** @type {number | undefined} */
     this.messageTimer = undefined;
   }
 
-  /** @param {number} step @param {number | null} loss @param {string} status */
-  render(step, loss, status) {
+  /**
+   * @param {number} step @param {number | null} loss @param {string} status
+   * @param {string | null} phase
+   */
+  render(step, loss, status, phase) {
+    this.phase.textContent = phase ?? "—";
     this.step.textContent = String(step);
     this.loss.textContent = loss === null ? "—" : formatNumber(loss, 5);
     this.loss.classList.toggle("nonfinite", loss !== null && !Number.isFinite(loss));

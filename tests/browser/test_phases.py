@@ -1,0 +1,60 @@
+"""The backward/step dance one phase at a time, in a real browser."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import ARTIFACTS
+from tests.support import Server
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+PHASES = ["zero_grad", "forward", "loss", "backward", "step"]
+CALLS = {
+    "zero_grad": "self.optimizer.zero_grad(set_to_none=True)",
+    "forward": "self.predictions = self.model(self.inputs)",
+    "loss": "self.loss = self.loss_fn(self.predictions, self.targets)",
+    "backward": "self.loss.backward()",
+    "step": "self.optimizer.step()",
+}
+
+
+def ledger_value(page: Page, label: str) -> str:
+    row = page.locator("#detail .ledger tr").filter(has_text=label).first
+    return row.locator("td").inner_text()
+
+
+def test_next_phase_walks_the_five_phases(server: Server, page: Page) -> None:
+    page.goto(server.url)
+    expect(page.get_by_test_id("connection")).to_have_text("Live")
+    page.get_by_role("button", name="Step").click()  # a first step, so there is a gradient
+    expect(page.get_by_test_id("step")).to_have_text("1")
+    page.locator("canvas.heatmap").first.focus()
+    expect(page.locator("#detail .element-name")).to_have_text("weight[0, 0]")
+    value_before = ledger_value(page, "value θ")
+    assert ledger_value(page, "gradient g") != "None"
+
+    seen = {}
+    for phase in PHASES:
+        page.get_by_role("button", name="Next phase").click()
+        expect(page.get_by_test_id("phase")).to_have_text(phase)
+        expect(page.locator("#code [aria-current=step]")).to_have_text(CALLS[phase])
+        seen[phase] = (
+            page.get_by_test_id("step").inner_text(),
+            ledger_value(page, "gradient g"),
+            ledger_value(page, "value θ"),
+        )
+        if phase == "forward":
+            expect(page.locator("#phase-result table")).to_contain_text("prediction ŷ")
+        if phase == "loss":
+            expect(page.locator("#phase-result")).to_contain_text("loss = MSELoss")
+    # zero_grad clears .grad to None; backward fills it
+    assert seen["zero_grad"][1] == "None" and seen["loss"][1] == "None"
+    assert seen["backward"][1] != "None"
+    # parameters change only at step, and the step count rises by exactly one, there
+    assert {seen[p][2] for p in PHASES[:4]} == {value_before}
+    assert seen["step"][2] != value_before
+    assert [seen[p][0] for p in PHASES] == ["1", "1", "1", "1", "2"]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "phases-after-step.png"))
