@@ -94,13 +94,32 @@ class TrainingLoop:
         The same optimizer with other hyperparameters keeps its state, as changing `lr` in
         `param_groups` does in any training script; another optimizer starts from nothing.
         """
-        same_kind = getattr(config, "name", None) == getattr(self.optimizer_config, "name", None)
+        old = self.optimizer_config
+        same_kind = getattr(config, "name", None) == getattr(old, "name", None)
         self.optimizer_config = config
-        if same_kind:
+        if same_kind and not changes_state_layout(old, config):
             apply_hyperparameters(self.optimizer, config)
             return False
         self.optimizer = build_optimizer(config, self.model.parameters())
         return True
+
+
+def changes_state_layout(old: BaseModel, new: BaseModel) -> bool:
+    """Whether `new` needs optimizer state that `old` never made.
+
+    torch.optim creates state on an optimizer's first step only: turning on Adam's amsgrad, or
+    RMSprop's centered or momentum, in the middle of a run makes step() raise KeyError for the
+    missing max_exp_avg_sq, grad_avg or momentum_buffer. Such a change starts a fresh optimizer.
+    """
+    for flag in ("amsgrad", "centered"):
+        if getattr(new, flag, False) and not getattr(old, flag, False):
+            return True
+    momentum_before = getattr(old, "momentum", 0.0) > 0.0
+    return (
+        getattr(new, "name", "") == "rmsprop"
+        and getattr(new, "momentum", 0.0) > 0.0
+        and not momentum_before
+    )
 
 
 def loop_source() -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 import torch
@@ -224,3 +225,20 @@ def test_configs_are_frozen() -> None:
     config = ExperimentConfig()
     with pytest.raises(ValidationError):
         config.seed = 1  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (AdamConfig(), AdamConfig(amsgrad=True)),
+        (RMSpropConfig(), RMSpropConfig(centered=True)),
+        (RMSpropConfig(), RMSpropConfig(momentum=0.5)),
+    ],
+)
+def test_turning_on_state_mid_run_starts_a_fresh_optimizer(before: Any, after: Any) -> None:
+    loop = TrainingLoop(ExperimentConfig(optimizer=before))
+    for _ in range(3):
+        loop.run_step()
+    assert loop.change_optimizer(after) is True  # fresh: torch would raise KeyError otherwise
+    loop.run_step()
+    assert loop.optimizer.param_groups[0]["lr"] == after.lr
