@@ -318,6 +318,16 @@ _RULES: dict[str, _Rule] = {
 }
 
 
+# The torch.optim classes whose step the ledger can write out, by the name predict() takes.
+LEDGER_NAMES: dict[type[torch.optim.Optimizer], str] = {
+    torch.optim.SGD: "sgd",
+    torch.optim.Adam: "adam",
+    torch.optim.AdamW: "adamw",
+    torch.optim.RMSprop: "rmsprop",
+    torch.optim.Adagrad: "adagrad",
+}
+
+
 def predict(
     *,
     optimizer: str,

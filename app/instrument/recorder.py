@@ -17,7 +17,10 @@ import torch
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
+from app.instrument.ledger import LEDGER_NAMES, LedgerLine, predict
 from app.instrument.stats import STAT_NAMES, VIEW_LIMIT, histogram, tensor_stats, view_of
+
+LEDGER_ELEMENTS = 64  # tensors up to this size have every element's rule written out
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,10 @@ class Recorder:
         self.updates: dict[nn.Parameter, torch.Tensor] = {}
         self.hook_seconds = 0.0  # time spent in armed hooks, charged to the overhead budget
         self._before: list[torch.Tensor] | None = None
+        # The update ledger: what was known before step() (group, grad, state), and what it predicts
+        self.explain = False  # also write the rule out, element by element (for discrete steps)
+        self._known: list[tuple[dict[str, Any], torch.Tensor, dict[str, Any]]] | None = None
+        self.ledgers: dict[nn.Parameter, tuple[torch.Tensor, list[list[LedgerLine]]]] = {}
         self._steps = 0  # step() calls seen
         self._updated_at = 0  # the step() whose update `updates` holds
         self._handles: list[RemovableHandle] = []
@@ -53,9 +60,11 @@ class Recorder:
             handle.remove()
         self._handles = []
 
-    def arm(self) -> None:
-        """Capture the update of the next `step()`."""
+    def arm(self, explain: bool = False) -> None:
+        """Capture the update of the next `step()`; with `explain`, write its rule out per element
+        (for a step a learner asked for, not for the frames of a running loop)."""
         self.armed = True
+        self.explain = explain
 
     def _before_step(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
         self._steps += 1
@@ -64,6 +73,7 @@ class Recorder:
         started = time.perf_counter()
         with torch.no_grad():
             self._before = [p.detach().clone() for _, p in self.parameters]
+            self._known = _known_before_step(optimizer, self.parameters)
         self.hook_seconds += time.perf_counter() - started
 
     def _after_step(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
@@ -75,6 +85,7 @@ class Recorder:
                 p: p.detach() - before
                 for (_, p), before in zip(self.parameters, self._before, strict=True)
             }
+            self.ledgers = self._predictions(optimizer)
         self._before = None
         self.armed = False
         self._updated_at = self._steps
@@ -82,9 +93,59 @@ class Recorder:
 
     def snapshot(self, optimizer: torch.optim.Optimizer) -> Snapshot:
         # An update from an earlier step is not this step's: leave it out rather than mislabel it.
-        current = self.updates if self._updated_at == self._steps else {}
+        fresh = self._updated_at == self._steps
         with torch.no_grad():
-            return build_snapshot(self.parameters, optimizer, current)
+            return build_snapshot(
+                self.parameters,
+                optimizer,
+                self.updates if fresh else {},
+                self.ledgers if fresh else {},
+            )
+
+    def _predictions(
+        self, optimizer: torch.optim.Optimizer
+    ) -> dict[nn.Parameter, tuple[torch.Tensor, list[list[LedgerLine]]]]:
+        """What the ledger predicted for every parameter (and, when explaining, each element's
+        rule with its numbers) from what was known before this step."""
+        name = LEDGER_NAMES.get(type(optimizer))
+        known, self._known = self._known, None
+        if name is None or known is None or self._before is None:
+            return {}
+        found = {}
+        for (_, p), before, (group, grad, state) in zip(
+            self.parameters, self._before, known, strict=True
+        ):
+            if grad is None:
+                continue  # step() skips a parameter without a gradient; so does the ledger
+            explained = self.explain and p.numel() <= LEDGER_ELEMENTS
+            elements = range(p.numel()) if explained else [None]
+            ledgers = [
+                predict(
+                    optimizer=name, group=group, value=before, grad=grad, state=state, element=i
+                )
+                for i in elements
+            ]
+            found[p] = (
+                ledgers[0].predicted,
+                [ledger.lines for ledger in ledgers] if explained else [],
+            )
+        return found
+
+
+def _known_before_step(
+    optimizer: torch.optim.Optimizer, parameters: list[tuple[str, nn.Parameter]]
+) -> list[tuple[dict[str, Any], Any, dict[str, Any]]]:
+    """Each parameter's param_group, gradient and optimizer state, copied before step() runs."""
+    groups = {p: group for group in optimizer.param_groups for p in group["params"]}
+    known = []
+    for _, p in parameters:
+        group = {k: v for k, v in groups.get(p, {}).items() if k != "params"}
+        state = {
+            k: v.clone() if isinstance(v, torch.Tensor) else v
+            for k, v in optimizer.state.get(p, {}).items()
+        }
+        known.append((group, None if p.grad is None else p.grad.detach().clone(), state))
+    return known
 
 
 def _per_element_fields(
@@ -113,6 +174,7 @@ def build_snapshot(
     parameters: list[tuple[str, nn.Parameter]],
     optimizer: torch.optim.Optimizer,
     updates: dict[nn.Parameter, torch.Tensor],
+    ledgers: dict[nn.Parameter, tuple[torch.Tensor, list[list[LedgerLine]]]] | None = None,
 ) -> Snapshot:
     # Gather every number on the device first: one concatenation, one copy to the host.
     pieces: list[torch.Tensor] = []
@@ -130,6 +192,9 @@ def build_snapshot(
     scalar_slots: list[tuple[dict[str, Any], str, int]] = []
     for name, param in parameters:
         fields, scalars = _per_element_fields(param, optimizer, updates.get(param))
+        ledger = (ledgers or {}).get(param)
+        if ledger is not None:
+            fields["predicted"] = ledger[0]  # the ledger's value for after step(), to compare
         entry: dict[str, Any] = {
             "name": name,
             "shape": list(param.shape),
@@ -137,6 +202,15 @@ def build_snapshot(
             "sampled": param.numel() > VIEW_LIMIT,
             "fields": {},
             "state_scalars": {},
+            "ledger": [
+                [
+                    {"symbolic": ln.symbolic, "numeric": ln.numeric, "value": ln.value}
+                    for ln in lines
+                ]
+                for lines in ledger[1]
+            ]
+            if ledger is not None
+            else [],
         }
         for field, tensor in fields.items():
             if tensor is None:

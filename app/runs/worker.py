@@ -124,7 +124,7 @@ class Session:
         started = time.perf_counter()
         due = self.governor.due(started)
         if due:
-            self.recorder.arm()
+            self.recorder.arm(explain=False)
             self.recorder.hook_seconds = 0.0
         self.record(self.loop.run_step())
         if due:
@@ -146,12 +146,12 @@ class Session:
                 self.send_snapshot()
             case Command.STEP:
                 self.running = False
-                self.recorder.arm()
+                self.recorder.arm(explain=True)
                 self.record(self.loop.run_step())
                 self.send_snapshot()
             case Command.PHASE:
                 self.running = False
-                self.recorder.arm()
+                self.recorder.arm(explain=True)
                 if self.loop.run_phase() is Phase.STEP:
                     assert self.loop.loss is not None
                     self.record(self.loop.loss.detach())

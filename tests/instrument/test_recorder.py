@@ -85,7 +85,9 @@ def test_plain_sgd_update_is_minus_lr_times_grad() -> None:
             grad = fields["grad"]
             assert grad is not None
             close(fields["update"], -0.1 * grad, f"{name}.update")
-            assert set(fields) == {"value", "grad", "update"}  # plain SGD keeps no state
+            # plain SGD keeps no state; the ledger's prediction is what step() produced
+            assert set(fields) == {"value", "grad", "update", "predicted"}
+            close(fields["predicted"], fields["value"], f"{name}.predicted")
 
 
 def test_snapshot_survives_the_wire() -> None:
