@@ -21,6 +21,7 @@ async function main() {
     api.source(),
   ]);
   const controls = new Controls(experiments, optimizers);
+  controls.render(null); // nothing to control until the stream says which run this is
   const chart = new LossChart($("loss-chart"), $("nonfinite"));
   const parameters = new ParametersView($("params"), $("detail"));
   const code = new CodeView($("code"), $("code-file"), $("phase-result"), source);

@@ -58,3 +58,28 @@ def test_next_phase_walks_the_five_phases(server: Server, page: Page) -> None:
     assert [seen[p][0] for p in PHASES] == ["1", "1", "1", "1", "2"]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "phases-after-step.png"))
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "rmsprop"])
+def test_the_ledger_writes_the_rule_out_and_agrees_with_step(
+    server: Server, page: Page, optimizer: str
+) -> None:
+    page.goto(server.url)
+    expect(page.get_by_test_id("connection")).to_have_text("Live")
+    page.get_by_label("Optimizer", exact=True).select_option(optimizer)
+    expect(page.get_by_label("Optimizer", exact=True)).to_have_value(optimizer)
+    for step in range(1, 4):
+        page.get_by_role("button", name="Step").click()
+        expect(page.get_by_test_id("step")).to_have_text(str(step))
+    page.locator("canvas.heatmap").first.focus()
+    page.keyboard.press("ArrowRight")
+    expect(page.locator("#detail .element-name")).to_have_text("weight[0, 1]")
+    rule = page.locator("#detail .rule")
+    expect(rule).to_contain_text("θ ←")
+    if optimizer == "adam":
+        expect(rule).to_contain_text("bias_correction1 = 1 − β₁^t")
+    verdict = page.get_by_test_id("ledger-verdict")
+    expect(verdict).to_contain_text("they agree")
+    assert "agrees" in (verdict.get_attribute("class") or "")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"ledger-{optimizer}.png"))

@@ -63,7 +63,7 @@ export class ParametersView {
       return;
     }
     const key = snapshot.header.tensors
-      .map((t) => `${t.name}:${t.numel}:${Object.keys(t.fields).join(",")}`)
+      .map((t) => `${t.name}:${t.numel}:${shownFields(t).join(",")}`)
       .join("|");
     if (key !== this.layoutKey) this.build(snapshot);
     this.draw();
@@ -89,7 +89,7 @@ export class ParametersView {
       const cell = Math.max(3, Math.min(MAX_CELL, Math.floor(width / cols)));
       /** @type {Block} */
       const block = { tensor, rows, cols, canvases: new Map(), scales: new Map() };
-      for (const field of Object.keys(tensor.fields)) {
+      for (const field of shownFields(tensor)) {
         const row = /** @type {HTMLElement} */ (fieldTemplate.content.firstElementChild?.cloneNode(true));
         row.dataset.accent = fieldAccent(field);
         const name = /** @type {HTMLElement} */ (row.querySelector(".field-name"));
@@ -116,7 +116,7 @@ export class ParametersView {
     });
     this.body.replaceChildren(...nodes);
     this.layoutKey = snapshot.header.tensors
-      .map((t) => `${t.name}:${t.numel}:${Object.keys(t.fields).join(",")}`)
+      .map((t) => `${t.name}:${t.numel}:${shownFields(t).join(",")}`)
       .join("|");
     if (this.selected && this.selected.tensor >= this.blocks.length) this.selected = null;
   }
@@ -210,13 +210,69 @@ export class ParametersView {
     const value = valueOf("value");
     const update = valueOf("update");
     if (value !== null && update !== null) addRow("before step θ − Δθ", value - update, "value");
-    for (const field of Object.keys(tensor.fields)) addRow(fieldLabel(field), valueOf(field), fieldAccent(field));
+    for (const field of shownFields(tensor)) addRow(fieldLabel(field), valueOf(field), fieldAccent(field));
     for (const [key, scalar] of Object.entries(tensor.state_scalars)) addRow(`state: ${key}`, num(scalar), "state");
     const caption = document.createElement("p");
     caption.className = "caption";
     caption.textContent = `At step ${snapshot.header.step}${snapshot.header.phase ? `, after ${snapshot.header.phase}` : ""}.`;
-    this.detail.replaceChildren(heading, table, caption);
+    this.detail.replaceChildren(heading, table, ...ledgerOf(tensor, index, value, valueOf("predicted")), caption);
   }
+}
+
+/** The fields drawn as heatmap rows: all but the ledger's prediction, shown beside the rule. @param {TensorRecord} tensor */
+function shownFields(tensor) {
+  return Object.keys(tensor.fields).filter((field) => field !== "predicted");
+}
+
+/** Predictions and results agree to float32 precision, or the difference is shown in red. */
+const AGREEMENT = 1e-6;
+
+/**
+ * The update ledger of one element: the optimizer's rule with its numbers, the value it predicts,
+ * and the value step() produced.
+ * @param {TensorRecord} tensor @param {number} index @param {number | null} actual
+ * @param {number | null} predicted
+ * @returns {HTMLElement[]}
+ */
+function ledgerOf(tensor, index, actual, predicted) {
+  if (predicted === null || actual === null) return [];
+  const nodes = [];
+  const title = document.createElement("h4");
+  title.className = "ledger-title";
+  title.textContent = "Update ledger: the rule of this step";
+  nodes.push(title);
+  const lines = /** @type {any} */ (tensor).ledger?.[index];
+  if (lines?.length) {
+    const list = document.createElement("ol");
+    list.className = "rule";
+    for (const line of lines) {
+      const item = document.createElement("li");
+      const symbolic = document.createElement("div");
+      symbolic.className = "symbolic";
+      symbolic.textContent = line.symbolic;
+      const numeric = document.createElement("div");
+      numeric.className = "numeric num";
+      numeric.textContent = `${line.numeric} = ${formatNumber(num(line.value), 6)}`;
+      item.append(symbolic, numeric);
+      list.append(item);
+    }
+    nodes.push(list);
+  } else {
+    nodes.push(Object.assign(document.createElement("p"), {
+      className: "caption",
+      textContent: "Press Step or Next phase to see the rule written out with this element's numbers.",
+    }));
+  }
+  const difference = actual - predicted;
+  const agrees = Math.abs(difference) <= AGREEMENT * Math.max(1, Math.abs(actual));
+  const verdict = document.createElement("p");
+  verdict.className = agrees ? "verdict agrees" : "verdict mismatch";
+  verdict.dataset.testid = "ledger-verdict";
+  verdict.textContent = `predicted ${formatNumber(predicted, 7)} · step() gave ${formatNumber(actual, 7)} · ${
+    agrees ? "they agree" : `they differ by ${formatNumber(difference, 3)}`
+  }`;
+  nodes.push(verdict);
+  return nodes;
 }
 
 /**
