@@ -12,7 +12,7 @@ from fastapi import APIRouter, status
 
 from app.api.deps import HistoryDep, RunsDep
 from app.api.schemas import PaceChange, RunInfo
-from app.engine.experiments import ExperimentConfig
+from app.engine.experiments import ExperimentConfig, Teaching
 from app.engine.optimizers import OptimizerConfig
 from app.runs.manager import UnknownRun
 from app.runs.state import Command
@@ -46,6 +46,12 @@ async def send_command(run_id: str, command: Command, runs: RunsDep) -> RunInfo:
 async def change_optimizer(run_id: str, optimizer: OptimizerConfig, runs: RunsDep) -> RunInfo:
     """Same optimizer: new hyperparameters, state kept. Another optimizer: fresh state."""
     return RunInfo(**runs.change_optimizer(run_id, optimizer).info())
+
+
+@router.put("/{run_id}/teaching")
+async def change_teaching(run_id: str, teaching: Teaching, runs: RunsDep) -> RunInfo:
+    """Skip zero_grad, skip backward, or accumulate gradients over k micro-batches per step."""
+    return RunInfo(**runs.change_teaching(run_id, teaching).info())
 
 
 @router.put("/{run_id}/pace")

@@ -20,6 +20,16 @@ from app.engine.optimizers import OptimizerConfig, SGDConfig
 ExperimentName = Literal["seed-linear"]
 
 
+class Teaching(BaseModel):
+    """Switches that break the loop on purpose, to show why each part is there."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    zero_grad: bool = True  # off: gradients accumulate across steps
+    backward: bool = True  # off: step() runs with no gradients, and nothing moves
+    accumulate: Annotated[int, Field(ge=1, le=32)] = 1  # micro-batches of backward per step
+
+
 class ExperimentConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -29,6 +39,7 @@ class ExperimentConfig(BaseModel):
     batch_size: Annotated[int, Field(ge=1, le=100_000)] = 32
     noise: Annotated[float, Field(ge=0.0, le=10.0, allow_inf_nan=False)] = 0.1
     optimizer: OptimizerConfig = SGDConfig()
+    teaching: Teaching = Teaching()
     # None runs as fast as the machine allows; a number paces the loop so a learner can follow it.
     # 100 steps/s shows the seed's loss falling over a second or two instead of in a blink.
     steps_per_second: Annotated[float | None, Field(gt=0.0, le=100_000.0, allow_inf_nan=False)] = (

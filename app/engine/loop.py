@@ -43,6 +43,7 @@ class TrainingLoop:
         self.batches = Batches(experiment.make_dataset(config), config.batch_size, config.seed)
         self.optimizer_config: BaseModel = config.optimizer
         self.optimizer = build_optimizer(config.optimizer, self.model.parameters())
+        self.teaching = config.teaching
         self.step = 0  # optimizer steps taken
         self.inputs: torch.Tensor | None = None
         self.targets: torch.Tensor | None = None
@@ -52,15 +53,18 @@ class TrainingLoop:
         self.phase: Phase | None = None  # the last phase that ran
 
     def phases(self) -> Iterator[Phase]:
-        self.optimizer.zero_grad(set_to_none=True)
+        if self.teaching.zero_grad:  # switched off, gradients add up across steps
+            self.optimizer.zero_grad(set_to_none=True)
         yield Phase.ZERO_GRAD
-        self.inputs, self.targets = self.batches.next()
-        self.predictions = self.model(self.inputs)
-        yield Phase.FORWARD
-        self.loss = self.loss_fn(self.predictions, self.targets)
-        yield Phase.LOSS
-        self.loss.backward()
-        yield Phase.BACKWARD
+        for _ in range(self.teaching.accumulate):  # k micro-batches, then one step
+            self.inputs, self.targets = self.batches.next()
+            self.predictions = self.model(self.inputs)
+            yield Phase.FORWARD
+            self.loss = self.loss_fn(self.predictions, self.targets)
+            yield Phase.LOSS
+            if self.teaching.backward:  # switched off, step() finds no gradients
+                (self.loss / self.teaching.accumulate).backward()
+            yield Phase.BACKWARD
         self.optimizer.step()
         self.step += 1
         yield Phase.STEP

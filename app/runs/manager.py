@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from app.engine.experiments import EXPERIMENTS, ExperimentConfig
+from app.engine.experiments import EXPERIMENTS, ExperimentConfig, Teaching
 from app.runs.state import LIVE_STATES, Command, IllegalTransition, RunState, next_state
 from app.runs.worker import run_worker
 from app.store.history import History, RunRecord
@@ -154,6 +154,14 @@ class RunManager:
         run = self._live(run_id, "change the optimizer of")
         run.config = run.config.model_copy(update={"optimizer": optimizer})
         self._send(run, ("optimizer", optimizer.model_dump()))
+        return run
+
+    def change_teaching(self, run_id: str, teaching: Teaching) -> Run:
+        run = self._live(run_id, "change the teaching switches of")
+        run.config = run.config.model_copy(update={"teaching": teaching})
+        self._send(run, ("teaching", teaching.model_dump()))
+        self.history.set_config(run.id, run.config.model_dump())
+        self._publish_status(run)
         return run
 
     def change_pace(self, run_id: str, steps_per_second: float | None) -> Run:

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 import torch
 from pydantic import TypeAdapter
 
-from app.engine.experiments import ExperimentConfig
+from app.engine.experiments import ExperimentConfig, Teaching
 from app.engine.loop import Phase, TrainingLoop
 from app.engine.optimizers import OptimizerConfig
 from app.instrument.governor import Governor
@@ -175,6 +175,10 @@ class Session:
                     self.recorder.attach(self.loop.optimizer)
                 self.config = self.config.model_copy(update={"optimizer": config})
                 self.out.send(("optimizer", self.loop.step, config.model_dump(), fresh))
+                return True
+            case "teaching":
+                self.loop.teaching = Teaching.model_validate(payload)
+                self.config = self.config.model_copy(update={"teaching": self.loop.teaching})
                 return True
             case "pace":
                 self.config = self.config.model_copy(update={"steps_per_second": payload})

@@ -30,6 +30,9 @@ export const api = {
   /** @param {string} runId @param {object} optimizer */
   setOptimizer: (runId, optimizer) =>
     request(`/api/runs/${runId}/optimizer`, { method: "PUT", body: JSON.stringify(optimizer) }),
+  /** @param {string} runId @param {object} teaching */
+  setTeaching: (runId, teaching) =>
+    request(`/api/runs/${runId}/teaching`, { method: "PUT", body: JSON.stringify(teaching) }),
   /** @param {string} runId @param {number | null} stepsPerSecond */
   setPace: (runId, stepsPerSecond) =>
     request(`/api/runs/${runId}/pace`, {

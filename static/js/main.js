@@ -65,6 +65,7 @@ async function main() {
   controls.bindNextPhase(() => attempt(api.command(runId(), "phase")));
   controls.bindReset(() => attempt(api.command(runId(), "reset")));
   controls.bindOptimizer((config) => attempt(api.setOptimizer(runId(), config)));
+  controls.bindTeaching((teaching) => attempt(api.setTeaching(runId(), teaching)));
   controls.bindPace((pace) => attempt(api.setPace(runId(), pace)));
   controls.bindExperiment((name) =>
     attempt(api.createRun({ experiment: name }).then((run) => follow(run.id))),

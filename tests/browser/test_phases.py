@@ -15,7 +15,7 @@ CALLS = {
     "zero_grad": "self.optimizer.zero_grad(set_to_none=True)",
     "forward": "self.predictions = self.model(self.inputs)",
     "loss": "self.loss = self.loss_fn(self.predictions, self.targets)",
-    "backward": "self.loss.backward()",
+    "backward": "(self.loss / self.teaching.accumulate).backward()",
     "step": "self.optimizer.step()",
 }
 

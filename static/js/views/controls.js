@@ -42,6 +42,9 @@ export class Controls {
     this.lr = /** @type {HTMLInputElement} */ ($("lr"));
     this.pace = /** @type {HTMLSelectElement} */ ($("pace"));
     this.hyper = $("hyperparameters");
+    this.zeroGrad = /** @type {HTMLInputElement} */ ($("teach-zero-grad"));
+    this.backward = /** @type {HTMLInputElement} */ ($("teach-backward"));
+    this.accumulate = /** @type {HTMLInputElement} */ ($("teach-accumulate"));
     for (const e of experiments) this.experiment.append(new Option(e.title, e.name));
     for (const o of optimizers) this.optimizer.append(new Option(o.title, o.name));
     /** @type {string | null} which optimizer's inputs are built */
@@ -71,6 +74,26 @@ export class Controls {
   /** @param {(name: string) => void} handler */
   bindExperiment(handler) {
     this.experiment.addEventListener("change", () => handler(this.experiment.value));
+  }
+
+  /**
+   * @param {(teaching: {zero_grad: boolean, backward: boolean, accumulate: number}) => void} handler
+   */
+  bindTeaching(handler) {
+    const changed = () => {
+      if (!this.accumulate.checkValidity()) {
+        this.accumulate.reportValidity();
+        return;
+      }
+      handler({
+        zero_grad: this.zeroGrad.checked,
+        backward: this.backward.checked,
+        accumulate: Number(this.accumulate.value),
+      });
+    };
+    for (const input of [this.zeroGrad, this.backward, this.accumulate]) {
+      input.addEventListener("change", changed);
+    }
   }
 
   /** @param {(stepsPerSecond: number | null) => void} handler */
@@ -170,6 +193,13 @@ export class Controls {
       if (input.type === "checkbox") input.checked = Boolean(optimizer[input.name]);
       else input.value = String(optimizer[input.name]);
     }
+    const teaching = run.config.teaching;
+    if (teaching) {
+      this.zeroGrad.checked = teaching.zero_grad;
+      this.backward.checked = teaching.backward;
+      setUnlessEditing(this.accumulate, String(teaching.accumulate));
+    }
+    for (const input of [this.zeroGrad, this.backward, this.accumulate]) input.disabled = !live;
     const pace = run.config.steps_per_second;
     setUnlessEditing(this.pace, pace == null ? "" : String(pace));
   }
