@@ -74,8 +74,74 @@ class AdagradConfig(_Config):
     weight_decay: WeightDecay = 0.0
 
 
+class AdamaxConfig(_Config):
+    name: Literal["adamax"] = "adamax"
+    lr: LearningRate = 0.05
+    beta1: Unit = 0.9
+    beta2: Unit = 0.999
+    eps: Epsilon = 1e-8
+    weight_decay: WeightDecay = 0.0
+
+
+class NAdamConfig(_Config):
+    name: Literal["nadam"] = "nadam"
+    lr: LearningRate = 0.05
+    beta1: Unit = 0.9
+    beta2: Unit = 0.999
+    eps: Epsilon = 1e-8
+    weight_decay: WeightDecay = 0.0
+    momentum_decay: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)] = 4e-3
+    decoupled_weight_decay: bool = False
+
+
+class RAdamConfig(_Config):
+    name: Literal["radam"] = "radam"
+    lr: LearningRate = 0.05
+    beta1: Unit = 0.9
+    beta2: Unit = 0.999
+    eps: Epsilon = 1e-8
+    weight_decay: WeightDecay = 0.0
+    decoupled_weight_decay: bool = False
+
+
+class AdadeltaConfig(_Config):
+    name: Literal["adadelta"] = "adadelta"
+    lr: LearningRate = 1.0
+    rho: Unit = 0.9
+    eps: Epsilon = 1e-6
+    weight_decay: WeightDecay = 0.0
+
+
+class ASGDConfig(_Config):
+    name: Literal["asgd"] = "asgd"
+    lr: LearningRate = 0.01
+    lambd: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)] = 1e-4
+    alpha: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)] = 0.75
+    t0: Annotated[float, Field(ge=0.0, le=1e9, allow_inf_nan=False)] = 1e6
+    weight_decay: WeightDecay = 0.0
+
+
+class RpropConfig(_Config):
+    name: Literal["rprop"] = "rprop"
+    lr: LearningRate = 0.01
+    eta_minus: Annotated[float, Field(gt=0.0, lt=1.0, allow_inf_nan=False)] = 0.5
+    eta_plus: Annotated[float, Field(gt=1.0, le=10.0, allow_inf_nan=False)] = 1.2
+    step_size_min: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)] = 1e-6
+    step_size_max: Annotated[float, Field(gt=0.0, le=1000.0, allow_inf_nan=False)] = 50.0
+
+
 OptimizerConfig = Annotated[
-    SGDConfig | AdamConfig | AdamWConfig | RMSpropConfig | AdagradConfig,
+    SGDConfig
+    | AdamConfig
+    | AdamWConfig
+    | RMSpropConfig
+    | AdagradConfig
+    | AdamaxConfig
+    | NAdamConfig
+    | RAdamConfig
+    | AdadeltaConfig
+    | ASGDConfig
+    | RpropConfig,
     Field(discriminator="name"),
 ]
 
@@ -85,15 +151,30 @@ OPTIMIZER_TITLES: dict[str, str] = {
     "adamw": "AdamW",
     "rmsprop": "RMSprop",
     "adagrad": "Adagrad",
+    "adamax": "Adamax",
+    "nadam": "NAdam",
+    "radam": "RAdam",
+    "adadelta": "Adadelta",
+    "asgd": "ASGD",
+    "rprop": "Rprop",
 }
 
 
 def torch_kwargs(config: BaseModel) -> dict[str, Any]:
     """The keyword arguments `torch.optim` takes for this configuration (betas joined into a pair)."""
     kwargs = config.model_dump(exclude={"name"})
-    if "beta1" in kwargs:
-        kwargs["betas"] = (kwargs.pop("beta1"), kwargs.pop("beta2"))
+    # torch.optim takes some hyperparameters as pairs; the page edits each number on its own
+    for pair, (first, second) in _PAIRS.items():
+        if first in kwargs:
+            kwargs[pair] = (kwargs.pop(first), kwargs.pop(second))
     return kwargs
+
+
+_PAIRS = {
+    "betas": ("beta1", "beta2"),
+    "etas": ("eta_minus", "eta_plus"),
+    "step_sizes": ("step_size_min", "step_size_max"),
+}
 
 
 _TORCH_CLASSES: dict[str, type[torch.optim.Optimizer]] = {
@@ -102,6 +183,12 @@ _TORCH_CLASSES: dict[str, type[torch.optim.Optimizer]] = {
     "adamw": torch.optim.AdamW,
     "rmsprop": torch.optim.RMSprop,
     "adagrad": torch.optim.Adagrad,
+    "adamax": torch.optim.Adamax,
+    "nadam": torch.optim.NAdam,
+    "radam": torch.optim.RAdam,
+    "adadelta": torch.optim.Adadelta,
+    "asgd": torch.optim.ASGD,
+    "rprop": torch.optim.Rprop,
 }
 
 

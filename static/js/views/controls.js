@@ -27,6 +27,15 @@ const HYPER_LABELS = /** @type {Record<string, string>} */ ({
   alpha: "α (smoothing)",
   centered: "Centered",
   lr_decay: "LR decay",
+  momentum_decay: "Momentum decay",
+  decoupled_weight_decay: "Decoupled weight decay",
+  rho: "ρ",
+  lambd: "λ (decay)",
+  t0: "t₀ (averaging start)",
+  eta_minus: "η−",
+  eta_plus: "η+",
+  step_size_min: "Min step",
+  step_size_max: "Max step",
 });
 
 export class Controls {
