@@ -6,14 +6,16 @@ handler's work is a state check, a pipe write and a small SQLite write, well und
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, HTTPException, status
 
 from app.api.deps import HistoryDep, RunsDep
 from app.api.schemas import PaceChange, RunInfo
 from app.engine.experiments import ExperimentConfig, Teaching
 from app.engine.optimizers import OptimizerConfig
+from app.engine.surface import loss_surface
 from app.runs.manager import UnknownRun
 from app.runs.state import Command
 from app.stream.protocol import json_safe
@@ -57,6 +59,15 @@ async def change_teaching(run_id: str, teaching: Teaching, runs: RunsDep) -> Run
 @router.put("/{run_id}/pace")
 async def change_pace(run_id: str, pace: PaceChange, runs: RunsDep) -> RunInfo:
     return RunInfo(**runs.change_pace(run_id, pace.steps_per_second).info())
+
+
+@router.get("/{run_id}/surface")
+async def get_surface(run_id: str, runs: RunsDep) -> dict[str, Any]:
+    """The loss over a grid of (w, b), for runs of the two-parameter experiment."""
+    config = ExperimentConfig.model_validate(runs.info(run_id)["config"])
+    if config.experiment != "surface-2d":
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "only surface-2d runs have a loss surface")
+    return await asyncio.to_thread(loss_surface, config)
 
 
 @router.get("/{run_id}/scalars")

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import nn
 
 from app.engine.optimizers import OptimizerConfig, SGDConfig
 
-ExperimentName = Literal["seed-linear"]
+ExperimentName = Literal["seed-linear", "surface-2d"]
 
 
 class Teaching(BaseModel):
@@ -40,6 +40,15 @@ class ExperimentConfig(BaseModel):
     noise: Annotated[float, Field(ge=0.0, le=10.0, allow_inf_nan=False)] = 0.1
     optimizer: OptimizerConfig = SGDConfig()
     teaching: Teaching = Teaching()
+    # Other optimizers that race the main one in lockstep: same start, same batches.
+    race: Annotated[list[OptimizerConfig], Field(max_length=4)] = []
+
+    @model_validator(mode="after")
+    def _race_needs_the_surface(self) -> ExperimentConfig:
+        if self.race and self.experiment != "surface-2d":
+            raise ValueError("a race of optimizers runs on the surface-2d experiment only")
+        return self
+
     # None runs as fast as the machine allows; a number paces the loop so a learner can follow it.
     # 100 steps/s shows the seed's loss falling over a second or two instead of in a blink.
     steps_per_second: Annotated[float | None, Field(gt=0.0, le=100_000.0, allow_inf_nan=False)] = (
@@ -73,6 +82,27 @@ def make_linear_regression(config: ExperimentConfig, n_features: int = 10) -> Da
     return Dataset(inputs=inputs, targets=inputs @ true_weight + true_bias + noise)
 
 
+SURFACE_START = (-0.5, 1.5)  # (w, b): a start far enough from the minimum to watch the path
+SURFACE_TRUTH = (2.0, -1.0)  # the hidden line y = 2x - 1
+
+
+def make_line(config: ExperimentConfig) -> Dataset:
+    """Points near the line y = 2x - 1: two parameters, so the whole loss surface can be drawn."""
+    generator = torch.Generator().manual_seed(config.seed)
+    inputs = torch.randn(config.n_samples, 1, generator=generator)
+    noise = config.noise * torch.randn(config.n_samples, 1, generator=generator)
+    w, b = SURFACE_TRUTH
+    return Dataset(inputs=inputs, targets=w * inputs + b + noise)
+
+
+def make_line_model() -> nn.Module:
+    model = nn.Linear(1, 1)
+    with torch.no_grad():  # every racer starts from the same, deliberate point
+        model.weight.fill_(SURFACE_START[0])
+        model.bias.fill_(SURFACE_START[1])
+    return model
+
+
 EXPERIMENTS: dict[str, Experiment] = {
     "seed-linear": Experiment(
         name="seed-linear",
@@ -83,6 +113,17 @@ EXPERIMENTS: dict[str, Experiment] = {
         ),
         make_dataset=make_linear_regression,
         make_model=lambda: nn.Linear(10, 1),
+        make_loss=nn.MSELoss,
+    ),
+    "surface-2d": Experiment(
+        name="surface-2d",
+        title="Loss surface: y = w·x + b",
+        description=(
+            "Two parameters, so the loss over (w, b) is a map: see the gradient's arrow beside the"
+            " step the optimizer actually takes, and race optimizers from the same start."
+        ),
+        make_dataset=make_line,
+        make_model=make_line_model,
         make_loss=nn.MSELoss,
     ),
 }

@@ -29,6 +29,7 @@ from app.engine.loop import Phase, TrainingLoop
 from app.engine.optimizers import OptimizerConfig
 from app.instrument.governor import Governor
 from app.instrument.recorder import Recorder
+from app.runs.race import Race
 from app.runs.state import Command
 from app.stream.protocol import encode_snapshot
 
@@ -64,6 +65,7 @@ class Session:
         self.pending_since = time.time()
         self.flushed_at = time.perf_counter()
         self.next_step_at = 0.0
+        self.race = Race(self.config) if self.config.experiment == "surface-2d" else None
 
     # what the loop reports
 
@@ -76,6 +78,15 @@ class Session:
         self.pending = []
         self.out.send(("scalars", first, losses, (self.pending_since, time.time())))
         self.flushed_at = time.perf_counter()
+
+    def full_step(self) -> torch.Tensor:
+        """One optimizer step of the run's loop, and of its racers, if it has any."""
+        if self.race is None:
+            return self.loop.run_step()
+        self.race.about_to_move(self.loop)
+        loss = self.loop.run_step()
+        self.race.step_racers()
+        return loss
 
     def record(self, loss: torch.Tensor) -> None:
         """Keep a step's loss (still a tensor: no sync) until the next flush."""
@@ -91,6 +102,7 @@ class Session:
             "phase": self.loop.phase,
             "optimizer": self.loop.optimizer_config.model_dump(),
             **self.batch_so_far(),
+            "race": None if self.race is None else self.race.view(self.loop),
             **snapshot.header,
         }
         self.out.send(("snapshot", self.loop.step, encode_snapshot(header, snapshot.data)))
@@ -126,7 +138,7 @@ class Session:
         if due:
             self.recorder.arm(explain=False)
             self.recorder.hook_seconds = 0.0
-        self.record(self.loop.run_step())
+        self.record(self.full_step())
         if due:
             shipped = time.perf_counter()
             self.send_snapshot()
@@ -147,12 +159,16 @@ class Session:
             case Command.STEP:
                 self.running = False
                 self.recorder.arm(explain=True)
-                self.record(self.loop.run_step())
+                self.record(self.full_step())
                 self.send_snapshot()
             case Command.PHASE:
                 self.running = False
                 self.recorder.arm(explain=True)
+                if self.race is not None:
+                    self.race.about_to_move(self.loop)
                 if self.loop.run_phase() is Phase.STEP:
+                    if self.race is not None:
+                        self.race.step_racers()
                     assert self.loop.loss is not None
                     self.record(self.loop.loss.detach())
                 self.send_snapshot()

@@ -23,6 +23,8 @@ export const api = {
   optimizers: () => request("/api/optimizers"),
   runs: () => request("/api/runs"),
   source: () => request("/api/source"),
+  /** @param {string} runId */
+  surface: (runId) => request(`/api/runs/${runId}/surface`),
   /** @param {object} config */
   createRun: (config) => request("/api/runs", { method: "POST", body: JSON.stringify(config) }),
   /** @param {string} runId @param {string} command */

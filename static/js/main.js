@@ -6,7 +6,9 @@ import { Store } from "./store.js";
 import { Controls } from "./views/controls.js";
 import { CodeView } from "./views/codeView.js";
 import { LossChart } from "./views/lossChart.js";
+import { LossSurface } from "./views/lossSurface.js";
 import { ParametersView } from "./views/parameters.js";
+import { bindRacePicker, RaceTrails } from "./views/race.js";
 import { Readouts } from "./views/readouts.js";
 
 /** @param {string} id */
@@ -25,6 +27,10 @@ async function main() {
   const chart = new LossChart($("loss-chart"), $("nonfinite"));
   const parameters = new ParametersView($("params"), $("detail"));
   const code = new CodeView($("code"), $("code-file"), $("phase-result"), source);
+  const surface = new LossSurface($("surface"));
+  const trails = new RaceTrails();
+  /** @type {string | null} the run whose loss surface is drawn */
+  let surfaceOf = null;
 
   // Fold any number of messages into one redraw per animation frame.
   const dirty = new Set();
@@ -43,6 +49,15 @@ async function main() {
     if (dirty.has("snapshot")) parameters.render(store.snapshot);
     if (dirty.has("snapshot") || dirty.has("run")) code.render(store.snapshot, store.latestPhase());
     if (dirty.has("run")) controls.render(store.run);
+    if (dirty.has("run")) showSurface();
+    if (dirty.has("snapshot")) {
+      const race = /** @type {any} */ (store.snapshot?.header)?.race;
+      if (!store.snapshot) trails.clear();
+      if (race) {
+        trails.add(race);
+        surface.setRacers(trails.racers(race));
+      }
+    }
     if (dirty.has("connection")) readouts.renderConnection(store.connection);
     if (dirty.has("error")) readouts.showMessage(store.error);
     readouts.render(
@@ -67,13 +82,51 @@ async function main() {
   controls.bindOptimizer((config) => attempt(api.setOptimizer(runId(), config)));
   controls.bindTeaching((teaching) => attempt(api.setTeaching(runId(), teaching)));
   controls.bindPace((pace) => attempt(api.setPace(runId(), pace)));
-  controls.bindExperiment((name) =>
-    attempt(api.createRun({ experiment: name }).then((run) => follow(run.id))),
-  );
+  controls.bindExperiment((name) => replaceRun({ experiment: name }));
   /** @type {HTMLInputElement} */ ($("logscale")).addEventListener("change", (event) => {
     chart.setLog(/** @type {HTMLInputElement} */ (event.target).checked);
     chart.setLosses(store.losses, store.stepCount);
   });
+
+  /** The two-parameter experiment has its loss surface beside the loss chart. */
+  function showSurface() {
+    const run = store.run;
+    const shown = run?.experiment === "surface-2d";
+    $("surface").closest("section")?.toggleAttribute("hidden", !shown);
+    document.querySelector(".board")?.classList.toggle("with-surface", shown);
+    if (!run || !shown) return;
+    picker.show(run.config.race.map((/** @type {{name: string}} */ r) => r.name));
+    if (surfaceOf !== run.id) {
+      surfaceOf = run.id;
+      trails.clear();
+      attempt(api.surface(run.id).then((grid) => surface.setSurface(grid)));
+    }
+  }
+  const picker = bindRacePicker($("race"), optimizers, (names) => {
+    const config = {
+      experiment: "surface-2d",
+      optimizer: store.run?.config.optimizer,
+      race: names.map((name) => ({ name })),
+    };
+    replaceRun(config);
+  });
+
+  /**
+   * Start a new run in place of the one shown, and stop that one: live runs are capped, and a
+   * page that switches experiments should not leave workers behind.
+   * @param {object} config
+   */
+  function replaceRun(config) {
+    const previous = store.run;
+    attempt(
+      api.createRun(config).then((run) => {
+        follow(run.id);
+        if (previous && ["idle", "running", "paused"].includes(previous.state)) {
+          api.command(previous.id, "stop").catch(() => {});
+        }
+      }),
+    );
+  }
 
   /** @type {RunSocket | null} */
   let socket = null;

@@ -1,0 +1,99 @@
+"""A race: every competitor moves exactly as a hand-written loop with its optimizer would, from the
+same start on the same batches, and the arrows it reports are what they say."""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import threading
+from typing import Any
+
+import pytest
+import torch
+from torch import nn
+
+from app.engine.experiments import SURFACE_START, ExperimentConfig, epoch_order, make_line
+from app.runs.worker import Session
+from app.stream.protocol import decode_snapshot
+
+RACE = {
+    "experiment": "surface-2d",
+    "steps_per_second": None,
+    "optimizer": {"name": "sgd", "lr": 0.05, "momentum": 0.9},
+    "race": [{"name": "adam", "lr": 0.05}, {"name": "rmsprop", "lr": 0.01}],
+}
+TORCH: dict[str, tuple[type[torch.optim.Optimizer], dict[str, Any]]] = {
+    "SGD": (torch.optim.SGD, {"lr": 0.05, "momentum": 0.9}),
+    "Adam": (torch.optim.Adam, {"lr": 0.05}),
+    "RMSprop": (torch.optim.RMSprop, {"lr": 0.01}),
+}
+
+
+def by_hand(config: ExperimentConfig, optimizer: str, steps: int) -> list[list[float]]:
+    """(w, b) after each step of a hand-written loop."""
+    model = nn.Linear(1, 1)
+    with torch.no_grad():
+        model.weight.fill_(SURFACE_START[0])
+        model.bias.fill_(SURFACE_START[1])
+    cls, kwargs = TORCH[optimizer]
+    opt = cls(model.parameters(), **kwargs)
+    data = make_line(config)
+    points = []
+    epoch, position = 0, 0
+    order = epoch_order(config.n_samples, config.seed, 0)
+    for _ in range(steps):
+        if position + config.batch_size > config.n_samples:
+            epoch, position = epoch + 1, 0
+            order = epoch_order(config.n_samples, config.seed, epoch)
+        index = order[position : position + config.batch_size]
+        position += config.batch_size
+        opt.zero_grad(set_to_none=True)
+        nn.functional.mse_loss(model(data.inputs[index]), data.targets[index]).backward()
+        opt.step()
+        points.append([model.weight.item(), model.bias.item()])
+    return points
+
+
+@pytest.fixture
+def race() -> list[dict[str, Any]]:
+    config = ExperimentConfig.model_validate(RACE)
+    receiver, sender = multiprocessing.Pipe(duplex=False)
+    snapshots: list[dict[str, Any]] = []
+
+    def read() -> None:  # drain the pipe as the server would, or a full pipe blocks the session
+        with contextlib.suppress(EOFError, OSError):
+            while True:
+                message = receiver.recv()
+                if message[0] == "snapshot":
+                    snapshots.append(decode_snapshot(message[2])[0])
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    session = Session(config, sender)
+    for _ in range(12):
+        session.handle("step", None)
+    sender.close()
+    reader.join(timeout=10)
+    entries: list[dict[str, Any]] = snapshots[-1]["race"]
+    return entries
+
+
+def test_every_competitor_matches_its_hand_written_loop(race: list[dict[str, Any]]) -> None:
+    config = ExperimentConfig.model_validate(RACE)
+    assert [entry["name"] for entry in race] == ["SGD", "Adam", "RMSprop"]
+    for entry in race:
+        expected = by_hand(config, entry["name"], 12)
+        assert entry["step"] == 12
+        assert entry["point"] == pytest.approx(expected[-1], rel=1e-6)
+        assert entry["before"] == pytest.approx(expected[-2], rel=1e-6)
+
+
+def test_the_arrows_are_the_gradient_step_and_the_actual_step(
+    race: list[dict[str, Any]],
+) -> None:
+    sgd, adam, _ = race
+    # plain gradient descent would have moved by -lr*g; momentum and Adam moved otherwise
+    for entry in (sgd, adam):
+        actual = [p - b for p, b in zip(entry["point"], entry["before"], strict=True)]
+        assert entry["gradient_step"] is not None
+        assert actual != pytest.approx(entry["gradient_step"], rel=1e-3)
