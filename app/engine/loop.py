@@ -53,16 +53,16 @@ class TrainingLoop:
         self.phase: Phase | None = None  # the last phase that ran
 
     def phases(self) -> Iterator[Phase]:
-        if self.teaching.zero_grad:  # switched off, gradients add up across steps
+        if self.teaching.zero_grad:  # off: gradients add up across steps
             self.optimizer.zero_grad(set_to_none=True)
         yield Phase.ZERO_GRAD
-        for _ in range(self.teaching.accumulate):  # k micro-batches, then one step
+        for _ in range(self.teaching.accumulate):  # k micro-batches, one step
             self.inputs, self.targets = self.batches.next()
             self.predictions = self.model(self.inputs)
             yield Phase.FORWARD
             self.loss = self.loss_fn(self.predictions, self.targets)
             yield Phase.LOSS
-            if self.teaching.backward:  # switched off, step() finds no gradients
+            if self.teaching.backward:  # off: step() finds no gradients
                 (self.loss / self.teaching.accumulate).backward()
             yield Phase.BACKWARD
         self.optimizer.step()

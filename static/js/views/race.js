@@ -69,12 +69,15 @@ export function bindRacePicker(fieldset, optimizers, onChange) {
     const boxes = /** @type {NodeListOf<HTMLInputElement>} */ (fieldset.querySelectorAll("input"));
     onChange([...boxes].filter((b) => b.checked).map((b) => b.value));
   });
+  const summary = document.getElementById("race-summary");
   return {
     /** @param {string[]} names */
     show(names) {
       for (const box of /** @type {NodeListOf<HTMLInputElement>} */ (fieldset.querySelectorAll("input"))) {
         box.checked = names.includes(box.value);
       }
+      const titles = optimizers.filter((o) => names.includes(o.name)).map((o) => o.title);
+      if (summary) summary.textContent = titles.length ? `Racing: ${titles.join(", ")}` : "Race against…";
     },
   };
 }
