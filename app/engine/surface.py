@@ -39,5 +39,5 @@ def loss_surface(config: ExperimentConfig, n: int = GRID) -> dict[str, Any]:
 
 def _window(start: float, best: float) -> tuple[float, float]:
     low, high = min(start, best), max(start, best)
-    margin = max(0.5, 0.35 * (high - low))
+    margin = max(0.75, 0.6 * (high - low))  # momentum overshoots the minimum: keep it on the map
     return low - margin, high + margin
