@@ -83,3 +83,30 @@ def test_the_ledger_writes_the_rule_out_and_agrees_with_step(
     assert "agrees" in (verdict.get_attribute("class") or "")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"ledger-{optimizer}.png"))
+
+
+def test_teaching_switches_in_the_page(server: Server, page: Page) -> None:
+    page.goto(server.url)
+    expect(page.get_by_test_id("connection")).to_have_text("Live")
+    page.get_by_role("button", name="Step").click()
+    expect(page.get_by_test_id("step")).to_have_text("1")
+    # step without backward: there are no gradients, so nothing moves
+    page.get_by_label("backward() each step").uncheck()
+    expect(page.get_by_label("backward() each step")).not_to_be_checked()
+    page.locator("canvas.heatmap").first.focus()
+    before = ledger_value(page, "value θ")
+    page.get_by_role("button", name="Step").click()
+    expect(page.get_by_test_id("step")).to_have_text("2")
+    expect(page.locator("#detail .ledger")).to_contain_text("None")  # gradient g: None
+    assert ledger_value(page, "gradient g") == "None"
+    assert ledger_value(page, "value θ") == before
+    # without zero_grad the gradient keeps growing from step to step
+    page.get_by_label("backward() each step").check()
+    page.get_by_label("zero_grad() each step").uncheck()
+    expect(page.get_by_label("zero_grad() each step")).not_to_be_checked()
+    norms = []
+    for step in (3, 4, 5):
+        page.get_by_role("button", name="Step").click()
+        expect(page.get_by_test_id("step")).to_have_text(str(step))
+        norms.append(page.locator("#params .field-scale").nth(1).inner_text())
+    assert len(set(norms)) == 3  # the gradient's scale changed every step: it accumulates
