@@ -157,17 +157,16 @@ class RunManager:
         return run
 
     def change_teaching(self, run_id: str, teaching: Teaching) -> Run:
-        run = self._live(run_id, "change the teaching switches of")
-        run.config = run.config.model_copy(update={"teaching": teaching})
-        self._send(run, ("teaching", teaching.model_dump()))
-        self.history.set_config(run.id, run.config.model_dump())
-        self._publish_status(run)
-        return run
+        return self._change(run_id, "teaching", teaching, teaching.model_dump())
 
     def change_pace(self, run_id: str, steps_per_second: float | None) -> Run:
-        run = self._live(run_id, "change the pace of")
-        run.config = run.config.model_copy(update={"steps_per_second": steps_per_second})
-        self._send(run, ("pace", steps_per_second))
+        return self._change(run_id, "steps_per_second", steps_per_second, steps_per_second)
+
+    def _change(self, run_id: str, setting: str, value: Any, message: Any) -> Run:
+        """A live change the worker applies between steps, with no answer to wait for."""
+        run = self._live(run_id, f"change the {setting} of")
+        run.config = run.config.model_copy(update={setting: value})
+        self._send(run, (setting, message))  # the worker names its messages after the settings
         self.history.set_config(run.id, run.config.model_dump())
         self._publish_status(run)
         return run

@@ -196,7 +196,7 @@ class Session:
                 self.loop.teaching = Teaching.model_validate(payload)
                 self.config = self.config.model_copy(update={"teaching": self.loop.teaching})
                 return True
-            case "pace":
+            case "steps_per_second":
                 self.config = self.config.model_copy(update={"steps_per_second": payload})
                 return True
         self.out.send(("ack", command, self.status()))

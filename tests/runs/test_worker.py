@@ -250,7 +250,7 @@ def test_an_invalid_optimizer_is_refused(harness: Harness) -> None:
 
 
 def test_pace_changes_the_config(harness: Harness) -> None:
-    assert harness.do("pace", 50.0) == []
+    assert harness.do("steps_per_second", 50.0) == []
     assert harness.session.config.steps_per_second == 50.0
 
 
