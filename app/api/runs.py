@@ -16,7 +16,6 @@ from app.api.schemas import PaceChange, RunInfo
 from app.engine.experiments import ExperimentConfig, Teaching
 from app.engine.optimizers import OptimizerConfig
 from app.engine.surface import loss_surface
-from app.runs.manager import UnknownRun
 from app.runs.state import Command
 from app.stream.protocol import json_safe
 
@@ -73,10 +72,9 @@ async def get_surface(run_id: str, runs: RunsDep) -> dict[str, Any]:
 @router.get("/{run_id}/scalars")
 async def export_scalars(run_id: str, runs: RunsDep, history: HistoryDep) -> dict[str, Any]:
     """Every step's loss, from step 1; NaN and Infinity written as strings, as on the stream."""
-    if history.run(run_id) is None:
-        raise UnknownRun(run_id)
+    run = runs.info(run_id)  # raises UnknownRun: 404
     return {
-        "run": runs.info(run_id),
+        "run": run,
         "first_step": 1,
         "loss": json_safe(history.losses(run_id)),
         "events": history.events(run_id),
