@@ -76,6 +76,7 @@ async def export_scalars(run_id: str, runs: RunsDep, history: HistoryDep) -> dic
     return {
         "run": run,
         "first_step": 1,
-        "loss": json_safe(history.losses(run_id)),
-        "events": history.events(run_id),
+        # a long run has millions of rows: read them off the event loop
+        "loss": json_safe(await asyncio.to_thread(history.losses, run_id)),
+        "events": await asyncio.to_thread(history.events, run_id),
     }
