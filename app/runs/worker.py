@@ -135,7 +135,9 @@ class Session:
     def train_step(self) -> None:
         started = time.perf_counter()
         due = self.governor.due(started)
-        if due:
+        # A paced loop has time to spare: record every step, so that a pause shows the last
+        # step's update. At full speed only the steps whose snapshot is due pay for it.
+        if due or self.config.steps_per_second is not None:
             self.recorder.arm(explain=False)
             self.recorder.hook_seconds = 0.0
         self.record(self.full_step())
