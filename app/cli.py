@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 
 import uvicorn
@@ -36,6 +37,10 @@ def main(argv: list[str] | None = None) -> None:
             flush=True,
         )
     print(f"Stepscope: open {open_url(settings)}  (history in {settings.database})", flush=True)
+    # Docker's health check asks every few seconds; its lines would bury the log that matters.
+    logging.getLogger("uvicorn.access").addFilter(
+        lambda record: "/healthz" not in record.getMessage()
+    )
     uvicorn.run(
         create_app(settings),
         host=settings.host,
