@@ -151,3 +151,11 @@ class Oracle:
 
 def oracle_for(config: ExperimentConfig, case: OptimizerCase) -> Oracle:
     return Oracle(config, case.torch_class, **case.kwargs)
+
+
+def run_oracle(
+    config: ExperimentConfig, torch_class: type[torch.optim.Optimizer], steps: int, **kwargs: Any
+) -> list[OracleStep]:
+    """Every step of `steps` by hand, with what was before and after it."""
+    oracle = Oracle(config, torch_class, **kwargs)
+    return [oracle.step() for _ in range(steps)]

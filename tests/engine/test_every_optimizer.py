@@ -12,7 +12,7 @@ from app.engine.experiments import ExperimentConfig
 from app.engine.loop import TrainingLoop
 from app.engine.optimizers import OptimizerConfig, torch_kwargs
 from app.instrument.recorder import Recorder
-from tests.api.oracle import run_oracle
+from tests.engine.oracle import run_oracle
 
 CONFIGS = [cls() for cls in get_args(get_args(OptimizerConfig)[0])]
 TORCH = {

@@ -6,31 +6,17 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from app.engine.experiments import ExperimentConfig, Teaching, epoch_order, make_linear_regression
+from app.engine.experiments import ExperimentConfig, Teaching
 from app.engine.loop import TrainingLoop
 from app.engine.optimizers import SGDConfig
+from tests.engine.oracle import Oracle
 
 
-class HandWritten:
-    """The seed model, data and batch order, with the loop left to the test."""
+class HandWritten(Oracle):
+    """The seed by hand (tests/engine/oracle.py), with the loop itself left to each test."""
 
     def __init__(self, config: ExperimentConfig) -> None:
-        torch.manual_seed(config.seed)
-        self.model = nn.Linear(10, 1)
-        self.data = make_linear_regression(config)
-        self.config = config
-        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=0.05, momentum=0.9)
-        self.epoch, self.position = 0, 0
-        self.order = epoch_order(config.n_samples, config.seed, 0)
-
-    def batch(self) -> tuple[torch.Tensor, torch.Tensor]:
-        size = self.config.batch_size
-        if self.position + size > self.config.n_samples:
-            self.epoch, self.position = self.epoch + 1, 0
-            self.order = epoch_order(self.config.n_samples, self.config.seed, self.epoch)
-        index = self.order[self.position : self.position + size]
-        self.position += size
-        return self.data.inputs[index], self.data.targets[index]
+        super().__init__(config, torch.optim.SGD, lr=0.05, momentum=0.9)
 
     def loss(self) -> torch.Tensor:
         inputs, targets = self.batch()

@@ -18,7 +18,7 @@ from app.engine.optimizers import (
     SGDConfig,
 )
 from app.instrument.recorder import Recorder
-from tests.api.oracle import run_oracle
+from tests.engine.oracle import run_oracle
 from tests.instrument.decode import read_fields
 
 CASES: list[tuple[Any, type[torch.optim.Optimizer], dict[str, Any]]] = [
