@@ -36,24 +36,40 @@ class SGDConfig(_Config):
         return self
 
 
-class AdamConfig(_Config):
-    name: Literal["adam"] = "adam"
+class _AdamFamily(_Config):
+    """The hyperparameters the Adam family shares: running moments of g and g², and decay."""
+
     lr: LearningRate = 0.05
     beta1: Unit = 0.9
     beta2: Unit = 0.999
     eps: Epsilon = 1e-8
     weight_decay: WeightDecay = 0.0
+
+
+class AdamConfig(_AdamFamily):
+    name: Literal["adam"] = "adam"
     amsgrad: bool = False
 
 
-class AdamWConfig(_Config):
+class AdamWConfig(_AdamFamily):
     name: Literal["adamw"] = "adamw"
-    lr: LearningRate = 0.05
-    beta1: Unit = 0.9
-    beta2: Unit = 0.999
-    eps: Epsilon = 1e-8
-    weight_decay: WeightDecay = 0.01
+    weight_decay: WeightDecay = 0.01  # decoupled: AdamW's reason to exist, so on by default
     amsgrad: bool = False
+
+
+class AdamaxConfig(_AdamFamily):
+    name: Literal["adamax"] = "adamax"
+
+
+class NAdamConfig(_AdamFamily):
+    name: Literal["nadam"] = "nadam"
+    momentum_decay: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)] = 4e-3
+    decoupled_weight_decay: bool = False
+
+
+class RAdamConfig(_AdamFamily):
+    name: Literal["radam"] = "radam"
+    decoupled_weight_decay: bool = False
 
 
 class RMSpropConfig(_Config):
@@ -72,36 +88,6 @@ class AdagradConfig(_Config):
     lr_decay: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)] = 0.0
     eps: Epsilon = 1e-10
     weight_decay: WeightDecay = 0.0
-
-
-class AdamaxConfig(_Config):
-    name: Literal["adamax"] = "adamax"
-    lr: LearningRate = 0.05
-    beta1: Unit = 0.9
-    beta2: Unit = 0.999
-    eps: Epsilon = 1e-8
-    weight_decay: WeightDecay = 0.0
-
-
-class NAdamConfig(_Config):
-    name: Literal["nadam"] = "nadam"
-    lr: LearningRate = 0.05
-    beta1: Unit = 0.9
-    beta2: Unit = 0.999
-    eps: Epsilon = 1e-8
-    weight_decay: WeightDecay = 0.0
-    momentum_decay: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)] = 4e-3
-    decoupled_weight_decay: bool = False
-
-
-class RAdamConfig(_Config):
-    name: Literal["radam"] = "radam"
-    lr: LearningRate = 0.05
-    beta1: Unit = 0.9
-    beta2: Unit = 0.999
-    eps: Epsilon = 1e-8
-    weight_decay: WeightDecay = 0.0
-    decoupled_weight_decay: bool = False
 
 
 class AdadeltaConfig(_Config):
