@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 from tests.support import Server, free_port
 
@@ -20,6 +21,25 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "browser"
+WIDE = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "allow_console(*patterns): console errors the test provokes on purpose (regular"
+        " expressions), such as the browser's own log line for a refused request",
+    )
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Keep what the page looked like, at its current viewport size, under artifacts/browser/."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    size = page.viewport_size or WIDE
+    path = ARTIFACTS / f"{name}-{size['width']}x{size['height']}.png"
+    page.screenshot(path=str(path))
+    return path
 
 
 @pytest.fixture
@@ -43,11 +63,27 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A page at 1280×800 that fails its test on any uncaught error or console error.
+
+    A test that provokes an error on purpose (a refused request logs one in Chromium) names it
+    with `@pytest.mark.allow_console("pattern")`; every other console error is a defect.
+    """
+    allowed = [
+        re.compile(pattern)
+        for marker in request.node.iter_markers("allow_console")
+        for pattern in marker.args
+    ]
+    context = browser.new_context(viewport=WIDE)
     opened = context.new_page()
     errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error" and not any(p.search(message.text) for p in allowed):
+            errors.append(f"console: {message.text}")
+
+    opened.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
+    opened.on("console", on_console)
     yield opened
     context.close()
-    assert not errors, f"the page raised: {errors}"
+    assert not errors, f"the page logged errors: {errors}"
