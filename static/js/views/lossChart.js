@@ -128,7 +128,7 @@ export class LossChart {
   setLosses(values, count) {
     const buckets = Math.max(100, Math.floor(this.element.clientWidth));
     const { x, y, nonFinite, firstNonFinite } = decimate(values, count, buckets);
-    if (this.log) for (let i = 0; i < y.length; i++) if (y[i] !== null && y[i] <= 0) y[i] = null;
+    if (this.log) for (let i = 0; i < y.length; i++) { const v = y[i]; if (v !== null && v <= 0) y[i] = null; }
     this.data = [x, y];
     this.plot?.setData(this.data);
     this.badge.hidden = nonFinite === 0;

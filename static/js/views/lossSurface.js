@@ -18,7 +18,7 @@ import { NAN_COLOR, formatNumber } from "../format.js";
  *   w = wMin + c·(wMax − wMin)/(n − 1).
  * @typedef {{name: string, color: string, point: [number, number], trail: [number, number][],
  *            gradientStep: [number, number] | null, actualStep: [number, number] | null,
- *            loss?: number}} Racer
+ *            loss?: number | null}} Racer
  *   `gradientStep` is −lr·gradient and `actualStep` the change step() made, both as (dw, db); both
  *   arrows start at the point before the last step, point − actualStep (the point itself when
  *   actualStep is null).

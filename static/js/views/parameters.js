@@ -76,6 +76,7 @@ export class ParametersView {
     const tensorTemplate = /** @type {HTMLTemplateElement} */ (document.getElementById("tensor-template"));
     const fieldTemplate = /** @type {HTMLTemplateElement} */ (document.getElementById("field-template"));
     this.blocks = [];
+    /** @type {HTMLElement[]} */
     const nodes = [];
     const width = Math.max(120, Math.min(this.body.clientWidth - 240, 520));
     snapshot.header.tensors.forEach((tensor, t) => {
