@@ -1,0 +1,83 @@
+"""The JSON text messages the server sends a browser on a run's websocket (docs/protocol.md)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from app.contract.base import PROTOCOL_VERSION, Message
+from app.contract.run import RunInfo
+from app.engine.optimizers import OptimizerConfig
+from app.runs.state import Command
+
+
+class RaceSeries(Message):
+    """One racer's path, aligned with the `loss` list it travels beside (same steps)."""
+
+    name: str = Field(description="the racer's optimizer title")
+    loss: list[float]
+    w: list[float]
+    b: list[float]
+
+
+class Event(Message):
+    v: Literal[1] = PROTOCOL_VERSION
+
+
+class Hello(Event):
+    type: Literal["hello"] = "hello"
+    protocol: Literal[1] = PROTOCOL_VERSION
+    run: RunInfo
+
+
+class Status(Event):
+    type: Literal["status"] = "status"
+    run: RunInfo
+    acknowledged: Command | None = Field(
+        default=None,
+        description="null: the server accepted a command or a setting. A command: the worker "
+        "carried it out, and run.step is final for it",
+    )
+
+
+class Scalars(Event):
+    type: Literal["scalars"] = "scalars"
+    first_step: int = Field(ge=1)
+    loss: list[float] = Field(description="the loss of steps first_step, first_step + 1, …")
+    t0: float | None = Field(
+        default=None, description="worker clock (Unix s) when the first step ended; null in history"
+    )
+    t1: float | None = Field(
+        default=None, description="worker clock (Unix s) when the batch was sent; null in history"
+    )
+    history: bool = Field(default=False, description="true: read from the history on (re)sync")
+    race: list[RaceSeries] | None = Field(
+        default=None, description="surface-2d races: one entry per racer, own optimizer excluded"
+    )
+
+
+class Reset(Event):
+    type: Literal["reset"] = "reset"
+
+
+class OptimizerMark(Event):
+    type: Literal["optimizer"] = "optimizer"
+    step: int = Field(description="the change applies from step + 1")
+    optimizer: OptimizerConfig
+    fresh: bool = Field(description="true: a new optimizer with empty state replaced the old one")
+
+
+class Error(Event):
+    type: Literal["error"] = "error"
+    message: str
+
+
+class Pong(Event):
+    type: Literal["pong"] = "pong"
+
+
+ServerEvent = Annotated[
+    Hello | Status | Scalars | Reset | OptimizerMark | Error | Pong,
+    Field(discriminator="type"),
+]

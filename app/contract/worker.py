@@ -1,0 +1,96 @@
+"""The pipe between the server and a run's worker process: commands in, reports out.
+
+The models themselves travel (pickled). They are built with `model_construct` on the worker's side,
+where they are made from values the worker computed itself, so the loop pays no validation.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field
+
+from app.contract.base import Message
+from app.contract.events import RaceSeries
+from app.engine.experiments import Teaching
+from app.engine.loop import Phase
+from app.engine.optimizers import OptimizerConfig
+from app.runs.state import Command
+
+# server → worker
+
+
+class Control(Message):
+    kind: Literal["control"] = "control"
+    command: Command
+
+
+class SetOptimizer(Message):
+    kind: Literal["optimizer"] = "optimizer"
+    optimizer: OptimizerConfig
+
+
+class SetTeaching(Message):
+    kind: Literal["teaching"] = "teaching"
+    teaching: Teaching
+
+
+class SetPace(Message):
+    kind: Literal["steps_per_second"] = "steps_per_second"
+    steps_per_second: float | None
+
+
+WorkerCommand = Annotated[
+    Control | SetOptimizer | SetTeaching | SetPace, Field(discriminator="kind")
+]
+
+
+# worker → server
+
+
+class Ready(Message):
+    kind: Literal["ready"] = "ready"
+    parameters: list[str]
+
+
+class ScalarsBatch(Message):
+    kind: Literal["scalars"] = "scalars"
+    first_step: int
+    loss: list[float]
+    t0: float = Field(description="wall clock when the batch's first step ended")
+    t1: float = Field(description="wall clock when the batch was sent")
+    race: list[RaceSeries] | None = None
+
+
+class SnapshotFrame(Message):
+    model_config = ConfigDict(ser_json_bytes="base64", val_json_bytes="base64")
+
+    kind: Literal["snapshot"] = "snapshot"
+    step: int
+    frame: bytes = Field(description="the encoded binary snapshot message")
+
+
+class Ack(Message):
+    kind: Literal["ack"] = "ack"
+    command: Command
+    step: int
+    phase: Phase | None
+    mid_step: bool
+
+
+class OptimizerChanged(Message):
+    kind: Literal["optimizer_changed"] = "optimizer_changed"
+    step: int
+    optimizer: OptimizerConfig
+    fresh: bool
+
+
+class Failed(Message):
+    kind: Literal["failed"] = "failed"
+    reason: str
+
+
+WorkerMessage = Annotated[
+    Ready | ScalarsBatch | SnapshotFrame | Ack | OptimizerChanged | Failed,
+    Field(discriminator="kind"),
+]
