@@ -134,164 +134,21 @@ export interface ExperimentConfig {
   /**
    * @maxItems 4
    */
-  race:
-    | []
-    | [
-        | SGDConfig
-        | AdamConfig
-        | AdamWConfig
-        | RMSpropConfig
-        | AdagradConfig
-        | AdamaxConfig
-        | NAdamConfig
-        | RAdamConfig
-        | AdadeltaConfig
-        | ASGDConfig
-        | RpropConfig
-        | AdafactorConfig
-        | MuonConfig
-      ]
-    | [
-        (
-          | SGDConfig
-          | AdamConfig
-          | AdamWConfig
-          | RMSpropConfig
-          | AdagradConfig
-          | AdamaxConfig
-          | NAdamConfig
-          | RAdamConfig
-          | AdadeltaConfig
-          | ASGDConfig
-          | RpropConfig
-          | AdafactorConfig
-          | MuonConfig
-        ),
-        (
-          | SGDConfig
-          | AdamConfig
-          | AdamWConfig
-          | RMSpropConfig
-          | AdagradConfig
-          | AdamaxConfig
-          | NAdamConfig
-          | RAdamConfig
-          | AdadeltaConfig
-          | ASGDConfig
-          | RpropConfig
-          | AdafactorConfig
-          | MuonConfig
-        )
-      ]
-    | [
-        (
-          | SGDConfig
-          | AdamConfig
-          | AdamWConfig
-          | RMSpropConfig
-          | AdagradConfig
-          | AdamaxConfig
-          | NAdamConfig
-          | RAdamConfig
-          | AdadeltaConfig
-          | ASGDConfig
-          | RpropConfig
-          | AdafactorConfig
-          | MuonConfig
-        ),
-        (
-          | SGDConfig
-          | AdamConfig
-          | AdamWConfig
-          | RMSpropConfig
-          | AdagradConfig
-          | AdamaxConfig
-          | NAdamConfig
-          | RAdamConfig
-          | AdadeltaConfig
-          | ASGDConfig
-          | RpropConfig
-          | AdafactorConfig
-          | MuonConfig
-        ),
-        (
-          | SGDConfig
-          | AdamConfig
-          | AdamWConfig
-          | RMSpropConfig
-          | AdagradConfig
-          | AdamaxConfig
-          | NAdamConfig
-          | RAdamConfig
-          | AdadeltaConfig
-          | ASGDConfig
-          | RpropConfig
-          | AdafactorConfig
-          | MuonConfig
-        )
-      ]
-    | [
-        (
-          | SGDConfig
-          | AdamConfig
-          | AdamWConfig
-          | RMSpropConfig
-          | AdagradConfig
-          | AdamaxConfig
-          | NAdamConfig
-          | RAdamConfig
-          | AdadeltaConfig
-          | ASGDConfig
-          | RpropConfig
-          | AdafactorConfig
-          | MuonConfig
-        ),
-        (
-          | SGDConfig
-          | AdamConfig
-          | AdamWConfig
-          | RMSpropConfig
-          | AdagradConfig
-          | AdamaxConfig
-          | NAdamConfig
-          | RAdamConfig
-          | AdadeltaConfig
-          | ASGDConfig
-          | RpropConfig
-          | AdafactorConfig
-          | MuonConfig
-        ),
-        (
-          | SGDConfig
-          | AdamConfig
-          | AdamWConfig
-          | RMSpropConfig
-          | AdagradConfig
-          | AdamaxConfig
-          | NAdamConfig
-          | RAdamConfig
-          | AdadeltaConfig
-          | ASGDConfig
-          | RpropConfig
-          | AdafactorConfig
-          | MuonConfig
-        ),
-        (
-          | SGDConfig
-          | AdamConfig
-          | AdamWConfig
-          | RMSpropConfig
-          | AdagradConfig
-          | AdamaxConfig
-          | NAdamConfig
-          | RAdamConfig
-          | AdadeltaConfig
-          | ASGDConfig
-          | RpropConfig
-          | AdafactorConfig
-          | MuonConfig
-        )
-      ];
+  race: (
+    | SGDConfig
+    | AdamConfig
+    | AdamWConfig
+    | RMSpropConfig
+    | AdagradConfig
+    | AdamaxConfig
+    | NAdamConfig
+    | RAdamConfig
+    | AdadeltaConfig
+    | ASGDConfig
+    | RpropConfig
+    | AdafactorConfig
+    | MuonConfig
+  )[];
   steps_per_second: number | null;
 }
 export interface SGDConfig {
@@ -369,12 +226,12 @@ export interface FieldData {
    * @minItems 2
    * @maxItems 2
    */
-  view: [unknown, unknown];
+  view: unknown[];
   stats: Stats;
   /**
    * sampled tensors only: 64 counts of finite elements, min to max in equal bins
    */
-  histogram: [unknown, unknown] | null;
+  histogram: unknown[] | null;
 }
 /**
  * Over the whole tensor; mean, std, min, max and norm over its finite elements only.
@@ -555,15 +412,15 @@ export interface Racer {
    * @minItems 2
    * @maxItems 2
    */
-  point: [unknown, unknown];
+  point: unknown[];
   /**
    * (w, b) before its last step
    */
-  before: [unknown, unknown] | null;
+  before: unknown[] | null;
   /**
    * −lr·g from `before`: where plain gradient descent would have gone
    */
-  gradient_step: [unknown, unknown] | null;
+  gradient_step: unknown[] | null;
   loss: number | null;
   step: number;
 }
