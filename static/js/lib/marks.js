@@ -1,0 +1,115 @@
+// @ts-check
+/**
+ * The loss chart's optimizer marks: what each change did, in a few words ("lr 0.01→0.1",
+ * "SGD→Adam"), and where each label goes so that none overlaps another. Pure: node --test checks
+ * it (tests/js/marks.test.js).
+ */
+import { formatCompact } from "../format.js";
+
+/**
+ * @typedef {Record<string, unknown> & {name: string}} OptimizerConfig
+ * @typedef {{step: number, optimizer: OptimizerConfig, previous?: OptimizerConfig | null,
+ *            fresh?: boolean}} Mark
+ *   `previous` is the config this change replaced, where the server sends it; else the chart diffs
+ *   consecutive marks.
+ */
+
+/** Short names for hyperparameters in a label; others keep their config key. */
+const SHORT = /** @type {Record<string, string>} */ ({
+  lr: "lr",
+  beta1: "β₁",
+  beta2: "β₂",
+  eps: "ε",
+  weight_decay: "wd",
+  momentum: "momentum",
+  dampening: "dampening",
+  nesterov: "Nesterov",
+  amsgrad: "AMSGrad",
+  alpha: "α",
+  rho: "ρ",
+});
+
+/** @param {unknown} v */
+function show(v) {
+  if (typeof v === "number") return formatCompact(v, 4);
+  if (typeof v === "boolean") return v ? "on" : "off";
+  if (typeof v === "string") return formatCompact(Number(v), 4) === "NaN" ? v : formatCompact(Number(v), 4);
+  return String(v);
+}
+
+/**
+ * What changed from `before` to `after`, e.g. "lr 0.01→0.1", "SGD→Adam, lr 0.01→0.001".
+ * A new optimizer with no known predecessor reads as its title and learning rate.
+ * @param {OptimizerConfig | null | undefined} before @param {OptimizerConfig} after
+ * @param {(name: string) => string} [title] an optimizer's display title
+ */
+export function describeChange(before, after, title = (name) => name) {
+  if (!before) return `${title(after.name)}, lr ${show(after.lr)}`;
+  /** @type {string[]} */
+  const parts = [];
+  const switched = before.name !== after.name;
+  if (switched) parts.push(`${title(before.name)}→${title(after.name)}`);
+  for (const key of Object.keys(after)) {
+    if (key === "name") continue;
+    // After a switch, only what the two optimizers share and the learning rate are compared:
+    // Adam's betas did not "change" from SGD's absent ones.
+    if (switched && key !== "lr") continue;
+    if (!(key in before) || Object.is(before[key], after[key])) continue;
+    parts.push(`${SHORT[key] ?? key} ${show(before[key])}→${show(after[key])}`);
+  }
+  return parts.length ? parts.join(", ") : "no change";
+}
+
+/**
+ * One label per mark, each diffed against what it replaced: its `previous` where present, else
+ * the mark before it, else `initial` (the run's first config, where known).
+ * @param {Mark[]} marks @param {(name: string) => string} [title] @param {OptimizerConfig | null} [initial]
+ * @returns {string[]}
+ */
+export function markLabels(marks, title, initial = null) {
+  return marks.map((mark, i) => describeChange(mark.previous ?? marks[i - 1]?.optimizer ?? initial, mark.optimizer, title));
+}
+
+/**
+ * @typedef {{x: number, text: string}} LabelInput x in pixels, where the mark's line is
+ * @typedef {{index: number, x: number, row: number, text: string, hidden: number[]}} PlacedLabel
+ *   `hidden` are the indices of marks whose labels did not fit and are counted in this one
+ */
+
+/**
+ * Place labels left to right in up to `rows` rows, each just right of its mark's line, never
+ * overlapping; a label with no room in any row is folded into the nearest label placed before
+ * it, which then reads "… +n". Labels past the right edge are pulled back left of their line.
+ * @param {LabelInput[]} labels sorted by x
+ * @param {{rows: number, gap: number, pad: number, right: number, measure: (text: string) => number}} options
+ * @returns {PlacedLabel[]}
+ */
+export function layoutLabels(labels, { rows, gap, pad, right, measure }) {
+  /** @type {PlacedLabel[]} */
+  const placed = [];
+  /** Right edge of the last label in each row. */
+  const ends = Array(Math.max(1, rows)).fill(-Infinity);
+  /** @type {PlacedLabel | null} */
+  let last = null;
+  /** @param {PlacedLabel} label */
+  const textOf = (label) => (label.hidden.length ? `${label.text} +${label.hidden.length}` : label.text);
+  /** Left edge of a label of this width at this line: right of it, or left of it at the edge. */
+  const leftOf = (/** @type {number} */ x, /** @type {number} */ width) =>
+    x + pad + width <= right ? x + pad : Math.max(0, x - pad - width);
+  labels.forEach((label, index) => {
+    const width = measure(label.text);
+    const left = leftOf(label.x, width);
+    const row = ends.findIndex((end) => end + gap <= left);
+    if (row >= 0) {
+      last = { index, x: left, row, text: label.text, hidden: [] };
+      placed.push(last);
+      ends[row] = left + width;
+      return;
+    }
+    if (last) {
+      last.hidden.push(index);
+      ends[last.row] = Math.max(ends[last.row], last.x + measure(textOf(last)));
+    }
+  });
+  return placed.map((label) => ({ ...label, text: textOf(label) }));
+}
