@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import get_args
-
 import annotated_types
 from fastapi import APIRouter
 from pydantic import BaseModel
@@ -11,7 +9,7 @@ from pydantic import BaseModel
 from app.api.schemas import ExperimentSpec, HyperparameterSpec, LoopSource, OptimizerSpec
 from app.engine.experiments import EXPERIMENTS, ExperimentConfig
 from app.engine.loop import loop_source
-from app.engine.optimizers import OPTIMIZER_TITLES, OptimizerConfig
+from app.engine.optimizers import REGISTRY
 
 router = APIRouter(prefix="/api", tags=["catalogue"])
 
@@ -22,9 +20,11 @@ def hyperparameters(config: type[BaseModel]) -> list[HyperparameterSpec]:
     for name, field in config.model_fields.items():
         if name == "name":
             continue
+        kinds = {bool: "boolean", int: "integer"}
         spec = HyperparameterSpec(
             name=name,
-            kind="boolean" if field.annotation is bool else "number",
+            label=field.title or name,
+            kind=kinds.get(field.annotation, "number"),  # type: ignore[arg-type]
             default=field.default,
         )
         for bound in field.metadata:
@@ -41,20 +41,18 @@ def hyperparameters(config: type[BaseModel]) -> list[HyperparameterSpec]:
     return specs
 
 
-def optimizer_classes() -> list[type[BaseModel]]:
-    union, _ = get_args(OptimizerConfig)
-    return list(get_args(union))
-
-
 @router.get("/optimizers")
 def list_optimizers() -> list[OptimizerSpec]:
     return [
         OptimizerSpec(
-            name=(name := cls.model_fields["name"].default),
-            title=OPTIMIZER_TITLES[name],
-            hyperparameters=hyperparameters(cls),
+            name=entry.name,
+            title=entry.title,
+            torch_class=entry.torch_name,
+            ledger=entry.rule is not None,
+            note=entry.note,
+            hyperparameters=hyperparameters(entry.config),
         )
-        for cls in optimizer_classes()
+        for entry in REGISTRY.values()
     ]
 
 

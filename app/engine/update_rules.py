@@ -1,8 +1,8 @@
-"""The update ledger: one optimizer step, predicted from what was known before it, rule written out.
+"""Update rules: what one `optimizer.step()` does to each element, written out with its numbers.
 
-`predict` takes a parameter, its gradient, the optimizer's `state[p]` and the param_group as they
-were before `step()`, and returns the value every element will have after it, together with the
-rule for one element written with its live numbers. A learner compares the prediction with what
+Each rule takes a parameter, its gradient, the optimizer's `state[p]` and the param_group as they
+were before `step()`, and returns the value every element will have after it; the `Writer` it is
+given records the rule for one element with that element's live numbers. A learner compares the prediction with what
 `step()` actually produced; they must agree to float32 precision, so each rule here repeats
 torch.optim 2.13's single-tensor algorithm op for op, in the same order and the parameter's dtype
 (`exp_avg.lerp(g, 1 − β₁)`, not `β₁·m + (1 − β₁)·g`; `addcdiv` with the step size folded in).
@@ -34,13 +34,6 @@ class LedgerLine:
     value: float
 
 
-@dataclass(frozen=True)
-class Ledger:
-    optimizer: str
-    lines: list[LedgerLine]
-    predicted: Tensor  # every element after step(), shaped like the parameter
-
-
 def _number(x: float) -> str:
     # Parenthesised when negative, so that "0.9·(-0.2)" and "(-0.2)²" read unambiguously.
     # Whole numbers (the step count t) in full: "1234567", not "1.23457e+06".
@@ -48,7 +41,7 @@ def _number(x: float) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
-class _Writer:
+class Writer:
     """Collects the lines of one element; with no element selected it writes nothing."""
 
     def __init__(self, element: int | None) -> None:
@@ -82,7 +75,7 @@ def _steps_taken(state: State) -> float:
     return 0.0 if value is None else float(value)
 
 
-def _gradient(group: Mapping[str, Any], grad: Tensor, write: _Writer) -> Tensor:
+def _gradient(group: Mapping[str, Any], grad: Tensor, write: Writer) -> Tensor:
     if not group.get("maximize", False):
         return grad
     negated = -grad
@@ -91,7 +84,7 @@ def _gradient(group: Mapping[str, Any], grad: Tensor, write: _Writer) -> Tensor:
 
 
 def _coupled_weight_decay(
-    group: Mapping[str, Any], value: Tensor, grad: Tensor, write: _Writer
+    group: Mapping[str, Any], value: Tensor, grad: Tensor, write: Writer
 ) -> Tensor:
     weight_decay = float(group.get("weight_decay", 0.0))
     if weight_decay == 0:
@@ -102,7 +95,7 @@ def _coupled_weight_decay(
 
 
 def _sgd(
-    group: Mapping[str, Any], value: Tensor, grad: Tensor, state: State, write: _Writer
+    group: Mapping[str, Any], value: Tensor, grad: Tensor, state: State, write: Writer
 ) -> Tensor:
     lr, momentum = float(group["lr"]), float(group.get("momentum", 0.0))
     dampening = float(group.get("dampening", 0.0))
@@ -140,7 +133,7 @@ def _adam(
     value: Tensor,
     grad: Tensor,
     state: State,
-    write: _Writer,
+    write: Writer,
     *,
     decoupled: bool,
 ) -> Tensor:
@@ -231,7 +224,7 @@ def _adam(
 
 
 def _rmsprop(
-    group: Mapping[str, Any], value: Tensor, grad: Tensor, state: State, write: _Writer
+    group: Mapping[str, Any], value: Tensor, grad: Tensor, state: State, write: Writer
 ) -> Tensor:
     lr, alpha, eps = float(group["lr"]), float(group["alpha"]), float(group["eps"])
     momentum = float(group.get("momentum", 0.0))
@@ -273,7 +266,7 @@ def _rmsprop(
 
 
 def _adagrad(
-    group: Mapping[str, Any], value: Tensor, grad: Tensor, state: State, write: _Writer
+    group: Mapping[str, Any], value: Tensor, grad: Tensor, state: State, write: Writer
 ) -> Tensor:
     lr, lr_decay, eps = float(group["lr"]), float(group.get("lr_decay", 0.0)), float(group["eps"])
     t = _steps_taken(state) + 1
@@ -294,7 +287,7 @@ def _adagrad(
 
 
 def _adam_rule(
-    group: Mapping[str, Any], value: Tensor, grad: Tensor, state: State, write: _Writer
+    group: Mapping[str, Any], value: Tensor, grad: Tensor, state: State, write: Writer
 ) -> Tensor:
     # torch.optim.Adam(decoupled_weight_decay=True) is AdamW under another name.
     decoupled = bool(group.get("decoupled_weight_decay", False))
@@ -302,57 +295,16 @@ def _adam_rule(
 
 
 def _adamw_rule(
-    group: Mapping[str, Any], value: Tensor, grad: Tensor, state: State, write: _Writer
+    group: Mapping[str, Any], value: Tensor, grad: Tensor, state: State, write: Writer
 ) -> Tensor:
     return _adam(group, value, grad, state, write, decoupled=True)
 
 
-_Rule = Callable[[Mapping[str, Any], Tensor, Tensor, State, _Writer], Tensor]
+Rule = Callable[[Mapping[str, Any], Tensor, Tensor, State, Writer], Tensor]
+"""(param_group, parameter, gradient, state) before step() -> the parameter after it."""
 
-_RULES: dict[str, _Rule] = {
-    "sgd": _sgd,
-    "adam": _adam_rule,
-    "adamw": _adamw_rule,
-    "rmsprop": _rmsprop,
-    "adagrad": _adagrad,
-}
-
-
-# The torch.optim classes whose step the ledger can write out, by the name predict() takes.
-LEDGER_NAMES: dict[type[torch.optim.Optimizer], str] = {
-    torch.optim.SGD: "sgd",
-    torch.optim.Adam: "adam",
-    torch.optim.AdamW: "adamw",
-    torch.optim.RMSprop: "rmsprop",
-    torch.optim.Adagrad: "adagrad",
-}
-
-
-def predict(
-    *,
-    optimizer: str,
-    group: Mapping[str, Any],
-    value: Tensor,
-    grad: Tensor,
-    state: State,
-    element: int | None = None,
-) -> Ledger:
-    """What `step()` will make of `value`, from the param_group, gradient and state before it.
-
-    `element` (a flat index into the parameter) selects the element whose rule is written out.
-    """
-    rule = _RULES.get(optimizer)
-    if rule is None:
-        raise ValueError(
-            f"no update ledger for optimizer {optimizer!r}; known: {', '.join(sorted(_RULES))}"
-        )
-    if grad.shape != value.shape:
-        raise ValueError(
-            f"grad shape {tuple(grad.shape)} is not the parameter's {tuple(value.shape)}"
-        )
-    if element is not None and not 0 <= element < value.numel():
-        raise IndexError(f"element {element} is outside a parameter of {value.numel()} elements")
-    write = _Writer(element)
-    with torch.no_grad():
-        predicted = rule(group, value.detach(), grad.detach(), state, write)
-    return Ledger(optimizer=optimizer, lines=write.lines, predicted=predicted)
+sgd: Rule = _sgd
+adam: Rule = _adam_rule
+adamw: Rule = _adamw_rule
+rmsprop: Rule = _rmsprop
+adagrad: Rule = _adagrad
