@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from app.api.deps import HubDep, RunsDep
-from app.api.schemas import Health
+from app.api.schemas import Health, ServerStatus
 
 router = APIRouter()
 
@@ -19,5 +19,12 @@ def index(request: Request) -> HTMLResponse:
 
 
 @router.get("/healthz", tags=["health"])
-def healthz(runs: RunsDep, hub: HubDep) -> Health:
-    return Health(status="ok", live_runs=len(runs.live()), connections=hub.count())
+def healthz() -> Health:
+    """Liveness for orchestrators and load balancers: no token needed, and nothing to learn."""
+    return Health(status="ok")
+
+
+@router.get("/api/server", tags=["health"])
+def server_status(runs: RunsDep, hub: HubDep) -> ServerStatus:
+    """What the server carries now (token-guarded, unlike /healthz)."""
+    return ServerStatus(live_runs=len(runs.live()), connections=hub.count())

@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from app.contract.run import RunInfo
 
-class RunInfo(BaseModel):
-    id: str
-    experiment: str
-    title: str
-    config: dict[str, Any]
-    state: str = Field(description="idle, running, paused, stopped or failed")
-    reason: str | None = Field(description="why a run failed or stopped, when it did")
-    step: int = Field(description="optimizer steps taken")
-    loss: float | None = Field(description="the loss of the latest step")
-    phase: str | None = Field(description="the last phase that ran")
-    ready: bool = Field(description="the worker process has built the model")
+__all__ = ["RunInfo"]  # defined with the rest of the contract, re-exported for the routes
 
 
 class HyperparameterSpec(BaseModel):
     name: str
-    kind: str = Field(description="number or boolean")
+    label: str = Field(description="what the page calls it, e.g. β₁")
+    kind: Literal["number", "integer", "boolean"]
     default: float | bool
     minimum: float | None = None
     maximum: float | None = None
@@ -33,6 +25,9 @@ class HyperparameterSpec(BaseModel):
 class OptimizerSpec(BaseModel):
     name: str
     title: str
+    torch_class: str = Field(description="the class it builds, e.g. torch.optim.SGD")
+    ledger: bool = Field(description="the update ledger has a written rule for its step")
+    note: str | None = Field(default=None, description="what the page should say about it")
     hyperparameters: list[HyperparameterSpec]
 
 
@@ -44,9 +39,12 @@ class ExperimentSpec(BaseModel):
 
 
 class Health(BaseModel):
-    status: str
-    live_runs: int
-    connections: int
+    status: Literal["ok"]
+
+
+class ServerStatus(BaseModel):
+    live_runs: int = Field(description="runs whose worker is live")
+    connections: int = Field(description="open websockets, all runs together")
 
 
 class PaceChange(BaseModel):

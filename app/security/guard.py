@@ -8,7 +8,7 @@ websocket, static file or API — can be left out by forgetting a line.
 - Origin: a websocket, and any request that changes state, from a page of another origin is
   refused, as is `Origin: null` (sandboxed frames, file: pages). Requests without an Origin come
   from programs, not pages, and are let through to the token check.
-- Token: when set, every request must carry it, as `Authorization: Bearer <token>` or in the
+- Token: when set, every request but the health probe (`GET /healthz`) must carry it, as `Authorization: Bearer <token>` or in the
   `stepscope_token` cookie. Opening any page with `?token=<token>` sets the cookie (HttpOnly,
   SameSite=Strict) and redirects to the same page without it, as Jupyter does.
 """
@@ -26,6 +26,9 @@ from app.settings import Settings, is_loopback
 
 COOKIE = "stepscope_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Probed by orchestrators and load balancers, which hold no secret and may use any Host (a pod's
+# IP); it answers {"status": "ok"} and nothing more, so it is open.
+OPEN_PATHS = frozenset({"/healthz"})
 
 
 class Refusal(Exception):
@@ -44,6 +47,13 @@ class Guard:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        if (
+            scope["type"] == "http"
+            and scope["path"] in OPEN_PATHS
+            and scope["method"] in SAFE_METHODS
+        ):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)

@@ -70,15 +70,28 @@ def test_exposed_without_a_token_generates_one(tmp_path: Path) -> None:
         token = (tmp_path / "token").read_text()
         assert len(token) >= 32
         assert (tmp_path / "token").stat().st_mode & 0o777 == 0o600
-        assert client.get("/healthz").status_code == 401
-        assert client.get("/healthz", headers={"Authorization": f"Bearer {token}"}).is_success
+        assert client.get("/api/server").status_code == 401
+        assert client.get("/api/server", headers={"Authorization": f"Bearer {token}"}).is_success
+
+
+def test_healthz_needs_no_token_and_tells_nothing_more(exposed: TestClient) -> None:
+    for host in ("testserver", "10.1.2.3:8000", "pod.internal"):
+        response = exposed.get("/healthz", headers={"Host": host})
+        assert response.status_code == 200, host
+        assert response.json() == {"status": "ok"}
+    assert exposed.head("/healthz").status_code in (200, 405)
+    # only the probe is open: the same server still guards everything else
+    assert exposed.get("/api/server").status_code == 401
+    assert exposed.post("/healthz").status_code in (401, 405)
 
 
 def test_every_route_refuses_a_request_without_the_token(exposed: TestClient) -> None:
     routes = every_route(exposed)
-    assert ("WS", "/ws/runs/x") in routes and ("GET", "/healthz") in routes
+    assert ("WS", "/ws/runs/x") in routes and ("GET", "/api/server") in routes
     assert len(routes) >= 12
     for method, path in routes:
+        if path == "/healthz":
+            continue  # open on purpose: test_healthz_needs_no_token_and_tells_nothing_more
         if method == "WS":
             with pytest.raises(WebSocketDisconnect) as refused, exposed.websocket_connect(path):
                 pass

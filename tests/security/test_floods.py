@@ -51,8 +51,8 @@ def rss_mb(pid: int) -> float:
 
 def connections_drop_to_zero(server: Server, limit: float) -> None:
     deadline = time.monotonic() + limit
-    while get(server, "/healthz")["connections"] != 0:
-        assert time.monotonic() < deadline, get(server, "/healthz")
+    while get(server, "/api/server")["connections"] != 0:
+        assert time.monotonic() < deadline, get(server, "/api/server")
         time.sleep(0.2)
 
 
@@ -105,7 +105,7 @@ def test_a_client_that_never_reads_is_disconnected(server: Server) -> None:
     )
     try:
         time.sleep(1.0)
-        assert get(server, "/healthz")["connections"] == 1
+        assert get(server, "/api/server")["connections"] == 1
         before = rss_mb(server.process.pid)
         # The queue overflows, a resync sends the whole history, the send stalls, and after the
         # send timeout (2 s here) the server lets the client go.

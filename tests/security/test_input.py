@@ -88,7 +88,7 @@ def test_connections_are_capped(client: TestClient) -> None:
         ):
             ws.receive_text()
         assert refused.value.code == 1013
-    assert client.get("/healthz").json()["connections"] == 0
+    assert client.get("/api/server").json()["connections"] == 0
     with client.websocket_connect(f"/ws/runs/{run_id}") as ws:  # places free again
         assert '"hello"' in ws.receive_text()
 
