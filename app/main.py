@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from app.api import catalogue, pages, runs, stream
+from app.api.encoding import ProtocolJSONResponse
 from app.engine.experiments import ExperimentConfig
 from app.runs.manager import RunManager, TooManyRuns, UnknownRun
 from app.runs.state import LIVE_STATES, IllegalTransition
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Watch PyTorch learn: what loss.backward() and optimizer.step() do, live.",
         version="0.1.0",
         lifespan=lifespan,
+        default_response_class=ProtocolJSONResponse,
     )
     app.add_middleware(Guard, settings=settings)
     app.state.templates = Jinja2Templates(directory=settings.templates_dir)

@@ -7,76 +7,79 @@ handler's work is a state check, a pipe write and a small SQLite write, well und
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
 
 from app.api.deps import HistoryDep, RunsDep
-from app.api.schemas import PaceChange, RunInfo
+from app.api.schemas import PaceChange
+from app.api.stream import optimizer_marks
+from app.contract.rest import LossSurface, ScalarsExport
+from app.contract.run import RunInfo
 from app.engine.experiments import ExperimentConfig, Teaching
 from app.engine.optimizers import OptimizerConfig
 from app.engine.surface import loss_surface
 from app.runs.state import Command
-from app.stream.protocol import json_safe
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
 
 
 @router.get("")
 async def list_runs(runs: RunsDep) -> list[RunInfo]:
-    return [RunInfo(**info) for info in runs.all_info()]
+    return runs.all_info()
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_run(config: ExperimentConfig, runs: RunsDep) -> RunInfo:
-    return RunInfo(**runs.create(config).info())
+    return runs.create(config).info()
 
 
 @router.get("/{run_id}")
 async def get_run(run_id: str, runs: RunsDep) -> RunInfo:
-    return RunInfo(**runs.info(run_id))
+    return runs.info(run_id)
 
 
 @router.post("/{run_id}/commands/{command}")
 async def send_command(run_id: str, command: Command, runs: RunsDep) -> RunInfo:
     """start, pause, step (one optimizer step), phase (one phase of a step), reset or stop."""
-    return RunInfo(**runs.command(run_id, command).info())
+    return runs.command(run_id, command).info()
 
 
 @router.put("/{run_id}/optimizer")
 async def change_optimizer(run_id: str, optimizer: OptimizerConfig, runs: RunsDep) -> RunInfo:
     """Same optimizer: new hyperparameters, state kept. Another optimizer: fresh state."""
-    return RunInfo(**runs.change_optimizer(run_id, optimizer).info())
+    return runs.change_optimizer(run_id, optimizer).info()
 
 
 @router.put("/{run_id}/teaching")
 async def change_teaching(run_id: str, teaching: Teaching, runs: RunsDep) -> RunInfo:
     """Skip zero_grad, skip backward, or accumulate gradients over k micro-batches per step."""
-    return RunInfo(**runs.change_teaching(run_id, teaching).info())
+    return runs.change_teaching(run_id, teaching).info()
 
 
 @router.put("/{run_id}/pace")
 async def change_pace(run_id: str, pace: PaceChange, runs: RunsDep) -> RunInfo:
-    return RunInfo(**runs.change_pace(run_id, pace.steps_per_second).info())
+    return runs.change_pace(run_id, pace.steps_per_second).info()
 
 
 @router.get("/{run_id}/surface")
-async def get_surface(run_id: str, runs: RunsDep) -> dict[str, Any]:
+async def get_surface(run_id: str, runs: RunsDep) -> LossSurface:
     """The loss over a grid of (w, b), for runs of the two-parameter experiment."""
-    config = ExperimentConfig.model_validate(runs.info(run_id)["config"])
+    config = runs.info(run_id).config
     if config.experiment != "surface-2d":
         raise HTTPException(status.HTTP_404_NOT_FOUND, "only surface-2d runs have a loss surface")
-    return await asyncio.to_thread(loss_surface, config)
+    return LossSurface.model_validate(await asyncio.to_thread(loss_surface, config))
 
 
 @router.get("/{run_id}/scalars")
-async def export_scalars(run_id: str, runs: RunsDep, history: HistoryDep) -> dict[str, Any]:
-    """Every step's loss, from step 1; NaN and Infinity written as strings, as on the stream."""
+async def export_scalars(run_id: str, runs: RunsDep, history: HistoryDep) -> ScalarsExport:
+    """Every step's loss, from step 1, with the racers' series and the optimizer marks; NaN and
+    Infinity written as strings, as on the stream."""
     run = runs.info(run_id)  # raises UnknownRun: 404
-    return {
-        "run": run,
-        "first_step": 1,
-        # a long run has millions of rows: read them off the event loop
-        "loss": json_safe(await asyncio.to_thread(history.losses, run_id)),
-        "events": await asyncio.to_thread(history.events, run_id),
-    }
+    # a long run has millions of rows: read them off the event loop
+    return ScalarsExport.model_construct(
+        run=run,
+        first_step=1,
+        loss=await asyncio.to_thread(history.losses, run_id),
+        race=await asyncio.to_thread(history.race, run_id),
+        events=await asyncio.to_thread(optimizer_marks, history, run_id),
+    )

@@ -15,10 +15,11 @@ import json
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from app.api.deps import HistoryDep, HubDep, RunsDep, SettingsDep
+from app.contract.events import Error, Event, Hello, OptimizerMark, Pong, RaceSeries, Scalars
 from app.runs.manager import RunManager, UnknownRun
 from app.store.history import History
 from app.stream.hub import Frame, FrameKind, Subscriber
-from app.stream.protocol import PROTOCOL_VERSION, encode_event
+from app.stream.protocol import encode_event
 
 router = APIRouter()
 
@@ -74,8 +75,7 @@ async def _receive(websocket: WebSocket, subscriber: Subscriber) -> None:
         if text is None or len(text) > MAX_CLIENT_MESSAGE:
             _reply(
                 subscriber,
-                "error",
-                message=f"messages must be JSON text under {MAX_CLIENT_MESSAGE} bytes",
+                Error(message=f"messages must be JSON text under {MAX_CLIENT_MESSAGE} bytes"),
             )
             continue
         try:
@@ -83,29 +83,31 @@ async def _receive(websocket: WebSocket, subscriber: Subscriber) -> None:
         except (ValueError, AttributeError):
             kind = None
         if kind == "ping":
-            _reply(subscriber, "pong")
+            _reply(subscriber, Pong())
         else:
             _reply(
                 subscriber,
-                "error",
-                message='unknown message; the stream accepts {"type": "ping"}; '
-                "control runs through the REST API",
+                Error(
+                    message='unknown message; the stream accepts {"type": "ping"}; '
+                    "control runs through the REST API"
+                ),
             )
 
 
-def _reply(subscriber: Subscriber, kind: str, **fields: object) -> None:
-    subscriber.offer(Frame(FrameKind.EVENT, encode_event(kind, **fields)))
+def _reply(subscriber: Subscriber, event: Event) -> None:
+    subscriber.offer(Frame(FrameKind.EVENT, encode_event(event)))
 
 
 async def _send_state(websocket: WebSocket, run_id: str, runs: RunManager, history: History) -> int:
     """hello, the whole loss history, marks and the latest snapshot; return the last step sent."""
     info = runs.info(run_id)
-    await websocket.send_text(encode_event("hello", protocol=PROTOCOL_VERSION, run=info))
-    losses = await asyncio.to_thread(history.losses, run_id)
-    events = await asyncio.to_thread(history.events, run_id)
-    await websocket.send_text(encode_event("scalars", first_step=1, loss=losses, history=True))
-    for event in events:
-        await websocket.send_text(encode_event(event.pop("kind"), **event))
+    await websocket.send_text(encode_event(Hello.model_construct(run=info)))
+    losses, race = await asyncio.to_thread(_scalars, history, run_id)
+    marks = await asyncio.to_thread(optimizer_marks, history, run_id)
+    scalars = Scalars.model_construct(first_step=1, loss=losses, history=True, race=race)
+    await websocket.send_text(encode_event(scalars))
+    for mark in marks:
+        await websocket.send_text(encode_event(mark))
     snapshot = await asyncio.to_thread(history.latest_snapshot, run_id)
     if snapshot is not None:
         await websocket.send_bytes(snapshot)
@@ -138,12 +140,11 @@ async def _send_frames(
                 if frame.last_step <= sent:
                     continue
                 if frame.first_step > sent + 1:
-                    gap = await asyncio.to_thread(
-                        history.losses, run_id, sent, frame.first_step - 1
+                    gap, race = await asyncio.to_thread(
+                        _scalars, history, run_id, sent, frame.first_step - 1
                     )
-                    await websocket.send_text(
-                        encode_event("scalars", first_step=sent + 1, loss=gap)
-                    )
+                    missing = Scalars.model_construct(first_step=sent + 1, loss=gap, race=race)
+                    await websocket.send_text(encode_event(missing))
                 sent = frame.last_step
             await asyncio.wait_for(_send(websocket, frame), send_timeout)
     except TimeoutError:
@@ -159,3 +160,18 @@ async def _send(websocket: WebSocket, frame: Frame) -> None:
         await websocket.send_bytes(frame.payload)
     else:
         await websocket.send_text(frame.payload)
+
+
+def _scalars(
+    history: History, run_id: str, after: int = 0, upto: int | None = None
+) -> tuple[list[float], list[RaceSeries] | None]:
+    """The losses of steps after..upto from the history, with the racers' series beside them."""
+    return history.losses(run_id, after, upto), history.race(run_id, after, upto)
+
+
+def optimizer_marks(history: History, run_id: str) -> list[OptimizerMark]:
+    return [
+        OptimizerMark.model_validate({k: v for k, v in event.items() if k != "kind"})
+        for event in history.events(run_id)
+        if event["kind"] == "optimizer"
+    ]

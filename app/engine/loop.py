@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from torch import nn
 
 from app.engine.experiments import EXPERIMENTS, Batches, ExperimentConfig
-from app.engine.optimizers import apply_hyperparameters, build_optimizer
+from app.engine.optimizers import OptimizerConfig, apply_hyperparameters, build_optimizer
 
 
 class Phase(enum.StrEnum):
@@ -41,7 +41,7 @@ class TrainingLoop:
         self.model: nn.Module = experiment.make_model()
         self.loss_fn: nn.Module = experiment.make_loss()
         self.batches = Batches(experiment.make_dataset(config), config.batch_size, config.seed)
-        self.optimizer_config: BaseModel = config.optimizer
+        self.optimizer_config: OptimizerConfig = config.optimizer
         self.optimizer = build_optimizer(config.optimizer, self.model.parameters())
         self.teaching = config.teaching
         self.step = 0  # optimizer steps taken
@@ -51,6 +51,12 @@ class TrainingLoop:
         self.loss: torch.Tensor | None = None
         self._phases: Iterator[Phase] | None = None
         self.phase: Phase | None = None  # the last phase that ran
+        # What the last phases really did, with the teaching switches of the moment they ran: the
+        # page says "gradients were cleared" only when they were.
+        self.cleared = False  # the last zero_grad phase cleared the gradients
+        self.backward_ran = False  # the last backward phase ran backward()
+        self.micro_batch = 1  # the micro-batch of the latest forward, 1-based
+        self.micro_batches = config.teaching.accumulate  # micro-batches in the current step
 
     def phases(self) -> Iterator[Phase]:
         if self.teaching.zero_grad:  # off: gradients add up across steps
@@ -73,9 +79,22 @@ class TrainingLoop:
         """Run the next phase, starting a new step after the last one."""
         if self._phases is None:
             self._phases = self.phases()
-        self.phase = next(self._phases)
-        if self.phase is Phase.STEP:
-            self._phases = None
+        previous, self.phase = self.phase, next(self._phases)
+        # Bookkeeping kept out of phases(), which is the code a learner reads. The switches cannot
+        # change while a phase runs, so reading them now tells what that phase did.
+        match self.phase:
+            case Phase.ZERO_GRAD:
+                self.cleared = self.teaching.zero_grad
+                self.micro_batch, self.micro_batches = 1, self.teaching.accumulate
+            case Phase.FORWARD if previous is not Phase.ZERO_GRAD:
+                self.micro_batch += 1
+            case Phase.FORWARD:
+                # phases() reads accumulate when its loop begins, just before this first forward
+                self.micro_batches = self.teaching.accumulate
+            case Phase.BACKWARD:
+                self.backward_ran = self.teaching.backward
+            case Phase.STEP:
+                self._phases = None
         return self.phase
 
     def run_step(self) -> torch.Tensor:
@@ -92,7 +111,7 @@ class TrainingLoop:
     def parameters(self) -> list[tuple[str, nn.Parameter]]:
         return list(self.model.named_parameters())
 
-    def change_optimizer(self, config: BaseModel) -> bool:
+    def change_optimizer(self, config: OptimizerConfig) -> bool:
         """Apply a new optimizer config; return True when it is a new optimizer with fresh state.
 
         The same optimizer with other hyperparameters keeps its state, as changing `lr` in

@@ -3,8 +3,10 @@
 The step hooks bracket `optimizer.step()`: the pre-hook keeps a copy of each parameter, the post-hook
 subtracts it from the new value, so the update we show is exactly what `step()` did (after − before),
 for any optimizer, without re-implementing one. The optimizer's own `state[p]` is read, never
-recomputed. Copies are only taken when a snapshot is due (`arm()`), so steps in between cost nothing
-but two cheap Python calls.
+recomputed. Copies for the ledger are only taken when a snapshot is due (`arm()`). Between armed
+steps the pre-hook keeps one plain copy of the parameters in preallocated buffers (one
+`_foreach_copy_`), so that a snapshot taken after *any* step, a pause at full speed included, still
+shows that step's update.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ import torch
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
+from app.contract.snapshot import FieldData, Stats
+from app.contract.snapshot import LedgerLine as LineView
+from app.contract.snapshot import Tensor as TensorView
 from app.instrument.ledger import LEDGER_NAMES, LedgerLine, predict
 from app.instrument.stats import STAT_NAMES, VIEW_LIMIT, histogram, tensor_stats, view_of
 
@@ -25,10 +30,26 @@ LEDGER_ELEMENTS = 64  # tensors up to this size have every element's rule writte
 
 @dataclass(frozen=True)
 class Snapshot:
-    """A JSON-ready description of every parameter, and the float32 data its views point into."""
+    """Every parameter's description, and the float32 data its views point into."""
 
-    header: dict[str, Any]
+    tensors: list[TensorView]
     data: bytes
+
+    @property
+    def header(self) -> dict[str, Any]:
+        """The `tensors` part of a snapshot header, as plain data."""
+        return {"tensors": [tensor.model_dump() for tensor in self.tensors]}
+
+    def moved(self) -> bool | None:
+        """Whether the update shown changed any element (None when no update is recorded)."""
+        updates = [t.fields.get("update") for t in self.tensors]
+        if not updates or any(u is None for u in updates):
+            return None
+        return any(
+            u.stats.min != 0.0 or u.stats.max != 0.0 or u.stats.nan or u.stats.inf
+            for u in updates
+            if u is not None
+        )
 
 
 class Recorder:
@@ -44,6 +65,9 @@ class Recorder:
         self.ledgers: dict[nn.Parameter, tuple[torch.Tensor, list[list[LedgerLine]]]] = {}
         self._steps = 0  # step() calls seen
         self._updated_at = 0  # the step() whose update `updates` holds
+        # Unarmed steps: the parameters as they were before the latest step(), and which step.
+        self._shadow = [p.detach().clone() for _, p in parameters]
+        self._shadow_at = 0
         self._handles: list[RemovableHandle] = []
 
     def attach(self, optimizer: torch.optim.Optimizer) -> None:
@@ -69,6 +93,10 @@ class Recorder:
     def _before_step(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
         self._steps += 1
         if not self.armed:
+            # note: one fused copy, no allocation; the cost of "a pause always shows the update"
+            with torch.no_grad():
+                torch._foreach_copy_(self._shadow, [p for _, p in self.parameters])
+            self._shadow_at = self._steps
             return
         started = time.perf_counter()
         with torch.no_grad():
@@ -95,11 +123,15 @@ class Recorder:
         # An update from an earlier step is not this step's: leave it out rather than mislabel it.
         fresh = self._updated_at == self._steps
         with torch.no_grad():
+            updates = self.updates if fresh else {}
+            if not fresh and self._shadow_at == self._steps:
+                # the latest step() ran unarmed: its update is the parameters minus the copy
+                updates = {
+                    p: p.detach() - before
+                    for (_, p), before in zip(self.parameters, self._shadow, strict=True)
+                }
             return build_snapshot(
-                self.parameters,
-                optimizer,
-                self.updates if fresh else {},
-                self.ledgers if fresh else {},
+                self.parameters, optimizer, updates, self.ledgers if fresh else {}
             )
 
     def _predictions(
@@ -187,52 +219,71 @@ def build_snapshot(
         start, offset = offset, offset + flat.numel()
         return start, flat.numel()
 
-    tensors: list[dict[str, Any]] = []
+    entries: list[dict[str, Any]] = []
     stat_slots: list[tuple[dict[str, Any], int]] = []
-    scalar_slots: list[tuple[dict[str, Any], str, int]] = []
+    scalar_slots: list[tuple[dict[str, float], str, int]] = []
     for name, param in parameters:
         fields, scalars = _per_element_fields(param, optimizer, updates.get(param))
         ledger = (ledgers or {}).get(param)
         if ledger is not None:
             fields["predicted"] = ledger[0]  # the ledger's value for after step(), to compare
-        entry: dict[str, Any] = {
-            "name": name,
-            "shape": list(param.shape),
-            "numel": param.numel(),
-            "sampled": param.numel() > VIEW_LIMIT,
-            "fields": {},
-            "state_scalars": {},
-            "ledger": [
-                [
-                    {"symbolic": ln.symbolic, "numeric": ln.numeric, "value": ln.value}
-                    for ln in lines
-                ]
-                for lines in ledger[1]
-            ]
-            if ledger is not None
-            else [],
-        }
+        sampled = param.numel() > VIEW_LIMIT
+        records: dict[str, dict[str, Any] | None] = {}
         for field, tensor in fields.items():
             if tensor is None:
-                entry["fields"][field] = None
+                records[field] = None
                 continue
             flat = tensor.reshape(-1).to(torch.float32)
             stats = tensor_stats(flat)
-            record: dict[str, Any] = {"view": place(view_of(flat))}
+            record: dict[str, Any] = {"view": place(view_of(flat)), "histogram": None}
             stat_slots.append((record, place(stats)[0]))
-            if entry["sampled"]:
+            if sampled:
                 record["histogram"] = place(histogram(flat, stats))
-            entry["fields"][field] = record
+            records[field] = record
+        state_scalars: dict[str, float] = {}
         for key, value in scalars.items():
-            scalar_slots.append((entry["state_scalars"], key, place(value)[0]))
-        tensors.append(entry)
+            scalar_slots.append((state_scalars, key, place(value)[0]))
+        lines = [] if ledger is None else ledger[1]
+        entries.append(
+            {
+                "name": name,
+                "shape": list(param.shape),
+                "numel": param.numel(),
+                "sampled": sampled,
+                "fields": records,  # made into FieldData below, once the numbers are on the host
+                "state_scalars": state_scalars,
+                "ledger": [
+                    [
+                        LineView.model_construct(
+                            symbolic=ln.symbolic, numeric=ln.numeric, value=ln.value
+                        )
+                        for ln in element
+                    ]
+                    for element in lines
+                ],
+            }
+        )
 
     # note: on a GPU this is the snapshot's one device-to-host sync point
     host = torch.cat(pieces).cpu().numpy() if pieces else torch.empty(0).numpy()
     for record, start in stat_slots:
-        record["stats"] = dict(
-            zip(STAT_NAMES, host[start : start + len(STAT_NAMES)].tolist(), strict=True)
-        )
+        values = host[start : start + len(STAT_NAMES)].tolist()
+        named = dict(zip(STAT_NAMES, values, strict=True))
+        # counts are whole numbers; they travel as float32 with the rest, and leave as integers
+        named["nan"], named["inf"] = int(named["nan"]), int(named["inf"])
+        record["stats"] = Stats.model_construct(**named)
     for target, key, start in scalar_slots:
         target[key] = float(host[start])
-    return Snapshot(header={"tensors": tensors}, data=host.tobytes())
+    tensors = [
+        TensorView.model_construct(
+            **{
+                **entry,
+                "fields": {
+                    field: None if record is None else FieldData.model_construct(**record)
+                    for field, record in entry["fields"].items()
+                },
+            }
+        )
+        for entry in entries
+    ]
+    return Snapshot(tensors=tensors, data=host.tobytes())

@@ -21,9 +21,25 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from pydantic import BaseModel
-
+from app.contract.events import Event, OptimizerMark, Reset, Scalars, Status
+from app.contract.run import RunInfo
+from app.contract.worker import (
+    Ack,
+    Control,
+    Failed,
+    OptimizerChanged,
+    Ready,
+    ScalarsBatch,
+    SetOptimizer,
+    SetPace,
+    SetTeaching,
+    SnapshotFrame,
+    WorkerCommand,
+    WorkerMessage,
+)
 from app.engine.experiments import EXPERIMENTS, ExperimentConfig, Teaching
+from app.engine.loop import Phase
+from app.engine.optimizers import OptimizerConfig
 from app.runs.state import LIVE_STATES, Command, IllegalTransition, RunState, next_state
 from app.runs.worker import run_worker
 from app.store.history import History, RunRecord
@@ -48,7 +64,7 @@ class Run:
     state: RunState = RunState.IDLE
     step: int = 0
     loss: float | None = None
-    phase: str | None = None
+    phase: Phase | None = None
     ready: bool = False
     reason: str | None = None
     process: BaseProcess | None = field(default=None, repr=False)
@@ -56,22 +72,22 @@ class Run:
     posted: Any = field(default=None, repr=False)  # commands sent, shared with the worker
     exited: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
     # commands sent and not yet acknowledged, with when they were sent (monotonic seconds)
-    unanswered: deque[tuple[str, float]] = field(default_factory=deque, repr=False)
+    unanswered: deque[tuple[Command, float]] = field(default_factory=deque, repr=False)
     heard_at: float = field(default_factory=time.monotonic, repr=False)  # last worker message
 
-    def info(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "experiment": self.config.experiment,
-            "title": EXPERIMENTS[self.config.experiment].title,
-            "config": self.config.model_dump(),
-            "state": self.state,
-            "reason": self.reason,
-            "step": self.step,
-            "loss": self.loss,
-            "phase": self.phase,
-            "ready": self.ready,
-        }
+    def info(self) -> RunInfo:
+        return RunInfo.model_construct(
+            id=self.id,
+            experiment=self.config.experiment,
+            title=EXPERIMENTS[self.config.experiment].title,
+            config=self.config,
+            state=self.state,
+            reason=self.reason,
+            step=self.step,
+            loss=self.loss,
+            phase=self.phase,
+            ready=self.ready,
+        )
 
 
 class RunManager:
@@ -97,7 +113,7 @@ class RunManager:
         except KeyError:
             raise UnknownRun(run_id) from None
 
-    def info(self, run_id: str) -> dict[str, Any]:
+    def info(self, run_id: str) -> RunInfo:
         """A run of this server process, or one from the history."""
         if run_id in self._runs:
             return self._runs[run_id].info()
@@ -106,7 +122,7 @@ class RunManager:
             raise UnknownRun(run_id)
         return record_info(record)
 
-    def all_info(self) -> list[dict[str, Any]]:
+    def all_info(self) -> list[RunInfo]:
         return [self.info(record.id) for record in self.history.runs()]
 
     def live(self) -> list[Run]:
@@ -142,7 +158,7 @@ class RunManager:
     def command(self, run_id: str, command: Command) -> Run:
         run = self.get(run_id)
         run.state = next_state(run.state, command)
-        self._send(run, (command, None))
+        self._send(run, Control(command=command))
         run.unanswered.append((command, time.monotonic()))
         if command is Command.STOP:
             self._loop.call_later(STOP_GRACE, self._end_if_alive, run, "did not stop")
@@ -150,23 +166,24 @@ class RunManager:
         self._publish_status(run)
         return run
 
-    def change_optimizer(self, run_id: str, optimizer: BaseModel) -> Run:
+    def change_optimizer(self, run_id: str, optimizer: OptimizerConfig) -> Run:
         run = self._live(run_id, "change the optimizer of")
         run.config = run.config.model_copy(update={"optimizer": optimizer})
-        self._send(run, ("optimizer", optimizer.model_dump()))
+        self._send(run, SetOptimizer.model_construct(optimizer=optimizer))
         return run
 
     def change_teaching(self, run_id: str, teaching: Teaching) -> Run:
-        return self._change(run_id, "teaching", teaching, teaching.model_dump())
+        return self._change(run_id, "teaching", teaching, SetTeaching(teaching=teaching))
 
     def change_pace(self, run_id: str, steps_per_second: float | None) -> Run:
-        return self._change(run_id, "steps_per_second", steps_per_second, steps_per_second)
+        message = SetPace(steps_per_second=steps_per_second)
+        return self._change(run_id, "steps_per_second", steps_per_second, message)
 
-    def _change(self, run_id: str, setting: str, value: Any, message: Any) -> Run:
+    def _change(self, run_id: str, setting: str, value: Any, message: WorkerCommand) -> Run:
         """A live change the worker applies between steps, with no answer to wait for."""
         run = self._live(run_id, f"change the {setting} of")
         run.config = run.config.model_copy(update={setting: value})
-        self._send(run, (setting, message))  # the worker names its messages after the settings
+        self._send(run, message)
         self.history.set_config(run.id, run.config.model_dump())
         self._publish_status(run)
         return run
@@ -215,7 +232,7 @@ class RunManager:
         for run in self.live():
             run.state = RunState.STOPPED
             with contextlib.suppress(OSError):
-                self._send(run, (Command.STOP, None))
+                self._send(run, Control(command=Command.STOP))
             self.history.set_state(run.id, run.state)
         waits = [asyncio.wait_for(run.exited.wait(), STOP_GRACE) for run in self._runs.values()]
         with contextlib.suppress(TimeoutError):
@@ -234,17 +251,17 @@ class RunManager:
             raise IllegalTransition(f"cannot {action} a run that is {run.state}")
         return run
 
-    def _send(self, run: Run, message: tuple[Any, Any]) -> None:
+    def _send(self, run: Run, message: WorkerCommand) -> None:
         assert run.commands is not None
         with contextlib.suppress(OSError):  # the worker is gone; the relay reports why
             run.commands.send(message)
             run.posted.value += 1  # after the send: the worker polls only once it sees this
 
-    def _publish(self, target: Run, kind: str, **fields: Any) -> None:
-        self.hub.publish(target.id, Frame(FrameKind.EVENT, encode_event(kind, **fields)))
+    def _publish(self, target: Run, event: Event) -> None:
+        self.hub.publish(target.id, Frame(FrameKind.EVENT, encode_event(event)))
 
     def _publish_status(self, run: Run) -> None:
-        self._publish(run, "status", run=run.info())
+        self._publish(run, Status.model_construct(run=run.info(), acknowledged=None))
 
     def _relay(self, run: Run, frames: Connection) -> None:
         """The reader thread: persist each message, then hand it to the event loop."""
@@ -264,58 +281,69 @@ class RunManager:
         with contextlib.suppress(RuntimeError):  # the event loop closed during shutdown
             self._loop.call_soon_threadsafe(callback, *args)
 
-    def _persist(self, run: Run, message: tuple[Any, ...]) -> None:
+    def _persist(self, run: Run, message: WorkerMessage) -> None:
         match message:
-            case ("scalars", first, losses, _):
-                self.history.append_scalars(run.id, first, losses)
-            case ("snapshot", step, payload):
-                self.history.put_snapshot(run.id, step, payload)
-            case ("ack", Command.RESET, _):
+            case ScalarsBatch():
+                self.history.append_scalars(run.id, message.first_step, message.loss, message.race)
+            case SnapshotFrame(step=step, frame=frame):
+                self.history.put_snapshot(run.id, step, frame)
+            case Ack(command=Command.RESET):
                 self.history.clear_progress(run.id)
-            case ("optimizer", step, config, fresh):
+            case OptimizerChanged(step=step, optimizer=config, fresh=fresh):
                 self.history.add_event(
-                    run.id, step, "optimizer", {"optimizer": config, "fresh": fresh}
+                    run.id, step, "optimizer", {"optimizer": config.model_dump(), "fresh": fresh}
                 )
                 self.history.set_config(run.id, run.config.model_dump())
-            case ("failed", reason):
+            case Failed(reason=reason):
                 self.history.set_state(run.id, RunState.FAILED, reason)
 
-    def _on_message(self, run: Run, message: tuple[Any, ...]) -> None:
+    def _on_message(self, run: Run, message: WorkerMessage) -> None:
         run.heard_at = time.monotonic()
         match message:
-            case ("ready", _):
+            case Ready():
                 run.ready = True
                 self._publish_status(run)
-            case ("scalars", first, losses, (t0, t1)):
-                run.step = first + len(losses) - 1
-                run.loss = losses[-1]
+            case ScalarsBatch():
+                run.step = message.first_step + len(message.loss) - 1
+                run.loss = message.loss[-1]
+                event = Scalars.model_construct(
+                    first_step=message.first_step,
+                    loss=message.loss,
+                    t0=message.t0,
+                    t1=message.t1,
+                    history=False,
+                    race=message.race,
+                )
                 self.hub.publish(
                     run.id,
                     Frame(
                         FrameKind.SCALARS,
-                        encode_event("scalars", first_step=first, loss=losses, t0=t0, t1=t1),
-                        first_step=first,
+                        encode_event(event),
+                        first_step=message.first_step,
                         last_step=run.step,
                     ),
                 )
-            case ("snapshot", _, payload):
-                self.hub.publish(run.id, Frame(FrameKind.SNAPSHOT, payload))
-            case ("ack", command, status):
+            case SnapshotFrame(frame=frame):
+                self.hub.publish(run.id, Frame(FrameKind.SNAPSHOT, frame))
+            case Ack(command=command):
                 if run.unanswered:
                     run.unanswered.popleft()
-                run.step, run.phase = status["step"], status["phase"]
-                if command == Command.RESET:
+                run.step, run.phase = message.step, message.phase
+                if command is Command.RESET:
                     run.loss = None
                     self.hub.publish(
-                        run.id, Frame(FrameKind.EVENT, encode_event("reset"), resets=True)
+                        run.id,
+                        Frame(FrameKind.EVENT, encode_event(Reset.model_construct()), resets=True),
                     )
                 # `acknowledged` tells clients the worker has carried the command out: after a
                 # pause, no scalars past this step will follow.
-                self._publish(run, "status", run=run.info(), acknowledged=command)
-            case ("optimizer", step, config, fresh):
-                self._publish(run, "optimizer", step=step, optimizer=config, fresh=fresh)
+                self._publish(run, Status.model_construct(run=run.info(), acknowledged=command))
+            case OptimizerChanged(step=step, optimizer=config, fresh=fresh):
+                self._publish(
+                    run, OptimizerMark.model_construct(step=step, optimizer=config, fresh=fresh)
+                )
                 self._publish_status(run)
-            case ("failed", reason):
+            case Failed(reason=reason):
                 run.state, run.reason = RunState.FAILED, reason
                 self._publish_status(run)
 
@@ -341,18 +369,27 @@ def exit_reason(code: int | None) -> str:
     return f"the worker process exited unexpectedly (exit code {code})"
 
 
-def record_info(record: RunRecord) -> dict[str, Any]:
+def record_info(record: RunRecord) -> RunInfo:
     """What a run from an earlier server process looks like: its history, no worker."""
     experiment = EXPERIMENTS.get(record.experiment)
-    return {
-        "id": record.id,
-        "experiment": record.experiment,
-        "title": experiment.title if experiment else record.experiment,
-        "config": record.config,
-        "state": record.state,
-        "reason": record.reason,
-        "step": record.step,
-        "loss": None,
-        "phase": None,
-        "ready": False,
-    }
+    return RunInfo.model_construct(
+        id=record.id,
+        experiment=record.experiment,
+        title=experiment.title if experiment else record.experiment,
+        config=stored_config(record.config),
+        state=RunState(record.state),
+        reason=record.reason,
+        step=record.step,
+        loss=None,
+        phase=None,
+        ready=False,
+    )
+
+
+def stored_config(config: dict[str, Any]) -> ExperimentConfig:
+    """A config as the history kept it. One written by an older version that no longer validates
+    is shown as it was stored rather than hiding the run."""
+    try:
+        return ExperimentConfig.model_validate(config)
+    except ValueError:
+        return ExperimentConfig.model_construct(**config)

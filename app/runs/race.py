@@ -7,16 +7,24 @@ seeded alike), so the only difference between them is the optimizer.
 
 from __future__ import annotations
 
-from typing import Any
+import torch
 
+from app.contract.events import RaceSeries
+from app.contract.snapshot import Racer
 from app.engine.experiments import ExperimentConfig
 from app.engine.loop import TrainingLoop
 from app.engine.optimizers import OPTIMIZER_TITLES
 
 
-def point(loop: TrainingLoop) -> list[float]:
+def point(loop: TrainingLoop) -> tuple[float, float]:
     """(w, b) of the two-parameter model."""
-    return [float(p.detach().reshape(-1)[0]) for _, p in loop.parameters()]
+    w, b = (float(p.detach().reshape(-1)[0]) for _, p in loop.parameters())
+    return w, b
+
+
+def title(loop: TrainingLoop) -> str:
+    name = getattr(loop.optimizer_config, "name", "")
+    return OPTIMIZER_TITLES.get(name, name)
 
 
 class Race:
@@ -25,18 +33,46 @@ class Race:
             TrainingLoop(config.model_copy(update={"optimizer": optimizer, "race": []}))
             for optimizer in config.race
         ]
-        self.before: dict[int, list[float]] = {}  # each loop's (w, b) before its last step
+        self.before: dict[int, tuple[float, float]] = {}  # each loop's (w, b) before its step
+        # every step's (loss, w, b) of each racer, as tensors (no host sync) until the next flush
+        self.pending: list[torch.Tensor] = []
 
     def about_to_move(self, loop: TrainingLoop) -> None:
         """Call before anything that may run `loop`'s step(): parameters only move there."""
         self.before[id(loop)] = point(loop)
 
     def step_racers(self) -> None:
+        rows = []
         for racer in self.racers:
             self.about_to_move(racer)
-            racer.run_step()
+            loss = racer.run_step()
+            rows.append(
+                torch.cat(
+                    [
+                        loss.reshape(1),
+                        *(p.detach().reshape(-1)[:1] for p in racer.model.parameters()),
+                    ]
+                )
+            )
+        if rows:
+            self.pending.append(torch.stack(rows))
 
-    def view(self, leader: TrainingLoop) -> list[dict[str, Any]]:
+    def series(self) -> list[RaceSeries]:
+        """The racers' losses and (w, b) of every step since the last call: the racers step in
+        lockstep with the run, so these align with the run's own losses of the same steps."""
+        kept, self.pending = self.pending, []
+        table = torch.stack(kept).tolist() if kept else []  # [step][racer][loss, w, b]
+        return [
+            RaceSeries.model_construct(
+                name=title(racer),
+                loss=[row[i][0] for row in table],
+                w=[row[i][1] for row in table],
+                b=[row[i][2] for row in table],
+            )
+            for i, racer in enumerate(self.racers)
+        ]
+
+    def view(self, leader: TrainingLoop) -> list[Racer]:
         """Where each competitor is, where it was before its last step, and the step that plain
         gradient descent would have taken from there (−lr·g, what backward found)."""
         shown = []
@@ -46,18 +82,16 @@ class Race:
                 for _, p in loop.parameters()
             ]
             lr = float(loop.optimizer.param_groups[0]["lr"])
-            name = getattr(loop.optimizer_config, "name", "")
+            dw, db = grads
             shown.append(
-                {
-                    "name": OPTIMIZER_TITLES.get(name, name),
-                    "optimizer": loop.optimizer_config.model_dump(),
-                    "point": point(loop),
-                    "before": self.before.get(id(loop)),
-                    "gradient_step": None
-                    if None in grads
-                    else [-lr * g for g in grads if g is not None],
-                    "loss": None if loop.loss is None else float(loop.loss.detach()),
-                    "step": loop.step,
-                }
+                Racer.model_construct(
+                    name=title(loop),
+                    optimizer=loop.optimizer_config,
+                    point=point(loop),
+                    before=self.before.get(id(loop)),
+                    gradient_step=None if dw is None or db is None else (-lr * dw, -lr * db),
+                    loss=None if loop.loss is None else float(loop.loss.detach()),
+                    step=loop.step,
+                )
             )
         return shown

@@ -2,15 +2,16 @@
 
 Like a Jupyter kernel, training runs apart from the server: torch never blocks the event loop, a
 crash takes only this process down, and a stop can always be enforced by ending it. Commands arrive
-on one pipe, and messages leave on another, as tuples:
+on one pipe (`WorkerCommand`), and messages leave on another (`WorkerMessage`); both are defined in
+app/contract/worker.py:
 
-    ("ready", info)                 the loop is built
-    ("scalars", first_step, losses, (t0, t1))  every step's loss, batched; t0 is the wall-clock
-                                    time the batch's first step ended, t1 when it was sent
-    ("snapshot", step, message)     an encoded snapshot (app.stream.protocol), at display rate
-    ("ack", command, status)        a command took effect; status has step and phase
-    ("optimizer", step, config, fresh)  the optimizer changed; fresh when its state starts anew
-    ("failed", reason)              the loop raised; the process exits after this
+    Ready            the loop is built
+    ScalarsBatch     every step's loss (and each racer's), batched; t0 is the wall-clock time the
+                     batch's first step ended, t1 when it was sent
+    SnapshotFrame    an encoded snapshot (app.stream.protocol), at display rate
+    Ack              a command took effect, with the step and phase it left the loop at
+    OptimizerChanged the optimizer changed; fresh when its state starts anew
+    Failed           the loop raised; the process exits after this
 """
 
 from __future__ import annotations
@@ -19,14 +20,37 @@ import contextlib
 import time
 import traceback
 from multiprocessing.connection import Connection
-from typing import Any, Protocol
+from typing import Protocol
 
 import torch
-from pydantic import TypeAdapter
 
-from app.engine.experiments import ExperimentConfig, Teaching
+from app.contract.snapshot import (
+    BackwardEffect,
+    Batch,
+    Effect,
+    ForwardEffect,
+    LossEffect,
+    MicroBatch,
+    SnapshotHeader,
+    StepEffect,
+    ZeroGradEffect,
+)
+from app.contract.worker import (
+    Ack,
+    Control,
+    Failed,
+    OptimizerChanged,
+    Ready,
+    ScalarsBatch,
+    SetOptimizer,
+    SetPace,
+    SetTeaching,
+    SnapshotFrame,
+    WorkerCommand,
+    WorkerMessage,
+)
+from app.engine.experiments import ExperimentConfig
 from app.engine.loop import Phase, TrainingLoop
-from app.engine.optimizers import OptimizerConfig
 from app.instrument.governor import Governor
 from app.instrument.recorder import Recorder
 from app.runs.race import Race
@@ -44,14 +68,11 @@ class Counter(Protocol):
     value: int
 
 
-_optimizer_config: TypeAdapter[Any] = TypeAdapter(OptimizerConfig)
-
-
 class Session:
     """A training loop with its recorder, driven by commands."""
 
     def __init__(self, config: ExperimentConfig, out: Connection) -> None:
-        self.out = out
+        self._out = out
         self.config = config
         self.running = False
         self._build()
@@ -69,6 +90,9 @@ class Session:
 
     # what the loop reports
 
+    def send(self, message: WorkerMessage) -> None:
+        self._out.send(message)
+
     def flush(self) -> None:
         if not self.pending:
             return
@@ -76,7 +100,12 @@ class Session:
         losses = torch.stack(self.pending).tolist()
         first = self.loop.step - len(self.pending) + 1
         self.pending = []
-        self.out.send(("scalars", first, losses, (self.pending_since, time.time())))
+        race = self.race.series() if self.race is not None and self.race.racers else None
+        self.send(
+            ScalarsBatch.model_construct(
+                first_step=first, loss=losses, t0=self.pending_since, t1=time.time(), race=race
+            )
+        )
         self.flushed_at = time.perf_counter()
 
     def full_step(self) -> torch.Tensor:
@@ -96,39 +125,53 @@ class Session:
 
     def send_snapshot(self) -> None:
         self.flush()
-        snapshot = self.recorder.snapshot(self.loop.optimizer)
-        header = {
-            "step": self.loop.step,
-            "phase": self.loop.phase,
-            "optimizer": self.loop.optimizer_config.model_dump(),
-            **self.batch_so_far(),
-            "race": None if self.race is None else self.race.view(self.loop),
-            **snapshot.header,
-        }
-        self.out.send(("snapshot", self.loop.step, encode_snapshot(header, snapshot.data)))
+        loop = self.loop
+        snapshot = self.recorder.snapshot(loop.optimizer)
+        loss, batch = self.batch_so_far()
+        header = SnapshotHeader.model_construct(
+            step=loop.step,
+            phase=loop.phase,
+            loss=loss,
+            batch=batch,
+            race=None if self.race is None else self.race.view(loop),
+            optimizer=loop.optimizer_config,
+            teaching=loop.teaching,
+            effect=effect_of(loop, snapshot.moved()),
+            micro_batch=MicroBatch.model_construct(index=loop.micro_batch, of=loop.micro_batches),
+            tensors=snapshot.tensors,
+        )
+        self.send(
+            SnapshotFrame.model_construct(
+                step=loop.step, frame=encode_snapshot(header, snapshot.data)
+            )
+        )
 
-    def batch_so_far(self) -> dict[str, Any]:
-        """The current step's predictions, targets and loss, once the phases that make them ran.
+    def batch_so_far(self) -> tuple[float | None, Batch | None]:
+        """The current step's loss and batch, once the phases that make them ran.
 
         After zero_grad a new step has begun: the previous step's batch and loss are not shown as
         if they were this one's.
         """
         phase, loop = self.loop.phase, self.loop
-        shown: dict[str, Any] = {"loss": None, "batch": None}
         if phase in (None, Phase.ZERO_GRAD) or loop.predictions is None or loop.targets is None:
-            return shown
+            return None, None
         rows = BATCH_ROWS_SHOWN
-        shown["batch"] = {
-            "size": len(loop.targets),
-            "predictions": loop.predictions.detach()[:rows].flatten().tolist(),
-            "targets": loop.targets[:rows].flatten().tolist(),
-        }
+        batch = Batch.model_construct(
+            size=len(loop.targets),
+            predictions=loop.predictions.detach()[:rows].flatten().tolist(),
+            targets=loop.targets[:rows].flatten().tolist(),
+        )
         if phase is not Phase.FORWARD and loop.loss is not None:
-            shown["loss"] = float(loop.loss.detach())
-        return shown
+            return float(loop.loss.detach()), batch
+        return None, batch
 
-    def status(self) -> dict[str, Any]:
-        return {"step": self.loop.step, "phase": self.loop.phase, "mid_step": self.loop.mid_step}
+    def ack(self, command: Command) -> None:
+        loop = self.loop
+        self.send(
+            Ack.model_construct(
+                command=command, step=loop.step, phase=loop.phase, mid_step=loop.mid_step
+            )
+        )
 
     # what the loop does
 
@@ -149,8 +192,30 @@ class Session:
         elif len(self.pending) >= MAX_BATCH or started - self.flushed_at >= FLUSH_INTERVAL:
             self.flush()
 
-    def handle(self, command: str, payload: Any) -> bool:
-        """Carry out one command; return False when the worker should exit."""
+    def handle(self, message: WorkerCommand) -> bool:
+        """Carry out one command or setting; return False when the worker should exit."""
+        match message:
+            case Control(command=command):
+                return self.control(command)
+            case SetOptimizer(optimizer=config):
+                self.flush()
+                fresh = self.loop.change_optimizer(config)
+                if fresh:
+                    self.recorder.attach(self.loop.optimizer)
+                self.config = self.config.model_copy(update={"optimizer": config})
+                self.send(
+                    OptimizerChanged.model_construct(
+                        step=self.loop.step, optimizer=config, fresh=fresh
+                    )
+                )
+            case SetTeaching(teaching=teaching):
+                self.loop.teaching = teaching
+                self.config = self.config.model_copy(update={"teaching": teaching})
+            case SetPace(steps_per_second=pace):
+                self.config = self.config.model_copy(update={"steps_per_second": pace})
+        return True
+
+    def control(self, command: Command) -> bool:
         match command:
             case Command.START:
                 self.running = True
@@ -183,25 +248,9 @@ class Session:
                 self.running = False
                 self.flush()
                 self.recorder.detach()
-                self.out.send(("ack", command, self.status()))
+                self.ack(command)
                 return False
-            case "optimizer":
-                config = _optimizer_config.validate_python(payload)
-                self.flush()
-                fresh = self.loop.change_optimizer(config)
-                if fresh:
-                    self.recorder.attach(self.loop.optimizer)
-                self.config = self.config.model_copy(update={"optimizer": config})
-                self.out.send(("optimizer", self.loop.step, config.model_dump(), fresh))
-                return True
-            case "teaching":
-                self.loop.teaching = Teaching.model_validate(payload)
-                self.config = self.config.model_copy(update={"teaching": self.loop.teaching})
-                return True
-            case "steps_per_second":
-                self.config = self.config.model_copy(update={"steps_per_second": payload})
-                return True
-        self.out.send(("ack", command, self.status()))
+        self.ack(command)
         return True
 
     def serve(self, commands: Connection, posted: Counter) -> None:
@@ -211,7 +260,7 @@ class Session:
         costs one memory read per step, where polling the pipe would cost a system call: on the
         seed experiment that is the difference between 4% and 10% of the step time.
         """
-        self.out.send(("ready", {"parameters": [name for name, _ in self.loop.parameters()]}))
+        self.send(Ready.model_construct(parameters=[name for name, _ in self.loop.parameters()]))
         received = 0
         while True:
             if self.running:
@@ -221,7 +270,7 @@ class Session:
                     wait = max(0.0, self.next_step_at - time.perf_counter())
                 if (wait > 0.0 or posted.value > received) and commands.poll(wait):
                     received += 1
-                    if not self.handle(*commands.recv()):
+                    if not self.handle(commands.recv()):
                         return
                     continue
                 if pace is not None:
@@ -230,7 +279,7 @@ class Session:
             else:
                 self.flush()
                 received += 1
-                if not self.handle(*commands.recv()):
+                if not self.handle(commands.recv()):
                     return
 
 
@@ -243,4 +292,25 @@ def run_worker(config_json: str, commands: Connection, posted: Counter, out: Con
     except BaseException as error:  # report anything, then exit: the server marks the run failed
         reason = "".join(traceback.format_exception_only(error)).strip()
         with contextlib.suppress(OSError, ValueError):
-            out.send(("failed", reason))
+            out.send(Failed.model_construct(reason=reason))
+
+
+def effect_of(loop: TrainingLoop, moved: bool | None) -> Effect | None:
+    """What the loop's last phase really did, with the switches it ran under."""
+    match loop.phase:
+        case Phase.ZERO_GRAD:
+            return ZeroGradEffect.model_construct(cleared=loop.cleared)
+        case Phase.FORWARD:
+            return ForwardEffect.model_construct()
+        case Phase.LOSS:
+            return LossEffect.model_construct()
+        case Phase.BACKWARD:
+            return BackwardEffect.model_construct(
+                ran=loop.backward_ran,
+                micro_batch=loop.micro_batch,
+                micro_batches=loop.micro_batches,
+            )
+        case Phase.STEP:
+            # moved is None only when no update was recorded, which the recorder prevents
+            return StepEffect.model_construct(moved=bool(moved))
+    return None

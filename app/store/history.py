@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.contract.events import RaceSeries
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY,
@@ -31,6 +33,16 @@ CREATE TABLE IF NOT EXISTS scalars (
     step INTEGER NOT NULL,
     loss REAL,
     PRIMARY KEY (run_id, step)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS race (
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    racer INTEGER NOT NULL,
+    step INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    loss REAL,
+    w REAL,
+    b REAL,
+    PRIMARY KEY (run_id, racer, step)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS snapshots (
     run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -139,13 +151,29 @@ class History:
 
     # scalars
 
-    def append_scalars(self, run_id: str, first_step: int, losses: Sequence[float]) -> None:
+    def append_scalars(
+        self,
+        run_id: str,
+        first_step: int,
+        losses: Sequence[float],
+        race: Sequence[RaceSeries] | None = None,
+    ) -> None:
         rows = [(run_id, first_step + i, loss) for i, loss in enumerate(losses)]
         with self._write() as db:
             db.executemany("INSERT OR REPLACE INTO scalars VALUES (?, ?, ?)", rows)
             db.execute(
                 "UPDATE runs SET step = ? WHERE id = ?", (first_step + len(losses) - 1, run_id)
             )
+            for racer, series in enumerate(race or ()):
+                db.executemany(
+                    "INSERT OR REPLACE INTO race VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (run_id, racer, first_step + i, series.name, loss, w, b)
+                        for i, (loss, w, b) in enumerate(
+                            zip(series.loss, series.w, series.b, strict=True)
+                        )
+                    ],
+                )
 
     def losses(self, run_id: str, after: int = 0, upto: int | None = None) -> list[float]:
         """Losses of steps after..upto; SQLite stores NaN as NULL, which we read back as NaN."""
@@ -154,7 +182,25 @@ class History:
             " ORDER BY step",
             (run_id, after, upto if upto is not None else 2**62),
         )
-        return [float("nan") if loss is None else loss for _, loss in rows]
+        return [_number(loss) for _, loss in rows]
+
+    def race(self, run_id: str, after: int = 0, upto: int | None = None) -> list[RaceSeries] | None:
+        """Each racer's losses and (w, b) of steps after..upto, aligned with `losses()`; None for
+        a run without racers. NaN comes back as NaN, as with losses."""
+        rows = self._connection().execute(
+            "SELECT racer, name, loss, w, b FROM race WHERE run_id = ? AND step > ? AND step <= ?"
+            " ORDER BY racer, step",
+            (run_id, after, upto if upto is not None else 2**62),
+        )
+        found: dict[int, RaceSeries] = {}
+        for racer, name, loss, w, b in rows:
+            series = found.setdefault(racer, RaceSeries(name=name, loss=[], w=[], b=[]))
+            series.loss.append(_number(loss))
+            series.w.append(_number(w))
+            series.b.append(_number(b))
+        if not found:
+            return None
+        return [found[racer] for racer in sorted(found)]
 
     # snapshots and events
 
@@ -194,7 +240,7 @@ class History:
     def clear_progress(self, run_id: str) -> None:
         """A reset starts the run again from its seed: its curve, snapshots and marks go."""
         with self._write() as db:
-            for table in ("scalars", "snapshots", "events"):
+            for table in ("scalars", "race", "snapshots", "events"):
                 db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
             db.execute("UPDATE runs SET step = 0 WHERE id = ?", (run_id,))
 
@@ -202,3 +248,7 @@ class History:
 def _record(row: tuple[Any, ...]) -> RunRecord:
     run_id, experiment, config, state, reason, step, created_at = row
     return RunRecord(run_id, experiment, json.loads(config), state, reason, step, created_at)
+
+
+def _number(value: float | None) -> float:
+    return float("nan") if value is None else value

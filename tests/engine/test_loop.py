@@ -63,7 +63,7 @@ def test_batches_follow_the_seeded_epoch_order() -> None:
 def test_batch_larger_than_the_data_set_is_the_whole_set() -> None:
     config = ExperimentConfig(n_samples=8, batch_size=32)
     loop = TrainingLoop(config)
-    oracle = Oracle(config, torch.optim.SGD, lr=0.05, momentum=0.9)
+    oracle = Oracle(config, torch.optim.SGD, lr=0.01)  # the seed as written: SGD(lr=0.01)
     losses = [loop.run_step().item() for _ in range(5)]
     assert losses == oracle.losses(5)
     assert loop.inputs is not None and len(loop.inputs) == 8
@@ -116,7 +116,9 @@ def test_what_each_phase_changes() -> None:
 
 def test_run_step_finishes_a_step_under_way() -> None:
     loop = TrainingLoop(ExperimentConfig())
-    oracle = Oracle(ExperimentConfig(), torch.optim.SGD, lr=0.05, momentum=0.9)
+    oracle = Oracle(
+        ExperimentConfig(), torch.optim.SGD, lr=0.01
+    )  # the seed as written: SGD(lr=0.01)
     loop.run_phase()
     loop.run_phase()
     assert loop.mid_step

@@ -12,7 +12,10 @@ import pytest
 import torch
 from torch import nn
 
+from app.contract.events import RaceSeries
+from app.contract.worker import Control, ScalarsBatch, SnapshotFrame
 from app.engine.experiments import SURFACE_START, ExperimentConfig, epoch_order, make_line
+from app.runs.state import Command
 from app.runs.worker import Session
 from app.stream.protocol import decode_snapshot
 
@@ -30,7 +33,7 @@ TORCH: dict[str, tuple[type[torch.optim.Optimizer], dict[str, Any]]] = {
 
 
 def by_hand(config: ExperimentConfig, optimizer: str, steps: int) -> list[list[float]]:
-    """(w, b) after each step of a hand-written loop."""
+    """(loss, w, b) of each step of a hand-written loop: its loss, and (w, b) after its step()."""
     model = nn.Linear(1, 1)
     with torch.no_grad():
         model.weight.fill_(SURFACE_START[0])
@@ -48,41 +51,75 @@ def by_hand(config: ExperimentConfig, optimizer: str, steps: int) -> list[list[f
         index = order[position : position + config.batch_size]
         position += config.batch_size
         opt.zero_grad(set_to_none=True)
-        nn.functional.mse_loss(model(data.inputs[index]), data.targets[index]).backward()
+        loss = nn.functional.mse_loss(model(data.inputs[index]), data.targets[index])
+        loss.backward()
         opt.step()
-        points.append([model.weight.item(), model.bias.item()])
+        points.append([loss.item(), model.weight.item(), model.bias.item()])
     return points
 
 
-@pytest.fixture
-def race() -> list[dict[str, Any]]:
+class Raced:
+    def __init__(self) -> None:
+        self.snapshots: list[dict[str, Any]] = []
+        self.series: dict[str, list[list[float]]] = {}  # racer: (loss, w, b) per step
+        self.first_steps: list[int] = []
+
+    def take(self, message: Any) -> None:
+        if isinstance(message, SnapshotFrame):
+            self.snapshots.append(decode_snapshot(message.frame)[0])
+        if isinstance(message, ScalarsBatch):
+            assert message.race is not None
+            self.first_steps.append(message.first_step)
+            for entry in message.race:
+                RaceSeries.model_validate(entry.model_dump())
+                assert len(entry.loss) == len(entry.w) == len(entry.b) == len(message.loss)
+                rows = self.series.setdefault(entry.name, [])
+                rows += [list(row) for row in zip(entry.loss, entry.w, entry.b, strict=True)]
+
+
+@pytest.fixture(scope="module")
+def raced() -> Raced:
     config = ExperimentConfig.model_validate(RACE)
     receiver, sender = multiprocessing.Pipe(duplex=False)
-    snapshots: list[dict[str, Any]] = []
+    raced = Raced()
 
     def read() -> None:  # drain the pipe as the server would, or a full pipe blocks the session
         with contextlib.suppress(EOFError, OSError):
             while True:
-                message = receiver.recv()
-                if message[0] == "snapshot":
-                    snapshots.append(decode_snapshot(message[2])[0])
+                raced.take(receiver.recv())
 
     reader = threading.Thread(target=read)
     reader.start()
     session = Session(config, sender)
     for _ in range(12):
-        session.handle("step", None)
+        session.handle(Control(command=Command.STEP))
     sender.close()
     reader.join(timeout=10)
-    entries: list[dict[str, Any]] = snapshots[-1]["race"]
+    return raced
+
+
+@pytest.fixture
+def race(raced: Raced) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = raced.snapshots[-1]["race"]
     return entries
+
+
+def test_the_racers_losses_and_paths_stream_beside_the_runs_own(raced: Raced) -> None:
+    """`scalars.race`: each racer's loss and (w, b) at every step, as its hand-written loop had
+    them; the run's own optimizer is not among them."""
+    config = ExperimentConfig.model_validate(RACE)
+    assert raced.first_steps == list(range(1, 13))  # one scalars message per step command
+    assert list(raced.series) == ["Adam", "RMSprop"]
+    for name, rows in raced.series.items():
+        expected = by_hand(config, name, 12)
+        torch.testing.assert_close(torch.tensor(rows), torch.tensor(expected), rtol=1e-6, atol=0)
 
 
 def test_every_competitor_matches_its_hand_written_loop(race: list[dict[str, Any]]) -> None:
     config = ExperimentConfig.model_validate(RACE)
     assert [entry["name"] for entry in race] == ["SGD", "Adam", "RMSprop"]
     for entry in race:
-        expected = by_hand(config, entry["name"], 12)
+        expected = [row[1:] for row in by_hand(config, entry["name"], 12)]
         assert entry["step"] == 12
         assert entry["point"] == pytest.approx(expected[-1], rel=1e-6)
         assert entry["before"] == pytest.approx(expected[-2], rel=1e-6)

@@ -12,9 +12,23 @@ from typing import Any
 
 import pytest
 import torch
+from pydantic import TypeAdapter
 
+from app.contract.worker import (
+    Ack,
+    Control,
+    OptimizerChanged,
+    Ready,
+    ScalarsBatch,
+    SetOptimizer,
+    SetPace,
+    SnapshotFrame,
+    WorkerCommand,
+    WorkerMessage,
+)
 from app.engine.experiments import ExperimentConfig
-from app.engine.optimizers import AdamConfig, SGDConfig
+from app.engine.optimizers import AdamConfig, OptimizerConfig, SGDConfig
+from app.runs.state import Command
 from app.runs.worker import Session
 from app.stream.protocol import decode_snapshot
 from tests.engine.oracle import Oracle, OracleStep
@@ -24,7 +38,18 @@ SGD = SGDConfig(lr=0.05, momentum=0.9)
 CONFIG = ExperimentConfig(
     seed=4, n_samples=100, batch_size=32, optimizer=SGD, steps_per_second=None
 )
-Message = tuple[Any, ...]
+Message = WorkerMessage
+_optimizer: TypeAdapter[Any] = TypeAdapter(OptimizerConfig)
+
+
+def as_command(command: str, payload: Any = None) -> WorkerCommand:
+    """What the server sends for a command name (and a setting's value)."""
+    match command:
+        case "optimizer":
+            return SetOptimizer(optimizer=_optimizer.validate_python(payload))
+        case "steps_per_second":
+            return SetPace(steps_per_second=payload)
+    return Control(command=Command(command))
 
 
 def sgd_oracle() -> Oracle:
@@ -40,7 +65,7 @@ class Harness:
         self.session = Session(config, out)
 
     def do(self, command: str, payload: Any = None) -> list[Message]:
-        assert self.session.handle(command, payload) is True
+        assert self.session.handle(as_command(command, payload)) is True
         return self.drain()
 
     def drain(self) -> list[Message]:
@@ -81,25 +106,29 @@ class Snap:
 
 
 def snap(message: Message) -> Snap:
-    kind, step, payload = message
-    assert kind == "snapshot"
-    header, data = decode_snapshot(payload)
-    assert header["step"] == step
+    assert isinstance(message, SnapshotFrame)
+    header, data = decode_snapshot(message.frame)
+    assert header["step"] == message.step
     return Snap(header, read_fields(header, data))
 
 
 def kinds(messages: list[Message]) -> list[str]:
-    return [message[0] for message in messages]
+    return [message.kind for message in messages]
 
 
 def losses_of(messages: list[Message]) -> dict[int, float]:
     losses = {}
     for message in messages:
-        if message[0] == "scalars":
-            _, first, values, (t0, t1) = message
-            assert t0 <= t1
-            losses.update({first + i: loss for i, loss in enumerate(values)})
+        if isinstance(message, ScalarsBatch):
+            assert message.t0 <= message.t1
+            losses.update({message.first_step + i: loss for i, loss in enumerate(message.loss)})
     return losses
+
+
+def ack(command: str, step: int, phase: str | None, mid_step: bool) -> Ack:
+    return Ack.model_validate(
+        {"command": command, "step": step, "phase": phase, "mid_step": mid_step}
+    )
 
 
 def assert_matches(snapshot: Snap, expected: OracleStep) -> None:
@@ -120,8 +149,9 @@ def test_step_sends_its_loss_a_snapshot_and_an_ack(harness: Harness) -> None:
         messages = harness.do("step")
         expected = oracle.step()
         assert kinds(messages) == ["scalars", "snapshot", "ack"]
-        _, first, losses, _ = messages[0]
-        assert first == step and losses == [pytest.approx(expected.loss, rel=1e-6)]
+        scalars = messages[0]
+        assert isinstance(scalars, ScalarsBatch) and scalars.first_step == step
+        assert scalars.loss == [pytest.approx(expected.loss, rel=1e-6)]
         snapshot = snap(messages[1])
         assert snapshot.header["step"] == step and snapshot.header["phase"] == "step"
         assert snapshot.header["loss"] == pytest.approx(expected.loss, rel=1e-6)
@@ -130,7 +160,7 @@ def test_step_sends_its_loss_a_snapshot_and_an_ack(harness: Harness) -> None:
         momentum = snapshot.fields["weight"]["state.momentum_buffer"]
         assert momentum is not None
         torch.testing.assert_close(momentum, expected.state["weight"]["momentum_buffer"])
-        assert messages[2] == ("ack", "step", {"step": step, "phase": "step", "mid_step": False})
+        assert messages[2] == ack("step", step, "step", False)
 
 
 def test_phases_one_at_a_time(harness: Harness) -> None:
@@ -142,9 +172,10 @@ def test_phases_one_at_a_time(harness: Harness) -> None:
         snapshot = snap(messages[-2])
         phases.append(snapshot.header["phase"])
         steps.append(snapshot.header["step"])
-        _, command, status = messages[-1]
-        assert command == "phase" and status["phase"] == phases[-1]
-        assert status["mid_step"] is (i < 4)
+        status = messages[-1]
+        assert isinstance(status, Ack)
+        assert status.command == "phase" and status.phase == phases[-1]
+        assert status.mid_step is (i < 4)
         weight = snapshot.fields["weight"]
         if phases[-1] == "backward":
             assert weight["grad"] is not None
@@ -177,7 +208,7 @@ def test_reset_gives_the_same_run_again(harness: Harness) -> None:
 
     messages = harness.do("reset")
 
-    assert messages == [("ack", "reset", {"step": 0, "phase": None, "mid_step": False})]
+    assert messages == [ack("reset", 0, None, False)]
     assert harness.session.loop.step == 0
     again = losses_of(harness.train(5, snapshots=False) + harness.do("pause"))
     assert again == first
@@ -196,7 +227,7 @@ def test_running_steps_batch_their_losses(harness: Harness) -> None:
 def test_running_snapshots_match_the_oracle(harness: Harness) -> None:
     oracle = sgd_oracle()
     messages = harness.train(4, snapshots=True)
-    snapshots = [snap(m) for m in messages if m[0] == "snapshot"]
+    snapshots = [snap(m) for m in messages if isinstance(m, SnapshotFrame)]
     assert [s.header["step"] for s in snapshots] == [1, 2, 3, 4]
     for snapshot in snapshots:
         assert_matches(snapshot, oracle.step())
@@ -204,8 +235,8 @@ def test_running_snapshots_match_the_oracle(harness: Harness) -> None:
     seen: set[int] = set()
     for message in messages:
         seen |= set(losses_of([message]))
-        if message[0] == "snapshot":
-            assert message[1] in seen
+        if isinstance(message, SnapshotFrame):
+            assert message.step in seen
 
 
 def test_optimizer_change_switches_and_marks_the_step(harness: Harness) -> None:
@@ -219,9 +250,9 @@ def test_optimizer_change_switches_and_marks_the_step(harness: Harness) -> None:
 
     messages = harness.do("optimizer", adam.model_dump())
 
-    assert kinds(messages) == ["scalars", "optimizer"]  # pending losses first: the mark is at 3
+    assert kinds(messages) == ["scalars", "optimizer_changed"]  # pending losses first: mark at 3
     assert max(losses_of(messages)) == 3
-    assert messages[1] == ("optimizer", 3, adam.model_dump(), True)
+    assert messages[1] == OptimizerChanged(step=3, optimizer=adam, fresh=True)
     new = harness.session.loop.optimizer
     assert isinstance(new, torch.optim.Adam) and new is not old
     assert not old._optimizer_step_pre_hooks and len(new._optimizer_step_pre_hooks) == 1
@@ -238,15 +269,15 @@ def test_optimizer_change_switches_and_marks_the_step(harness: Harness) -> None:
 
     slower = AdamConfig(lr=0.001)
     messages = harness.do("optimizer", slower.model_dump())
-    assert messages == [("optimizer", 4, slower.model_dump(), False)]
+    assert messages == [OptimizerChanged(step=4, optimizer=slower, fresh=False)]
     assert harness.session.loop.optimizer is new
     assert all(group["lr"] == 0.001 for group in new.param_groups)
     assert harness.session.config.optimizer == slower
 
 
 def test_an_invalid_optimizer_is_refused(harness: Harness) -> None:
-    with pytest.raises(ValueError):
-        harness.session.handle("optimizer", {"name": "sgd", "lr": -1.0})
+    with pytest.raises(ValueError):  # refused when the server builds the command
+        as_command("optimizer", {"name": "sgd", "lr": -1.0})
 
 
 def test_pace_changes_the_config(harness: Harness) -> None:
@@ -257,19 +288,20 @@ def test_pace_changes_the_config(harness: Harness) -> None:
 def test_stop_flushes_and_unhooks(harness: Harness) -> None:
     harness.train(3, snapshots=False)
     optimizer = harness.session.loop.optimizer
-    assert harness.session.handle("stop", None) is False
+    assert harness.session.handle(Control(command=Command.STOP)) is False
     messages = harness.drain()
     assert kinds(messages) == ["scalars", "ack"]
     assert list(losses_of(messages)) == [1, 2, 3]
-    assert messages[-1][1] == "stop"
+    last = messages[-1]
+    assert isinstance(last, Ack) and last.command == "stop"
     assert not optimizer._optimizer_step_pre_hooks and not optimizer._optimizer_step_post_hooks
 
 
-def test_a_paused_snapshot_never_shows_a_stale_update(harness: Harness) -> None:
+def test_a_pause_at_full_speed_shows_the_last_steps_update(harness: Harness) -> None:
     oracle = sgd_oracle()
     harness.do("step")  # armed: its update is captured
     oracle.step()
-    harness.train(3, snapshots=False)  # not armed: no snapshot due
+    harness.train(3, snapshots=False)  # full speed, no snapshot due: not armed
     oracle.step(), oracle.step()
     last = oracle.step()
 
@@ -278,8 +310,9 @@ def test_a_paused_snapshot_never_shows_a_stale_update(harness: Harness) -> None:
     assert snapshot.header["step"] == 4
     for name, fields in snapshot.fields.items():
         update = fields["update"]
-        if update is not None:  # absent is honest; a number must be step 4's
-            torch.testing.assert_close(update, last.after[name] - last.before[name])
+        assert update is not None, f"{name}: the step before a pause is always recorded"
+        torch.testing.assert_close(update, last.after[name] - last.before[name])
+    assert snapshot.header["effect"] == {"phase": "step", "moved": True}
 
 
 class Posted:
@@ -297,7 +330,7 @@ def serve(config: ExperimentConfig, script: Any) -> list[Message]:
     received: list[Message] = []
 
     def send(command: str, payload: Any = None) -> None:
-        command_end.send((command, payload))
+        command_end.send(as_command(command, payload))
         posted.value += 1
 
     def read() -> None:
@@ -329,10 +362,10 @@ def test_serve_answers_commands_in_order() -> None:
         send("stop")
 
     messages = serve(CONFIG, script)
-    assert messages[0] == ("ready", {"parameters": ["weight", "bias"]})
+    assert messages[0] == Ready(parameters=["weight", "bias"])
     assert kinds(messages[1:]) == ["scalars", "snapshot", "ack", "snapshot", "ack", "ack"]
-    assert [m[1] for m in messages if m[0] == "ack"] == ["step", "phase", "stop"]
-    assert messages[-1][2] == {"step": 1, "phase": "zero_grad", "mid_step": True}
+    assert [m.command for m in messages if isinstance(m, Ack)] == ["step", "phase", "stop"]
+    assert messages[-1] == ack("stop", 1, "zero_grad", True)
 
 
 def test_serve_trains_while_running_until_stopped() -> None:
@@ -352,7 +385,7 @@ def test_serve_trains_while_running_until_stopped() -> None:
     assert list(losses) == list(range(1, steps + 1))  # every step, once, in order
     assert 5 <= steps <= elapsed * pace + 2  # paced
     assert list(losses.values()) == pytest.approx(sgd_oracle().losses(steps), rel=1e-6)
-    assert messages[-1] == ("ack", "stop", {"step": steps, "phase": "step", "mid_step": False})
-    snapshots = [snap(m) for m in messages if m[0] == "snapshot"]
+    assert messages[-1] == ack("stop", steps, "step", False)
+    snapshots = [snap(m) for m in messages if isinstance(m, SnapshotFrame)]
     assert snapshots  # at least the first step's
     assert snapshots[0].header["step"] == 1

@@ -9,7 +9,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from pydantic import BaseModel, ConfigDict
 
+from app.contract.events import Scalars
 from app.stream.protocol import (
     PROTOCOL_VERSION,
     decode_snapshot,
@@ -17,6 +19,12 @@ from app.stream.protocol import (
     encode_snapshot,
     json_safe,
 )
+
+
+class Loose(BaseModel):
+    """A header of any shape: the framing does not depend on the fields."""
+
+    model_config = ConfigDict(extra="allow")
 
 
 def strict_loads(text: str | bytes) -> Any:
@@ -46,13 +54,17 @@ def test_json_safe_leaves_the_input_alone() -> None:
 
 
 def test_events_are_strict_json_with_type_and_version() -> None:
-    text = encode_event("scalars", first_step=1, loss=[0.5, math.nan, math.inf, -math.inf])
+    text = encode_event(Scalars(first_step=1, loss=[0.5, math.nan, math.inf, -math.inf]))
     event = strict_loads(text)
     assert event == {
         "type": "scalars",
         "v": PROTOCOL_VERSION,
         "first_step": 1,
         "loss": [0.5, "NaN", "Infinity", "-Infinity"],
+        "t0": None,
+        "t1": None,
+        "history": False,
+        "race": None,
     }
     assert " " not in text  # compact separators
 
@@ -61,7 +73,7 @@ def test_events_are_strict_json_with_type_and_version() -> None:
 def test_snapshot_data_is_four_byte_aligned(name_length: int) -> None:
     values = np.array([1.0, -2.5, math.nan, math.inf, 3e-9], dtype="<f4")
     header = {"step": 7, "name": "x" * name_length, "loss": math.nan}
-    message = encode_snapshot(header, values.tobytes())
+    message = encode_snapshot(Loose(**header), values.tobytes())
 
     (length,) = struct.unpack_from("<I", message)
     assert (4 + length) % 4 == 0
@@ -69,8 +81,6 @@ def test_snapshot_data_is_four_byte_aligned(name_length: int) -> None:
     # what a browser does: a Float32Array straight over the buffer, at an aligned offset
     np.testing.assert_array_equal(np.frombuffer(message, dtype="<f4", offset=4 + length), values)
     assert strict_loads(message[4 : 4 + length]) == {
-        "type": "snapshot",
-        "v": PROTOCOL_VERSION,
         "step": 7,
         "name": "x" * name_length,
         "loss": "NaN",
@@ -82,5 +92,5 @@ def test_snapshot_data_is_four_byte_aligned(name_length: int) -> None:
 
 
 def test_empty_snapshot_round_trips() -> None:
-    header, data = decode_snapshot(encode_snapshot({"tensors": []}, b""))
+    header, data = decode_snapshot(encode_snapshot(Loose(tensors=[]), b""))
     assert header["tensors"] == [] and len(data) == 0
