@@ -22,11 +22,12 @@ from app.contract.worker import (
     ScalarsBatch,
     SetOptimizer,
     SetPace,
+    SetTeaching,
     SnapshotFrame,
     WorkerCommand,
     WorkerMessage,
 )
-from app.engine.experiments import ExperimentConfig
+from app.engine.experiments import ExperimentConfig, Teaching
 from app.engine.optimizers import AdamConfig, OptimizerConfig, SGDConfig
 from app.runs.state import Command
 from app.runs.worker import Session
@@ -49,6 +50,8 @@ def as_command(command: str, payload: Any = None) -> WorkerCommand:
             return SetOptimizer(optimizer=_optimizer.validate_python(payload))
         case "steps_per_second":
             return SetPace(steps_per_second=payload)
+        case "teaching":
+            return SetTeaching(teaching=Teaching.model_validate(payload))
     return Control(command=Command(command))
 
 
