@@ -40,7 +40,16 @@ from app.contract.worker import (
 from app.engine.experiments import EXPERIMENTS, ExperimentConfig, Teaching
 from app.engine.loop import Phase
 from app.engine.optimizers import OptimizerConfig
-from app.runs.state import LIVE_STATES, Command, IllegalTransition, RunState, next_state
+from app.runs.state import (
+    LIVE_STATES,
+    Command,
+    Happening,
+    IllegalTransition,
+    Move,
+    RunState,
+    allows,
+    next_state,
+)
 from app.runs.worker import run_worker
 from app.store.history import History, RunRecord
 from app.stream.hub import Frame, FrameKind, Hub
@@ -61,7 +70,7 @@ class TooManyRuns(Exception):
 class Run:
     id: str
     config: ExperimentConfig
-    state: RunState = RunState.IDLE
+    _state: RunState = RunState.IDLE  # changed only by advance(): through the state machine
     step: int = 0
     loss: float | None = None
     phase: Phase | None = None
@@ -74,6 +83,15 @@ class Run:
     # commands sent and not yet acknowledged, with when they were sent (monotonic seconds)
     unanswered: deque[tuple[Command, float]] = field(default_factory=deque, repr=False)
     heard_at: float = field(default_factory=time.monotonic, repr=False)  # last worker message
+
+    @property
+    def state(self) -> RunState:
+        return self._state
+
+    def advance(self, move: Move, reason: str | None = None) -> None:
+        """Change state by a command or a happening; an illegal one raises IllegalTransition."""
+        self._state = next_state(self._state, move)
+        self.reason = reason
 
     def info(self) -> RunInfo:
         return RunInfo.model_construct(
@@ -157,7 +175,7 @@ class RunManager:
 
     def command(self, run_id: str, command: Command) -> Run:
         run = self.get(run_id)
-        run.state = next_state(run.state, command)
+        run.advance(command)
         self._send(run, Control(command=command))
         run.unanswered.append((command, time.monotonic()))
         if command is Command.STOP:
@@ -215,7 +233,7 @@ class RunManager:
                     )
 
     def _fail(self, run: Run, reason: str) -> None:
-        run.state, run.reason = RunState.FAILED, reason
+        run.advance(Happening.FAIL, reason)
         self.history.set_state(run.id, run.state, reason)
         self._publish_status(run)
         if run.process is not None and run.process.is_alive():
@@ -230,10 +248,10 @@ class RunManager:
     async def stop_all(self) -> None:
         """Stop every live run, letting each worker flush its last scalars, then end them all."""
         for run in self.live():
-            run.state = RunState.STOPPED
+            run.advance(Happening.SHUTDOWN, "the server shut down")
             with contextlib.suppress(OSError):
                 self._send(run, Control(command=Command.STOP))
-            self.history.set_state(run.id, run.state)
+            self.history.set_state(run.id, run.state, run.reason)
         waits = [asyncio.wait_for(run.exited.wait(), STOP_GRACE) for run in self._runs.values()]
         with contextlib.suppress(TimeoutError):
             await asyncio.gather(*waits, return_exceptions=True)
@@ -294,7 +312,7 @@ class RunManager:
                     run.id, step, "optimizer", {"optimizer": config.model_dump(), "fresh": fresh}
                 )
                 self.history.set_config(run.id, run.config.model_dump())
-            case Failed(reason=reason):
+            case Failed(reason=reason) if allows(run.state, Happening.FAIL):
                 self.history.set_state(run.id, RunState.FAILED, reason)
 
     def _on_message(self, run: Run, message: WorkerMessage) -> None:
@@ -343,15 +361,14 @@ class RunManager:
                     run, OptimizerMark.model_construct(step=step, optimizer=config, fresh=fresh)
                 )
                 self._publish_status(run)
-            case Failed(reason=reason):
-                run.state, run.reason = RunState.FAILED, reason
+            case Failed(reason=reason) if allows(run.state, Happening.FAIL):
+                run.advance(Happening.FAIL, reason)
                 self._publish_status(run)
 
     def _on_exit(self, run: Run) -> None:
-        if run.state in LIVE_STATES:
+        if allows(run.state, Happening.EXIT):
             code = None if run.process is None else run.process.exitcode
-            run.state = RunState.FAILED
-            run.reason = exit_reason(code)
+            run.advance(Happening.EXIT, exit_reason(code))
             self.history.set_state(run.id, run.state, run.reason)
             self._publish_status(run)
         run.exited.set()

@@ -22,28 +22,49 @@ class Command(enum.StrEnum):
     STOP = "stop"
 
 
+class Happening(enum.StrEnum):
+    """What changes a run's state without anyone asking."""
+
+    FAIL = "fail"  # the worker reported an error, or hung and was ended by the watchdog
+    EXIT = "exit"  # the worker process ended without being told to stop (a crash, a kill)
+    SHUTDOWN = "shutdown"  # the server is shutting down and stops every live run
+
+
+Move = Command | Happening
+
 LIVE_STATES = (RunState.IDLE, RunState.RUNNING, RunState.PAUSED)
 
-_TRANSITIONS: dict[Command, tuple[frozenset[RunState], RunState]] = {
+_TRANSITIONS: dict[Move, tuple[frozenset[RunState], RunState]] = {
     Command.START: (frozenset({RunState.IDLE, RunState.PAUSED}), RunState.RUNNING),
     Command.PAUSE: (frozenset({RunState.RUNNING}), RunState.PAUSED),
     Command.STEP: (frozenset({RunState.IDLE, RunState.PAUSED}), RunState.PAUSED),
     Command.PHASE: (frozenset({RunState.IDLE, RunState.PAUSED}), RunState.PAUSED),
     Command.RESET: (frozenset(LIVE_STATES), RunState.IDLE),
     Command.STOP: (frozenset(LIVE_STATES), RunState.STOPPED),
+    # A run that has ended stays ended: a late failure report or exit of a stopped run's worker
+    # does not rewrite why it ended.
+    Happening.FAIL: (frozenset(LIVE_STATES), RunState.FAILED),
+    Happening.EXIT: (frozenset(LIVE_STATES), RunState.FAILED),
+    Happening.SHUTDOWN: (frozenset(LIVE_STATES), RunState.STOPPED),
 }
 
 
 class IllegalTransition(Exception):
     @classmethod
-    def of(cls, state: RunState, command: Command) -> IllegalTransition:
-        allowed, _ = _TRANSITIONS[command]
+    def of(cls, state: RunState, move: Move) -> IllegalTransition:
+        allowed, _ = _TRANSITIONS[move]
         names = ", ".join(sorted(allowed))
-        return cls(f"cannot {command} a run that is {state}; {command} needs one of: {names}")
+        return cls(f"cannot {move} a run that is {state}; {move} needs one of: {names}")
 
 
-def next_state(state: RunState, command: Command) -> RunState:
-    allowed, target = _TRANSITIONS[command]
+def allows(state: RunState, move: Move) -> bool:
+    allowed, _ = _TRANSITIONS[move]
+    return state in allowed
+
+
+def next_state(state: RunState, move: Move) -> RunState:
+    """The state after `move`; an illegal one raises with the reason and the states it needs."""
+    allowed, target = _TRANSITIONS[move]
     if state not in allowed:
-        raise IllegalTransition.of(state, command)
+        raise IllegalTransition.of(state, move)
     return target

@@ -6,7 +6,17 @@ import itertools
 
 import pytest
 
-from app.runs.state import LIVE_STATES, Command, IllegalTransition, RunState, next_state
+from app.engine.experiments import ExperimentConfig
+from app.runs.manager import Run
+from app.runs.state import (
+    LIVE_STATES,
+    Command,
+    Happening,
+    IllegalTransition,
+    RunState,
+    allows,
+    next_state,
+)
 
 S, C = RunState, Command
 LIVE = {S.IDLE, S.RUNNING, S.PAUSED}
@@ -25,6 +35,16 @@ LEGAL: dict[tuple[RunState, Command], RunState] = {
     **{(state, C.STOP): S.STOPPED for state in LIVE},
 }
 ILLEGAL = [pair for pair in itertools.product(RunState, Command) if pair not in LEGAL]
+
+# What happens to a run unasked: a live run fails (the worker raised or hung), fails when its worker
+# exits unasked, and stops when the server shuts down. An ended run stays as it ended.
+H = Happening
+HAPPENS: dict[tuple[RunState, Happening], RunState] = {
+    **{(state, H.FAIL): S.FAILED for state in LIVE},
+    **{(state, H.EXIT): S.FAILED for state in LIVE},
+    **{(state, H.SHUTDOWN): S.STOPPED for state in LIVE},
+}
+NEVER = [pair for pair in itertools.product(RunState, Happening) if pair not in HAPPENS]
 
 
 def test_live_states() -> None:
@@ -49,3 +69,29 @@ def test_illegal_transitions_are_refused_with_a_reason(state: RunState, command:
 def test_finished_runs_accept_nothing() -> None:
     for state, command in itertools.product((S.STOPPED, S.FAILED), Command):
         assert (state, command) in ILLEGAL
+
+
+@pytest.mark.parametrize(("state", "happening"), list(HAPPENS), ids=str)
+def test_what_happens_to_a_live_run(state: RunState, happening: Happening) -> None:
+    assert allows(state, happening)
+    assert next_state(state, happening) is HAPPENS[state, happening]
+
+
+@pytest.mark.parametrize(("state", "happening"), NEVER, ids=str)
+def test_an_ended_run_stays_as_it_ended(state: RunState, happening: Happening) -> None:
+    assert state in (S.STOPPED, S.FAILED)
+    assert not allows(state, happening)
+    with pytest.raises(IllegalTransition, match=f"cannot {happening.value} a run that is"):
+        next_state(state, happening)
+
+
+def test_a_run_changes_state_only_through_the_machine() -> None:
+    run = Run(id="r", config=ExperimentConfig())
+    with pytest.raises(AttributeError):
+        run.state = S.FAILED  # type: ignore[misc]
+    run.advance(C.START)
+    run.advance(H.FAIL, "the worker raised")
+    assert (run.state, run.reason) == (S.FAILED, "the worker raised")
+    with pytest.raises(IllegalTransition):
+        run.advance(C.RESET)
+    assert run.state is S.FAILED
