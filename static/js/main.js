@@ -25,7 +25,12 @@ async function main() {
   const controls = new Controls(experiments, optimizers);
   controls.render(null); // nothing to control until the stream says which run this is
   const chart = new LossChart($("loss-chart"), $("nonfinite"));
-  const parameters = new ParametersView($("params"), $("detail"));
+  const optimizerSpecs = new Map(optimizers.map((/** @type {{name: string, title: string, ledger?: boolean}} */ o) => [o.name, o]));
+  const parameters = new ParametersView($("params"), $("detail"), (name) => {
+    const spec = optimizerSpecs.get(name);
+    // An older server without the `ledger` flag: every optimizer it streams a prediction for has a rule.
+    return spec && { title: spec.title, ledger: spec.ledger ?? true };
+  });
   const code = new CodeView($("code"), $("code-file"), $("phase-result"), source);
   const surface = new LossSurface($("surface"));
   const trails = new RaceTrails();

@@ -106,8 +106,15 @@ export class Store {
     this.changed.publish("error");
   }
 
-  /** The latest step's loss, from the stream or the run's info. */
+  /**
+   * The newest loss: mid-step, after the loss phase, the loss just computed (the snapshot's);
+   * otherwise the latest step's, from the stream or the run's info.
+   */
   latestLoss() {
+    const header = this.snapshot?.header;
+    if (header && header.loss != null && (header.phase === "loss" || header.phase === "backward")) {
+      return num(header.loss);
+    }
     if (this.stepCount > 0) return this.losses[this.stepCount - 1];
     return this.run?.loss == null ? null : num(this.run.loss);
   }

@@ -2,44 +2,58 @@
 /**
  * The parameters panel: for each parameter tensor, one heatmap row per field (value, gradient,
  * update and each optimizer state tensor), all on the diverging scale, and the selected element's
- * numbers in the detail panel. Heatmaps are canvases filled with one ImageData write each.
+ * numbers in the detail panel.
  */
-import { divergingColor, fieldAccent, fieldLabel, formatNumber, maxAbs } from "../format.js";
+import { fieldAccent, fieldLabel, formatNumber, maxAbs } from "../format.js";
 import { fieldView, num } from "../protocol.js";
+import { elementName, renderDetail, updateIsPrevious } from "./detail.js";
+import { drawHeatmap, gridOf } from "./heatmap.js";
 
-const MAX_CELL = 28;
+const MAX_CELL = 22;
 
 /**
  * @typedef {import("../protocol.js").Snapshot} Snapshot
  * @typedef {import("../protocol.js").TensorRecord} TensorRecord
+ * @typedef {import("../protocol.js").FieldRecord} FieldRecord
+ * @typedef {import("./detail.js").LedgerInfo} LedgerInfo
  * @typedef {{tensor: TensorRecord, rows: number, cols: number,
  *            canvases: Map<string, HTMLCanvasElement>, scales: Map<string, HTMLElement>}} Block
  */
 
-/** How a tensor's view is laid out as a grid. @param {TensorRecord} tensor @param {number} length */
-export function gridOf(tensor, length) {
-  if (!tensor.sampled && tensor.shape.length === 2) return { rows: tensor.shape[0], cols: tensor.shape[1] };
-  const cols = length <= 64 ? length : Math.ceil(Math.sqrt(length));
-  return { rows: Math.ceil(length / Math.max(cols, 1)), cols: Math.max(cols, 1) };
-}
+export { elementName, gridOf };
 
-/** "weight[0, 3]" for element `index` of a tensor's view. @param {TensorRecord} tensor @param {number} index */
-export function elementName(tensor, index) {
-  if (tensor.sampled) return `${tensor.name} (sample ${index + 1} of ${tensor.numel} elements)`;
-  const coords = [];
-  let rest = index;
-  for (let d = tensor.shape.length - 1; d >= 0; d--) {
-    coords.unshift(rest % tensor.shape[d]);
-    rest = Math.floor(rest / tensor.shape[d]);
-  }
-  return `${tensor.name}[${coords.join(", ")}]`;
+/**
+ * A row's scale: the largest finite magnitude, and how many elements are NaN or ±Inf. When every
+ * element is NaN there is no scale at all, and "±0" would be a lie.
+ * @param {Float32Array} values @param {FieldRecord} record
+ */
+export function scaleText(values, record) {
+  const count = (/** @type {string} */ key, /** @type {(x: number) => boolean} */ test) => {
+    const stat = record.stats?.[key];
+    if (stat !== undefined) return num(stat);
+    let n = 0;
+    for (const x of values) if (test(x)) n++;
+    return n;
+  };
+  const nan = count("nan", Number.isNaN);
+  const inf = count("inf", (x) => x === Infinity || x === -Infinity);
+  const parts = [];
+  const total = record.view[1];
+  if (nan + inf < total || total === 0) parts.push(`±${formatNumber(maxAbs(values), 3)}`);
+  if (nan) parts.push(nan === total ? "all NaN" : `${nan} NaN`);
+  if (inf) parts.push(inf === total ? "all Inf" : `${inf} Inf`);
+  return { text: parts.join(" · "), nonfinite: nan + inf > 0 };
 }
 
 export class ParametersView {
-  /** @param {HTMLElement} body @param {HTMLElement} detail */
-  constructor(body, detail) {
+  /**
+   * @param {HTMLElement} body @param {HTMLElement} detail
+   * @param {(optimizer: string) => LedgerInfo | undefined} optimizerInfo
+   */
+  constructor(body, detail, optimizerInfo) {
     this.body = body;
     this.detail = detail;
+    this.optimizerInfo = optimizerInfo;
     /** @type {Snapshot | null} */
     this.snapshot = null;
     /** @type {Block[]} */
@@ -47,6 +61,23 @@ export class ParametersView {
     this.layoutKey = "";
     /** @type {{tensor: number, index: number} | null} */
     this.selected = null;
+    // Cells are sized to the panel: a window resized (or a phone turned) lays the rows out again.
+    new ResizeObserver(() => {
+      if (this.snapshot && this.keyOf(this.snapshot) !== this.layoutKey) this.render(this.snapshot);
+    }).observe(body);
+  }
+
+  /** @param {Snapshot} snapshot */
+  keyOf(snapshot) {
+    const fields = snapshot.header.tensors.map((t) => `${t.name}:${t.numel}:${shownFields(t).join(",")}`);
+    return `${fields.join("|")}@${this.heatmapWidth()}`;
+  }
+
+  /** The width a heatmap may take beside its row's name and scale. */
+  heatmapWidth() {
+    const width = this.body.clientWidth;
+    const beside = width < 480 ? 190 : 250;
+    return Math.max(80, Math.min(width - beside, 520));
   }
 
   /** @param {Snapshot | null} snapshot */
@@ -62,23 +93,22 @@ export class ParametersView {
       this.renderDetail();
       return;
     }
-    const key = snapshot.header.tensors
-      .map((t) => `${t.name}:${t.numel}:${shownFields(t).join(",")}`)
-      .join("|");
-    if (key !== this.layoutKey) this.build(snapshot);
+    if (this.keyOf(snapshot) !== this.layoutKey) this.build(snapshot);
     this.draw();
     this.renderDetail();
   }
 
+  renderDetail() {
+    renderDetail(this.detail, this.snapshot, this.selected, this.optimizerInfo);
+  }
+
   /** @param {Snapshot} snapshot */
   build(snapshot) {
-    this.layoutKey = "";
     const tensorTemplate = /** @type {HTMLTemplateElement} */ (document.getElementById("tensor-template"));
     const fieldTemplate = /** @type {HTMLTemplateElement} */ (document.getElementById("field-template"));
     this.blocks = [];
-    /** @type {HTMLElement[]} */
     const nodes = [];
-    const width = Math.max(120, Math.min(this.body.clientWidth - 240, 520));
+    const width = this.heatmapWidth();
     snapshot.header.tensors.forEach((tensor, t) => {
       const node = /** @type {HTMLElement} */ (tensorTemplate.content.firstElementChild?.cloneNode(true));
       const length = tensor.sampled ? (tensor.fields.value?.view[1] ?? 0) : tensor.numel;
@@ -93,6 +123,7 @@ export class ParametersView {
       for (const field of shownFields(tensor)) {
         const row = /** @type {HTMLElement} */ (fieldTemplate.content.firstElementChild?.cloneNode(true));
         row.dataset.accent = fieldAccent(field);
+        row.dataset.field = field;
         const name = /** @type {HTMLElement} */ (row.querySelector(".field-name"));
         name.textContent = fieldLabel(field);
         const canvas = /** @type {HTMLCanvasElement} */ (row.querySelector("canvas"));
@@ -116,9 +147,7 @@ export class ParametersView {
       nodes.push(node);
     });
     this.body.replaceChildren(...nodes);
-    this.layoutKey = snapshot.header.tensors
-      .map((t) => `${t.name}:${t.numel}:${shownFields(t).join(",")}`)
-      .join("|");
+    this.layoutKey = this.keyOf(snapshot);
     if (this.selected && this.selected.tensor >= this.blocks.length) this.selected = null;
   }
 
@@ -156,170 +185,29 @@ export class ParametersView {
   draw() {
     const snapshot = this.snapshot;
     if (!snapshot) return;
+    const previous = updateIsPrevious(snapshot);
     this.blocks.forEach((block, t) => {
       const tensor = snapshot.header.tensors[t];
       for (const [field, canvas] of block.canvases) {
         const record = tensor.fields[field];
         const values = record ? fieldView(snapshot, record) : null;
-        const scale = values ? maxAbs(values) : 0;
-        const label = block.scales.get(field);
-        if (label) label.textContent = values ? `±${formatNumber(scale, 3)}` : "None";
         // A missing gradient is None in PyTorch; a missing update was not recorded at this step.
-        const missing = field === "update" ? "not recorded at this step" : "None";
-        drawHeatmap(canvas, values, block.cols, block.rows, scale,
+        const missing = field === "update" ? "not recorded" : "None";
+        const label = block.scales.get(field);
+        if (label) {
+          const scale = values && record ? scaleText(values, record) : { text: missing, nonfinite: false };
+          label.textContent = scale.text;
+          label.classList.toggle("nonfinite", scale.nonfinite);
+          label.title = field === "update" && previous && values ? `the update of step ${snapshot.header.step}, the last step()` : "";
+        }
+        drawHeatmap(canvas, values, block.cols, block.rows, values ? maxAbs(values) : 0,
           this.selected?.tensor === t ? this.selected.index : -1, missing);
       }
     });
-  }
-
-  renderDetail() {
-    const snapshot = this.snapshot;
-    if (!snapshot || !this.selected) {
-      const p = document.createElement("p");
-      p.className = "empty";
-      p.textContent = snapshot
-        ? "Hover or focus a cell to read its value, gradient, update and optimizer state."
-        : "No snapshot yet.";
-      this.detail.replaceChildren(p);
-      return;
-    }
-    const tensor = snapshot.header.tensors[this.selected.tensor];
-    const index = this.selected.index;
-    const heading = document.createElement("h3");
-    heading.className = "element-name";
-    heading.textContent = elementName(tensor, index);
-    const table = document.createElement("table");
-    table.className = "ledger";
-    /** @param {string} label @param {number | null} value @param {string} accent */
-    const addRow = (label, value, accent) => {
-      const tr = table.insertRow();
-      tr.dataset.accent = accent;
-      const th = document.createElement("th");
-      th.scope = "row";
-      th.textContent = label;
-      const td = tr.insertCell();
-      td.className = "num";
-      td.textContent = value === null ? "None" : formatNumber(value, 6);
-      if (value !== null && !Number.isFinite(value)) td.classList.add("nonfinite");
-      tr.prepend(th);
-    };
-    /** @param {string} field */
-    const valueOf = (field) => {
-      const record = tensor.fields[field];
-      return record ? fieldView(snapshot, record)[index] : null;
-    };
-    const value = valueOf("value");
-    const update = valueOf("update");
-    if (value !== null && update !== null) addRow("before step θ − Δθ", value - update, "value");
-    for (const field of shownFields(tensor)) addRow(fieldLabel(field), valueOf(field), fieldAccent(field));
-    for (const [key, scalar] of Object.entries(tensor.state_scalars)) addRow(`state: ${key}`, num(scalar), "state");
-    const caption = document.createElement("p");
-    caption.className = "caption";
-    caption.textContent = `At step ${snapshot.header.step}${snapshot.header.phase ? `, after ${snapshot.header.phase}` : ""}.`;
-    this.detail.replaceChildren(heading, table, ...ledgerOf(tensor, index, value, valueOf("predicted")), caption);
   }
 }
 
 /** The fields drawn as heatmap rows: all but the ledger's prediction, shown beside the rule. @param {TensorRecord} tensor */
 function shownFields(tensor) {
   return Object.keys(tensor.fields).filter((field) => field !== "predicted");
-}
-
-/** Predictions and results agree to float32 precision, or the difference is shown in red. */
-const AGREEMENT = 1e-6;
-
-/**
- * The update ledger of one element: the optimizer's rule with its numbers, the value it predicts,
- * and the value step() produced.
- * @param {TensorRecord} tensor @param {number} index @param {number | null} actual
- * @param {number | null} predicted
- * @returns {HTMLElement[]}
- */
-function ledgerOf(tensor, index, actual, predicted) {
-  if (predicted === null || actual === null) return [];
-  const nodes = [];
-  const title = document.createElement("h4");
-  title.className = "ledger-title";
-  title.textContent = "Update ledger: the rule of this step";
-  nodes.push(title);
-  const lines = /** @type {any} */ (tensor).ledger?.[index];
-  if (lines?.length) {
-    const list = document.createElement("ol");
-    list.className = "rule";
-    for (const line of lines) {
-      const item = document.createElement("li");
-      const symbolic = document.createElement("div");
-      symbolic.className = "symbolic";
-      symbolic.textContent = line.symbolic;
-      const numeric = document.createElement("div");
-      numeric.className = "numeric num";
-      numeric.textContent = `${line.numeric} = ${formatNumber(num(line.value), 6)}`;
-      item.append(symbolic, numeric);
-      list.append(item);
-    }
-    nodes.push(list);
-  } else {
-    nodes.push(Object.assign(document.createElement("p"), {
-      className: "caption",
-      textContent: "Press Step or Next phase to see the rule written out with this element's numbers.",
-    }));
-  }
-  const difference = actual - predicted;
-  const agrees = Math.abs(difference) <= AGREEMENT * Math.max(1, Math.abs(actual));
-  const verdict = document.createElement("p");
-  verdict.className = agrees ? "verdict agrees" : "verdict mismatch";
-  verdict.dataset.testid = "ledger-verdict";
-  verdict.textContent = `predicted ${formatNumber(predicted, 7)} · step() gave ${formatNumber(actual, 7)} · ${
-    agrees ? "they agree" : `they differ by ${formatNumber(difference, 3)}`
-  }`;
-  nodes.push(verdict);
-  return nodes;
-}
-
-/**
- * @param {HTMLCanvasElement} canvas @param {Float32Array | null} values
- * @param {number} cols @param {number} rows @param {number} scale @param {number} selected
- * @param {string} missing what to write when the tensor does not exist
- */
-function drawHeatmap(canvas, values, cols, rows, scale, selected, missing) {
-  const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d"));
-  const image = new ImageData(cols, rows);
-  for (let i = 0; i < cols * rows; i++) {
-    const [r, g, b] = values && i < values.length ? divergingColor(values[i], scale) : [250, 250, 250];
-    image.data.set([r, g, b, 255], i * 4);
-  }
-  // One ImageData write at cell resolution, then scaled up without smoothing: crisp cells.
-  const cells = new OffscreenCanvas(cols, rows);
-  /** @type {OffscreenCanvasRenderingContext2D} */ (cells.getContext("2d")).putImageData(image, 0, 0);
-  ctx.imageSmoothingEnabled = false;
-  ctx.drawImage(cells, 0, 0, canvas.width, canvas.height);
-  const cw = canvas.width / cols;
-  const ch = canvas.height / rows;
-  if (cw >= 8) {
-    ctx.strokeStyle = "rgba(255,255,255,0.9)";
-    ctx.lineWidth = 1;
-    for (let c = 1; c < cols; c++) {
-      ctx.beginPath();
-      ctx.moveTo(c * cw, 0);
-      ctx.lineTo(c * cw, canvas.height);
-      ctx.stroke();
-    }
-    for (let r = 1; r < rows; r++) {
-      ctx.beginPath();
-      ctx.moveTo(0, r * ch);
-      ctx.lineTo(canvas.width, r * ch);
-      ctx.stroke();
-    }
-  }
-  if (selected >= 0) {
-    ctx.strokeStyle = "#111827";
-    ctx.lineWidth = 2 * devicePixelRatio;
-    ctx.strokeRect((selected % cols) * cw + 1, Math.floor(selected / cols) * ch + 1, cw - 2, ch - 2);
-  }
-  if (!values) {
-    ctx.fillStyle = "#6b7280";
-    ctx.font = `${Math.min(ch * 0.6, 12 * devicePixelRatio)}px ui-monospace, monospace`;
-    ctx.textBaseline = "middle";
-    ctx.fillText(missing, 4, canvas.height / 2);
-  }
 }

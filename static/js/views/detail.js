@@ -1,0 +1,194 @@
+// @ts-check
+/**
+ * The Selected element panel: one element's value, gradient, update and optimizer state, and the
+ * update ledger (the optimizer's rule written out with this element's numbers, the value it
+ * predicts and the value step() gave).
+ */
+import { fieldAccent, fieldLabel, formatNumber } from "../format.js";
+import { fieldView, num } from "../protocol.js";
+
+/**
+ * @typedef {import("../protocol.js").Snapshot} Snapshot
+ * @typedef {import("../protocol.js").TensorRecord} TensorRecord
+ * @typedef {{title: string, ledger: boolean}} LedgerInfo what the page knows of an optimizer
+ */
+
+/** Predictions and results agree to float32 precision, or the difference is shown in red. */
+const AGREEMENT = 1e-6;
+
+/**
+ * The server writes the ledger's numbers as Python does ("-0.5", "1e-06", "nan", "inf"); the page
+ * writes "−", "NaN" and "Inf" everywhere, so one set of spellings shows side by side.
+ * @param {string} text
+ */
+export function typeset(text) {
+  return text
+    .replace(/(^|[^\w.])-(?=[\d.]|inf\b)/g, "$1−")
+    .replace(/(\d)e-(\d)/g, "$1e−$2")
+    .replace(/ - /g, " − ")
+    .replace(/\bnan\b/gi, "NaN")
+    .replace(/\binf\b/gi, "Inf");
+}
+
+/**
+ * Whether the update and the ledger belong to the snapshot's own step: after `step()` they do;
+ * after zero_grad, forward, loss or backward of the next step they are the previous step's.
+ * @param {Snapshot} snapshot
+ */
+export function updateIsPrevious(snapshot) {
+  const phase = snapshot.header.phase;
+  return phase !== null && phase !== "step";
+}
+
+/**
+ * @param {HTMLElement} detail the panel's body
+ * @param {Snapshot | null} snapshot
+ * @param {{tensor: number, index: number} | null} selected
+ * @param {(optimizer: string) => LedgerInfo | undefined} optimizerInfo
+ */
+export function renderDetail(detail, snapshot, selected, optimizerInfo) {
+  if (!snapshot || !selected) {
+    const p = document.createElement("p");
+    p.className = "empty";
+    p.textContent = snapshot
+      ? "Hover or focus a cell to read its value, gradient, update and optimizer state."
+      : "No snapshot yet.";
+    detail.replaceChildren(p);
+    return;
+  }
+  const header = snapshot.header;
+  const tensor = header.tensors[selected.tensor];
+  const index = selected.index;
+  const previous = updateIsPrevious(snapshot);
+  const heading = document.createElement("h3");
+  heading.className = "element-name";
+  heading.textContent = elementName(tensor, index);
+  const table = document.createElement("table");
+  table.className = "ledger";
+  /** @param {string} label @param {number | null} value @param {string} accent */
+  const addRow = (label, value, accent) => {
+    const tr = table.insertRow();
+    tr.dataset.accent = accent;
+    const th = document.createElement("th");
+    th.scope = "row";
+    th.textContent = label;
+    const td = tr.insertCell();
+    td.className = "num";
+    td.textContent = value === null ? "None" : formatNumber(value, 6);
+    if (value !== null && !Number.isFinite(value)) td.classList.add("nonfinite");
+    tr.prepend(th);
+  };
+  /** @param {string} field */
+  const valueOf = (field) => {
+    const record = tensor.fields[field];
+    return record ? fieldView(snapshot, record)[index] : null;
+  };
+  const value = valueOf("value");
+  const update = valueOf("update");
+  // Mid-step the update shown is the last step()'s: say so beside it, since the gradient next to
+  // it may already be None (zero_grad) or the next step's (backward).
+  const ofStep = previous ? ` (step ${header.step}, previous)` : "";
+  if (value !== null && update !== null) addRow(`before step ${header.step}: θ − Δθ`, value - update, "value");
+  for (const field of Object.keys(tensor.fields)) {
+    if (field === "predicted") continue;
+    const label = field === "update" ? `${fieldLabel(field)}${ofStep}` : fieldLabel(field);
+    addRow(label, valueOf(field), fieldAccent(field));
+  }
+  for (const [key, scalar] of Object.entries(tensor.state_scalars)) addRow(`state: ${key}`, num(scalar), "state");
+  const caption = document.createElement("p");
+  caption.className = "caption";
+  caption.textContent = `At step ${header.step}${header.phase ? `, after ${header.phase}` : ""}.`;
+  const optimizer = String(header.optimizer?.name ?? "");
+  const info = optimizerInfo(optimizer);
+  /** @type {HTMLElement[]} */
+  let ledger;
+  if (info && !info.ledger) {
+    ledger = [paragraph("caption no-ledger", `No ledger rule is written for ${info.title}: this panel shows what step() did, not a prediction of it.`)];
+  } else {
+    ledger = ledgerOf(tensor, index, value, valueOf("predicted"), previous ? header.step : null);
+  }
+  detail.replaceChildren(heading, table, ...ledger, caption);
+}
+
+/** "weight[0, 3]" for element `index` of a tensor's view. @param {TensorRecord} tensor @param {number} index */
+export function elementName(tensor, index) {
+  if (tensor.sampled) return `${tensor.name} (sample ${index + 1} of ${tensor.numel} elements)`;
+  const coords = [];
+  let rest = index;
+  for (let d = tensor.shape.length - 1; d >= 0; d--) {
+    coords.unshift(rest % tensor.shape[d]);
+    rest = Math.floor(rest / tensor.shape[d]);
+  }
+  return `${tensor.name}[${coords.join(", ")}]`;
+}
+
+/** @param {string} className @param {string} text */
+function paragraph(className, text) {
+  const p = document.createElement("p");
+  p.className = className;
+  p.textContent = text;
+  return p;
+}
+
+/**
+ * What step() gave against what the rule predicts: agreement, a difference, or (NaN and ±Inf)
+ * no comparison at all — "they differ by NaN" says nothing true.
+ * @param {number} predicted @param {number} actual
+ */
+export function verdictOf(predicted, actual) {
+  const shown = `predicted ${formatNumber(predicted, 7)} · step() gave ${formatNumber(actual, 7)}`;
+  if (!Number.isFinite(predicted) || !Number.isFinite(actual)) {
+    if (predicted === actual) return { kind: "agrees", text: `${shown} · the same non-finite value` };
+    const what = Number.isNaN(predicted) || Number.isNaN(actual) ? "NaN" : "Inf";
+    return { kind: "nonfinite", text: `${shown} · ${what}: not comparable` };
+  }
+  const difference = actual - predicted;
+  if (Math.abs(difference) <= AGREEMENT * Math.max(1, Math.abs(actual))) {
+    return { kind: "agrees", text: `${shown} · they agree` };
+  }
+  return { kind: "mismatch", text: `${shown} · they differ by ${formatNumber(difference, 3)}` };
+}
+
+/**
+ * The update ledger of one element.
+ * @param {TensorRecord} tensor @param {number} index @param {number | null} actual
+ * @param {number | null} predicted @param {number | null} previousStep the step the ledger is of,
+ *   when that is not the snapshot's current phase
+ * @returns {HTMLElement[]}
+ */
+function ledgerOf(tensor, index, actual, predicted, previousStep) {
+  if (predicted === null || actual === null) return [];
+  const nodes = [];
+  const title = document.createElement("h4");
+  title.className = "ledger-title";
+  title.textContent = previousStep === null
+    ? "Update ledger: the rule of this step"
+    : `Update ledger: the rule of step ${previousStep}, the previous step()`;
+  nodes.push(title);
+  const lines = /** @type {{symbolic: string, numeric: string, value: number | string}[] | undefined} */ (
+    /** @type {any} */ (tensor).ledger?.[index]
+  );
+  if (lines?.length) {
+    const list = document.createElement("ol");
+    list.className = "rule";
+    for (const line of lines) {
+      const item = document.createElement("li");
+      const symbolic = document.createElement("div");
+      symbolic.className = "symbolic";
+      symbolic.textContent = line.symbolic;
+      const numeric = document.createElement("div");
+      numeric.className = "numeric num";
+      numeric.textContent = `${typeset(line.numeric)} = ${formatNumber(num(line.value), 6)}`;
+      item.append(symbolic, numeric);
+      list.append(item);
+    }
+    nodes.push(list);
+  } else {
+    nodes.push(paragraph("caption", "Press Step or Next phase to see the rule written out with this element's numbers."));
+  }
+  const verdict = verdictOf(predicted, actual);
+  const p = paragraph(`verdict ${verdict.kind}`, verdict.text);
+  p.dataset.testid = "ledger-verdict";
+  nodes.push(p);
+  return nodes;
+}
