@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from app.engine.experiments import ExperimentConfig
-from app.runs.manager import Run
+from app.runs.run import Run
 from app.runs.state import (
     LIVE_STATES,
     Command,

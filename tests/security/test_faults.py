@@ -12,8 +12,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from app.contract.worker import SetOptimizer
+from app.engine.optimizers import AdamConfig
 from app.main import create_app
 from app.runs.manager import RunManager
+from app.runs.spawn import send
 from app.settings import Settings
 
 
@@ -61,9 +64,11 @@ def test_a_worker_that_raises(client: TestClient) -> None:
     victim, _ = ready_run(client)
     other, _ = ready_run(client)
     runs: RunManager = client.app.state.runs  # type: ignore[attr-defined]
-    # A message the worker cannot carry out: validation raises inside the worker process.
-    runs._send(runs.get(victim), ("optimizer", {"name": "sgd", "lr": -1.0}))
-    assert "ValidationError" in failed_reason(client, victim)
+    # A setting the worker cannot carry out (the server would have refused it): torch raises
+    # inside the worker process.
+    bad = SetOptimizer.model_construct(optimizer=AdamConfig.model_construct(lr=-1.0))
+    send(runs.get(victim), bad)
+    assert "Invalid learning rate" in failed_reason(client, victim)
     still_serving(client, other)
     # the failure is in the history too
     assert client.get("/api/runs").json()[1]["state"] == "failed"

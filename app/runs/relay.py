@@ -1,0 +1,133 @@
+"""What a worker reports, persisted on a reader thread and applied on the event loop.
+
+Each run has a reader thread that receives the worker's messages and writes them to the history (so
+SQLite never runs on the event loop), then hands each to the event loop, which updates the run and
+publishes one encoded frame to the hub.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
+
+from app.contract.events import OptimizerMark, Reset, Scalars
+from app.contract.worker import (
+    Ack,
+    Failed,
+    OptimizerChanged,
+    Ready,
+    ScalarsBatch,
+    SnapshotFrame,
+    WorkerMessage,
+)
+from app.runs.publish import publish, publish_status
+from app.runs.run import Run
+from app.runs.spawn import exit_reason
+from app.runs.state import Command, Happening, RunState, allows
+from app.store.history import History
+from app.stream.hub import Frame, FrameKind, Hub
+from app.stream.protocol import encode_event
+
+STOP_GRACE = 3.0  # seconds a worker gets to flush and exit before it is terminated
+
+
+class Relay:
+    def __init__(self, history: History, hub: Hub, loop: asyncio.AbstractEventLoop) -> None:
+        self.history, self.hub, self._loop = history, hub, loop
+
+    def start(self, run: Run, frames: Connection) -> None:
+        threading.Thread(
+            target=self._read, args=(run, frames), name=f"relay-{run.id}", daemon=True
+        ).start()
+
+    def _read(self, run: Run, frames: Connection) -> None:
+        """The reader thread: persist each message, then hand it to the event loop."""
+        while True:
+            try:
+                message = frames.recv()
+            except (EOFError, OSError):
+                break
+            self._persist(run, message)
+            self._to_loop(self._apply, run, message)
+        if run.process is not None:
+            run.process.join(timeout=STOP_GRACE)
+        frames.close()
+        self._to_loop(self._on_exit, run)
+
+    def _to_loop(self, callback: Callable[..., None], *args: Any) -> None:
+        with contextlib.suppress(RuntimeError):  # the event loop closed during shutdown
+            self._loop.call_soon_threadsafe(callback, *args)
+
+    def _persist(self, run: Run, message: WorkerMessage) -> None:
+        history = self.history
+        match message:
+            case ScalarsBatch():
+                history.append_scalars(run.id, message.first_step, message.loss, message.race)
+            case SnapshotFrame(step=step, frame=frame):
+                history.put_snapshot(run.id, step, frame)
+            case Ack(command=Command.RESET):
+                history.clear_progress(run.id)
+            case OptimizerChanged(step=step, optimizer=config, fresh=fresh):
+                detail = {"optimizer": config.model_dump(), "fresh": fresh}
+                history.add_event(run.id, step, "optimizer", detail)
+                history.set_config(run.id, run.config.model_dump())
+            case Failed(reason=reason) if allows(run.state, Happening.FAIL):
+                history.set_state(run.id, RunState.FAILED, reason)
+
+    def _apply(self, run: Run, message: WorkerMessage) -> None:
+        """On the event loop: update the run and tell the browsers."""
+        run.heard_at = time.monotonic()
+        match message:
+            case Ready():
+                run.ready = True
+                publish_status(self.hub, run)
+            case ScalarsBatch():
+                run.step = message.first_step + len(message.loss) - 1
+                run.loss = message.loss[-1]
+                event = Scalars.model_construct(
+                    first_step=message.first_step,
+                    loss=message.loss,
+                    t0=message.t0,
+                    t1=message.t1,
+                    history=False,
+                    race=message.race,
+                )
+                frame = Frame(
+                    FrameKind.SCALARS,
+                    encode_event(event),
+                    first_step=message.first_step,
+                    last_step=run.step,
+                )
+                self.hub.publish(run.id, frame)
+            case SnapshotFrame(frame=frame):
+                self.hub.publish(run.id, Frame(FrameKind.SNAPSHOT, frame))
+            case Ack(command=command):
+                if run.unanswered:
+                    run.unanswered.popleft()
+                run.step, run.phase = message.step, message.phase
+                if command is Command.RESET:
+                    run.loss = None
+                    publish(self.hub, run, Reset.model_construct(), resets=True)
+                # `acknowledged` tells clients the worker has carried the command out: after a
+                # pause, no scalars past this step will follow.
+                publish_status(self.hub, run, acknowledged=command)
+            case OptimizerChanged(step=step, optimizer=config, fresh=fresh):
+                mark = OptimizerMark.model_construct(step=step, optimizer=config, fresh=fresh)
+                publish(self.hub, run, mark)
+                publish_status(self.hub, run)
+            case Failed(reason=reason) if allows(run.state, Happening.FAIL):
+                run.advance(Happening.FAIL, reason)
+                publish_status(self.hub, run)
+
+    def _on_exit(self, run: Run) -> None:
+        if allows(run.state, Happening.EXIT):
+            code = None if run.process is None else run.process.exitcode
+            run.advance(Happening.EXIT, exit_reason(code))
+            self.history.set_state(run.id, run.state, run.reason)
+            publish_status(self.hub, run)
+        run.exited.set()
