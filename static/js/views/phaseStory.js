@@ -23,14 +23,30 @@ function para(text) {
   return p;
 }
 
-/** @param {Header} header @param {string} field */
+/**
+ * Each tensor's L2 norm of a field. The stats' norm is over the finite elements only; the true
+ * norm of a tensor with a NaN in it is NaN (with an Inf, Inf), so that is what is written.
+ * @param {Header} header @param {string} field
+ */
 function norms(header, field) {
   return header.tensors
     .map((t) => {
       const record = t.fields[field];
-      return `${t.name} ${record ? `‖·‖ = ${formatNumber(num(record.stats.norm))}` : "None"}`;
+      if (!record) return `${t.name} None`;
+      const nan = num(record.stats.nan ?? 0);
+      const inf = num(record.stats.inf ?? 0);
+      const norm = nan > 0 ? NaN : inf > 0 ? Infinity : num(record.stats.norm);
+      return `${t.name} ‖·‖ = ${formatNumber(norm)}`;
     })
     .join(", ");
+}
+
+/** Whether any tensor's field holds a NaN or ±Inf. @param {Header} header @param {string} field */
+function anyNonFinite(header, field) {
+  return header.tensors.some((t) => {
+    const stats = t.fields[field]?.stats;
+    return stats !== undefined && (num(stats.nan ?? 0) > 0 || num(stats.inf ?? 0) > 0);
+  });
 }
 
 /** @param {Header} header */
@@ -143,6 +159,13 @@ export function phaseStory(header, phase) {
         return {
           skipped: false,
           nodes: [para(`step(): the optimizer ran (step ${header.step}) but moved nothing: every Δθ is exactly 0.${why}`),
+            para(`update Δθ: ${norms(header, "update")}`)],
+        };
+      }
+      if (anyNonFinite(header, "update")) {
+        return {
+          skipped: false,
+          nodes: [para(`step(): the optimizer ran (step ${header.step}), and its update is not finite: the parameters it touched are NaN or ±Inf now.`),
             para(`update Δθ: ${norms(header, "update")}`)],
         };
       }
