@@ -83,9 +83,14 @@ export function formatTicks(values, step) {
   const present = /** @type {number[]} */ (values.filter((v) => v !== null && Number.isFinite(v)));
   const spacing = Math.abs(step) > 0 && Number.isFinite(step) ? Math.abs(step) : fallbackStep(present);
   const isZero = (/** @type {number} */ v) => Math.abs(v) < spacing * 1e-6;
-  /** Significant digits down to the step's place. @param {number} v */
+  // A step of 2.5 (uPlot uses them) needs one digit more than a step of 2 or 5.
+  const stepDigits = Number(spacing.toPrecision(6)).toExponential().split("e")[0].replace(/\D/g, "").length;
+  /** Significant digits down to the step's last digit. @param {number} v */
   const significant = (v) =>
-    Math.max(1, Math.min(6, Math.floor(Math.log10(Math.abs(v))) - Math.floor(Math.log10(spacing)) + 1));
+    Math.max(
+      1,
+      Math.min(8, Math.floor(Math.log10(Math.abs(v))) - Math.floor(Math.log10(spacing)) + stepDigits),
+    );
   const nonZero = present.filter((v) => !isZero(v));
   const exponents = nonZero.some((v) => Math.abs(v) >= 1e5 || Math.abs(v) < 1e-3);
   const widest = Math.max(1, ...nonZero.map(significant));

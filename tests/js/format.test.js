@@ -87,6 +87,9 @@ test("tick labels are distinct neighbours, zero reads 0, a left-out tick reads e
   assert.deepEqual(formatTicks([-1, -0.5, 0, 0.5], 0.5), ["−1.0", "−0.5", "0", "0.5"]);
   assert.deepEqual(formatTicks([0, 5e37, 1e38, 1.5e38], 5e37), ["0", "5.0e37", "1.0e38", "1.5e38"]);
   assert.deepEqual(formatTicks([1e-4, null, 3e-4], 1e-4), ["1e−4", "", "3e−4"]);
+  // a step of 2.5 needs its second digit: 2.5e34 must not read "2e34"
+  assert.deepEqual(formatTicks([0, 2.5e34, 5e34, 7.5e34], 2.5e34), ["0", "2.5e34", "5.0e34", "7.5e34"]);
+  assert.deepEqual(formatTicks([0, 0.25, 0.5, 0.75], 0.25), ["0", "0.25", "0.50", "0.75"]);
   const labels = formatTicks([1e24, 1.2e24, 1.4e24, 1.6e24], 2e23);
   assert.equal(new Set(labels).size, labels.length, labels.join(" "));
   assert.ok(labels.every((t) => t.includes("e24")), labels.join(" "));
