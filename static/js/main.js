@@ -25,6 +25,7 @@ async function main() {
   const controls = new Controls(experiments, optimizers);
   controls.render(null); // nothing to control until the stream says which run this is
   const chart = new LossChart($("loss-chart"), $("nonfinite"));
+  chart.setOptimizerTitles(optimizers);
   const optimizerSpecs = new Map(optimizers.map((/** @type {{name: string, title: string, ledger?: boolean}} */ o) => [o.name, o]));
   const parameters = new ParametersView($("params"), $("detail"), (name) => {
     const spec = optimizerSpecs.get(name);
@@ -49,7 +50,8 @@ async function main() {
   });
   function redraw() {
     scheduled = false;
-    if (dirty.has("losses")) chart.setLosses(store.losses, store.stepCount);
+    if (dirty.has("run")) chart.setRun(store.run);
+    if (dirty.has("losses")) chart.setLosses(store.losses, store.stepCount, store.race.racers);
     if (dirty.has("marks")) chart.setMarks(store.marks);
     if (dirty.has("snapshot")) parameters.render(store.snapshot);
     if (dirty.has("snapshot") || dirty.has("run")) code.render(store.snapshot, store.latestPhase());
@@ -90,7 +92,7 @@ async function main() {
   controls.bindExperiment((name) => replaceRun({ experiment: name }));
   /** @type {HTMLInputElement} */ ($("logscale")).addEventListener("change", (event) => {
     chart.setLog(/** @type {HTMLInputElement} */ (event.target).checked);
-    chart.setLosses(store.losses, store.stepCount);
+    chart.setLosses(store.losses, store.stepCount, store.race.racers);
   });
 
   /** The two-parameter experiment has its loss surface beside the loss chart. */

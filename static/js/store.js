@@ -2,6 +2,7 @@
 /** All client state in one place: the run, every step's loss, the latest snapshot, the connection. */
 import { Channel } from "./pubsub.js";
 import { decodeSnapshot, num } from "./protocol.js";
+import { RaceHistory } from "./lib/series.js";
 
 /**
  * @typedef {{id: string, experiment: string, title: string, config: any, state: string,
@@ -21,8 +22,10 @@ export class Store {
     this.snapshot = null;
     /** @type {"connecting" | "open" | "closed"} */
     this.connection = "connecting";
-    /** @type {{step: number, label: string}[]} optimizer changes, marked on the charts */
+    /** @type {import("./lib/marks.js").Mark[]} optimizer changes, marked on the charts */
     this.marks = [];
+    /** The race by step (surface-2d): each racer's loss, w and b, from `scalars`. */
+    this.race = new RaceHistory();
     /** @type {string | null} */
     this.error = null;
     /** @type {Channel<Change>} */
@@ -48,6 +51,7 @@ export class Store {
     this.stepCount = 0;
     this.snapshot = null;
     this.marks = [];
+    this.race.clear();
     this.changed.publish("losses");
     this.changed.publish("snapshot");
     this.changed.publish("marks");
@@ -71,13 +75,14 @@ export class Store {
         this.setRun(message.run);
         break;
       case "scalars":
+        this.race.add(message.first_step, message.race, message.path);
         this.setLosses(message.first_step, message.loss);
         break;
       case "reset":
         this.clear();
         break;
       case "optimizer":
-        this.marks.push({ step: message.step, label: message.optimizer.name });
+        this.marks.push({ step: message.step, optimizer: message.optimizer, previous: message.previous, fresh: message.fresh });
         this.changed.publish("marks");
         break;
       case "error":

@@ -1,57 +1,55 @@
 // @ts-check
 /**
- * The loss over steps, drawn by uPlot. A long series is decimated per pixel column to its minimum
- * and maximum, so that a spike survives; non-finite losses are counted and named above the chart,
- * never silently dropped.
+ * The loss over steps, drawn by uPlot, with the racers' losses beside the run's own.
+ *
+ * - A long series is decimated per pixel column (lib/decimate.js): each column keeps its lowest and
+ *   highest loss and its first non-finite one, so a spike survives and a NaN stays a gap, marked by
+ *   a magenta tick on the bottom edge. Non-finite losses are also counted above the chart.
+ * - Hover shows the step and every series' loss (uPlot's live legend; NaN and ±Inf spelled out);
+ *   a drag across the chart zooms into those steps, redrawn at full resolution; a double-click
+ *   shows the whole run again.
+ * - uPlot finds no ticks once a value has more than 17 integer digits (a loss past ~1e17), so the y
+ *   values it sees are scaled by a power of ten and the labels say the true values; the log scale
+ *   plots log10(loss) on a linear scale and labels decades. Either way the axis is as wide as its
+ *   widest label, so the title never overlaps the numbers.
+ * - Optimizer marks say what changed ("lr 0.01→0.1"), staggered in rows, folded into "+n" where
+ *   they would overlap (lib/marks.js).
  */
 import uPlot from "../../vendor/uPlot.esm.js";
-import { formatNumber } from "../format.js";
+import { formatCompact, formatDecade, formatNumber, formatTicks, NAN_COLOR } from "../format.js";
+import { countNonFinite, mergeIndices, pick, selectIndices } from "../lib/decimate.js";
+import { layoutLabels, markLabels } from "../lib/marks.js";
 
 /**
- * Per-bucket min and max, in the order they occur, so the drawn line keeps every extreme.
- * @param {Float64Array} values loss of step k at k-1 @param {number} count @param {number} buckets
- * @returns {{x: number[], y: (number | null)[], nonFinite: number, firstNonFinite: number}}
+ * @typedef {import("../lib/marks.js").Mark} Mark
+ * @typedef {import("../lib/marks.js").OptimizerConfig} OptimizerConfig
+ * @typedef {import("../lib/series.js").RacerSeries} RacerSeries
+ * @typedef {{name: string, values: ArrayLike<number>, count: number, color: string}} Line
  */
-export function decimate(values, count, buckets) {
-  const x = [];
-  const y = [];
-  let nonFinite = 0;
-  let firstNonFinite = 0;
-  const width = count <= 2 * buckets ? 1 : count / buckets;
-  for (let start = 0; start < count; start += width) {
-    const from = Math.floor(start);
-    const to = Math.min(count, Math.floor(start + width));
-    let lo = Infinity;
-    let hi = -Infinity;
-    let loAt = -1;
-    let hiAt = -1;
-    for (let i = from; i < to; i++) {
-      const v = values[i];
-      if (!Number.isFinite(v)) {
-        nonFinite++;
-        if (!firstNonFinite) firstNonFinite = i + 1;
-        continue;
-      }
-      if (v < lo) (lo = v), (loAt = i);
-      if (v > hi) (hi = v), (hiAt = i);
-    }
-    if (loAt < 0) {
-      x.push(from + 1);
-      y.push(null); // a gap where the loss was NaN or infinite
-    } else if (loAt === hiAt) {
-      x.push(loAt + 1);
-      y.push(lo);
-    } else {
-      const [a, b] = loAt < hiAt ? [loAt, hiAt] : [hiAt, loAt];
-      x.push(a + 1, b + 1);
-      y.push(values[a], values[b]);
-    }
-  }
-  return { x, y, nonFinite, firstNonFinite };
-}
 
-const STEP_INCREMENTS = [1, 2, 5].flatMap((m) => [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7].map((p) => m * p))
+/** The run's own line, then the racers', in the loss surface's colours (views/race.js). */
+export const LINE_COLORS = ["#1d4ed8", "#dc2626", "#059669", "#7c3aed", "#b45309"];
+const MARK_INK = "#374151";
+const NON_FINITE = `rgb(${NAN_COLOR.join(", ")})`;
+const FONT_PX = 11;
+/** Rows of mark labels at the top of the plot, at most. */
+const MARK_ROWS = 3;
+
+const STEP_INCREMENTS = [1, 2, 5]
+  .flatMap((m) => [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9].map((p) => m * p))
   .sort((a, b) => a - b);
+/** log10(loss) ticks: decades, or fractions of one when the loss spans less than a decade. */
+const LOG_INCREMENTS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1, 2, 3, 4, 5, 10, 15, 20, 25, 30, 40, 50, 100];
+
+/**
+ * The power of ten that brings the largest loss under 10, where uPlot's ticks need it (beyond
+ * 1e12 or below 1e−6); else 1.
+ * @param {number} largest
+ */
+export function yFactor(largest) {
+  if (!(largest > 0) || !Number.isFinite(largest) || (largest >= 1e-6 && largest < 1e12)) return 1;
+  return 10 ** Math.floor(Math.log10(largest));
+}
 
 export class LossChart {
   /** @param {HTMLElement} element @param {HTMLElement} nonFiniteBadge */
@@ -59,57 +57,188 @@ export class LossChart {
     this.element = element;
     this.badge = nonFiniteBadge;
     this.log = false;
-    /** @type {{step: number, label: string}[]} */
+    /** @type {Mark[]} */
     this.marks = [];
-    /** @type {[number[], (number | null)[]]} */
-    this.data = [[], []];
+    /** @type {Line[]} */
+    this.lines = [];
+    /** Steps of the drawn points whose own loss is not finite. @type {number[]} */
+    this.nonFiniteSteps = [];
+    /** What y values uPlot is given: loss / factor, or log10(loss). */
+    this.factor = 1;
+    /** The zoomed range of steps, or null for the whole run. @type {{min: number, max: number} | null} */
+    this.zoom = null;
+    /** Titles of optimizers by name, for the mark labels and the legend. @type {Map<string, string>} */
+    this.titles = new Map();
+    /** The run's optimizer as it is now: the baseline of the first mark when no mark came yet. @type {OptimizerConfig | null} */
+    this.current = null;
+    /** The run's own optimizer, named in the legend when others race it. */
+    this.ownName = "";
+    /** True while the chart itself sets the x scale, so the hook does not take it for a zoom. */
+    this.settingScale = false;
     /** @type {uPlot | null} */
     this.plot = null;
+    /** The series the plot was made with (seriesKey): a new racer needs a new plot. */
+    this.key = "";
     this.create();
     new ResizeObserver(() => this.resize()).observe(element);
   }
 
+  /** @param {{name: string, title: string}[]} optimizers */
+  setOptimizerTitles(optimizers) {
+    this.titles = new Map(optimizers.map((o) => [o.name, o.title]));
+  }
+
+  /** @param {{config: {optimizer: OptimizerConfig}} | null} run */
+  setRun(run) {
+    this.current = run?.config?.optimizer ?? null;
+    const name = this.current ? this.title(this.current.name) : "";
+    if (name !== this.ownName) {
+      this.ownName = name;
+      if (this.lines.length > 1) this.create();
+    }
+  }
+
+  /** @param {string} name */
+  title(name) {
+    return this.titles.get(name) ?? name;
+  }
+
+  /** The uPlot series, one per line: changes only when the racers do. */
+  seriesKey() {
+    const racing = this.lines.length > 1;
+    return JSON.stringify([this.log, racing ? this.lines.map((l) => l.name) : [], racing ? this.ownName : ""]);
+  }
+
   create() {
     this.plot?.destroy();
+    this.key = this.seriesKey();
     const { width, height } = this.size();
+    const racing = this.lines.length > 1;
+    /** @type {uPlot.Series[]} */
+    const series = [
+      {
+        label: "step",
+        value: (_u, v) => (v == null ? "—" : String(v)),
+      },
+      ...(this.lines.length ? this.lines : [{ name: "", color: LINE_COLORS[0] }]).map((line, i) => ({
+        label: i === 0 ? (racing && this.ownName ? `${this.ownName} (this run)` : "loss") : line.name,
+        stroke: line.color,
+        width: i === 0 ? 1.6 : 1.3,
+        spanGaps: false,
+        points: { show: false },
+        /** The true loss at the hovered step, NaN and ±Inf included. @type {uPlot.Series.Value} */
+        value: (u, _v, seriesIdx, idx) => this.hoverValue(u, seriesIdx, idx),
+      })),
+    ];
     /** @type {uPlot.Options} */
     const options = {
       width,
       height,
-      legend: { show: false },
-      cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: false }, y: this.log ? { distr: 3 } : {} },
+      legend: { show: true, live: true },
+      cursor: {
+        drag: { x: true, y: false, setScale: true },
+        points: { size: 6 },
+      },
+      scales: { x: { time: false }, y: {} },
       axes: [
         {
           label: "optimizer step",
-          labelSize: 18,
-          size: 36,
+          labelSize: 16,
           stroke: "#475467",
           incrs: STEP_INCREMENTS, // whole steps only: there is no step 1.5
+          values: (_u, ticks) => ticks.map((t) => (t == null ? "" : formatCompact(t, 4))),
+          size: (u, values, axisIdx, cycle) => this.axisSize(u, values, axisIdx, cycle, "x"),
         },
         {
           label: this.log ? "loss (log scale)" : "loss",
-          labelSize: 18,
-          size: 64,
+          labelSize: 16,
+          labelGap: 2,
           stroke: "#475467",
-          values: (_u, ticks) => ticks.map((t) => formatNumber(t, 3)),
+          space: 24, // px between ticks: three labels fit even on a short chart
+          ...(this.log ? { incrs: LOG_INCREMENTS } : {}),
+          values: (_u, ticks, _axis, _space, incr) => this.yLabels(ticks, incr),
+          size: (u, values, axisIdx, cycle) => this.axisSize(u, values, axisIdx, cycle, "y"),
         },
       ],
-      series: [{}, { label: "train loss", stroke: "#1d4ed8", width: 1.5, spanGaps: false }],
-      hooks: { draw: [(u) => this.drawMarks(u)] },
+      series,
+      hooks: {
+        draw: [(u) => this.drawNonFinite(u), (u) => this.drawMarks(u)],
+        setScale: [(u, key) => this.onScale(u, key)],
+        // The legend's height is known once it is drawn; resizing sooner trips uPlot's first layout.
+        ready: [() => requestAnimationFrame(() => this.fitLegend())],
+      },
     };
-    this.plot = new uPlot(options, this.data, this.element);
+    this.plot = new uPlot(options, this.data(), this.element);
+  }
+
+  /** The y tick labels in true loss values. @param {(number | null)[]} ticks @param {number} incr */
+  yLabels(ticks, incr) {
+    if (this.log) {
+      return ticks.map((t) => {
+        if (t == null) return "";
+        const k = Math.round(t);
+        return Math.abs(t - k) < 1e-9 ? formatDecade(k) : formatCompact(10 ** t, 2);
+      });
+    }
+    return formatTicks(ticks.map((t) => (t == null ? null : t * this.factor)), incr * this.factor);
+  }
+
+  /**
+   * An axis as wide (or tall) as its widest label, plus ticks and gap.
+   * @param {uPlot} u @param {string[] | null} values @param {number} axisIdx @param {number} cycle
+   * @param {"x" | "y"} which
+   */
+  axisSize(u, values, axisIdx, cycle, which) {
+    // uPlot keeps the size it settled on in `_size` (not in its types) and asks again while it
+    // converges; answering the same stops labels that change width from flickering the layout.
+    const axis = /** @type {uPlot.Axis & {_size?: number}} */ (u.axes[axisIdx]);
+    if (cycle > 1 && axis._size) return axis._size;
+    const ticks = (axis.ticks?.size ?? 10) + (axis.gap ?? 5);
+    if (which === "x") return ticks + FONT_PX + 6;
+    let widest = 0;
+    u.ctx.save();
+    u.ctx.font = axis.font?.[0] ?? `${FONT_PX * devicePixelRatio}px system-ui, sans-serif`;
+    for (const text of values ?? []) widest = Math.max(widest, u.ctx.measureText(text).width / devicePixelRatio);
+    u.ctx.restore();
+    const size = Math.ceil(ticks + widest + 4);
+    // What the axis says, on the element: for screen-reader-free checks and the browser tests.
+    this.element.dataset.yTicks = (values ?? []).filter(Boolean).join(" | ");
+    this.element.dataset.yAxisSize = String(size);
+    return size;
+  }
+
+  /** The hovered step's true value of one line. @param {uPlot} u @param {number} seriesIdx @param {number | null} idx */
+  hoverValue(u, seriesIdx, idx) {
+    const line = this.lines[seriesIdx - 1];
+    const step = idx == null ? null : u.data[0][idx];
+    if (!line || step == null || step < 1 || step > line.count) return "—";
+    return formatNumber(line.values[step - 1], 5);
   }
 
   size() {
     return {
-      width: Math.max(200, this.element.clientWidth),
-      height: Math.max(120, this.element.clientHeight),
+      width: Math.max(200, Math.floor(this.element.clientWidth)),
+      height: Math.max(120, Math.floor(this.element.clientHeight - this.legendHeight())),
     };
   }
 
+  legendHeight() {
+    const legend = /** @type {HTMLElement | null} */ (this.plot?.root.querySelector(".u-legend"));
+    return legend ? legend.offsetHeight : 24;
+  }
+
+  /** The legend sits under the plot inside the same box: the plot gives up its height. */
+  fitLegend() {
+    const { width, height } = this.size();
+    if (this.plot && (this.plot.width !== width || this.plot.height !== height)) this.plot.setSize({ width, height });
+  }
+
   resize() {
-    this.plot?.setSize(this.size());
+    if (!this.plot) return;
+    const { width, height } = this.size();
+    if (this.plot.width === width && this.plot.height === height) return;
+    this.plot.setSize({ width, height });
+    this.refresh(); // a wider chart has more columns to fill
   }
 
   /** @param {boolean} log */
@@ -118,42 +247,164 @@ export class LossChart {
     this.create();
   }
 
-  /** @param {{step: number, label: string}[]} marks */
+  /** @param {Mark[]} marks */
   setMarks(marks) {
     this.marks = marks;
     this.plot?.redraw(false, false);
   }
 
-  /** @param {Float64Array} values @param {number} count */
-  setLosses(values, count) {
-    const buckets = Math.max(100, Math.floor(this.element.clientWidth));
-    const { x, y, nonFinite, firstNonFinite } = decimate(values, count, buckets);
-    if (this.log) for (let i = 0; i < y.length; i++) { const v = y[i]; if (v !== null && v <= 0) y[i] = null; }
-    this.data = [x, y];
-    this.plot?.setData(this.data);
-    this.badge.hidden = nonFinite === 0;
-    this.badge.textContent = nonFinite
-      ? `${nonFinite} non-finite loss${nonFinite > 1 ? "es" : ""} (first at step ${firstNonFinite})`
-      : "";
+  /**
+   * The run's losses (step k at index k − 1), and the racers', each aligned with steps.
+   * @param {ArrayLike<number>} values @param {number} count @param {RacerSeries[]} [racers]
+   */
+  setLosses(values, count, racers = []) {
+    this.lines = [
+      { name: "loss", values, count, color: LINE_COLORS[0] },
+      ...racers.map((r, i) => ({
+        name: r.name,
+        values: r.loss.values,
+        count: Math.min(r.loss.count, count),
+        color: LINE_COLORS[(i + 1) % LINE_COLORS.length],
+      })),
+    ];
+    const { count: bad, firstStep } = countNonFinite(values, count);
+    this.badge.hidden = bad === 0;
+    this.badge.textContent = bad ? `${bad} non-finite loss${bad > 1 ? "es" : ""} (first at step ${firstStep})` : "";
+    if (this.seriesKey() !== this.key) this.create();
+    else this.refresh();
   }
 
-  /** @param {uPlot} u */
-  drawMarks(u) {
+  /** Decimate for the current width and zoom, and hand uPlot the columns. */
+  refresh() {
+    const plot = this.plot;
+    if (!plot) return;
+    const data = this.data();
+    if (this.zoom) {
+      // Keep the zoomed window while steps arrive; setScale again re-fits y to what is shown.
+      plot.setData(data, false);
+      this.settingScale = true;
+      plot.setScale("x", this.zoom);
+      this.settingScale = false;
+    } else {
+      plot.setData(data);
+    }
+  }
+
+  /** @returns {uPlot.AlignedData} */
+  data() {
+    const count = this.lines[0]?.count ?? 0;
+    const columns = Math.max(100, Math.floor(this.plot?.bbox.width ? this.plot.bbox.width / devicePixelRatio : this.element.clientWidth));
+    /** @param {ArrayLike<number>} values @param {number} n */
+    const indicesOf = (values, n) => {
+      if (!this.zoom) return selectIndices(values, 0, n, columns);
+      // The window at full resolution; outside it, coarse, so a double-click can show everything.
+      const from = Math.max(0, Math.floor(this.zoom.min) - 2);
+      const to = Math.min(n, Math.ceil(this.zoom.max) + 1);
+      return [
+        ...selectIndices(values, 0, from, 50),
+        ...selectIndices(values, from, to, columns),
+        ...selectIndices(values, to, n, 50),
+      ];
+    };
+    const indices = mergeIndices(this.lines.map((line) => indicesOf(line.values, line.count)));
+    const own = this.lines[0]?.values ?? [];
+    this.nonFiniteSteps = indices.filter((i) => i < count && !Number.isFinite(own[i])).map((i) => i + 1);
+    const columnsY = this.lines.map((line) =>
+      pick(line.values, indices).map((v, k) => (indices[k] < line.count ? v : null)),
+    );
+    let largest = 0;
+    for (const column of columnsY) for (const v of column) if (v !== null && Math.abs(v) > largest) largest = Math.abs(v);
+    this.factor = this.log ? 1 : yFactor(largest);
+    const y = columnsY.map((column) =>
+      column.map((v) => {
+        if (v === null) return null;
+        if (!this.log) return v / this.factor;
+        return v > 0 ? Math.log10(v) : null; // zero or negative: nothing to place on a log scale
+      }),
+    );
+    const x = indices.map((i) => i + 1);
+    return /** @type {uPlot.AlignedData} */ ([x, ...(y.length ? y : [[]])]);
+  }
+
+  /** A drag sets a zoom; a double-click (the whole range again) clears it. @param {uPlot} u @param {string} key */
+  onScale(u, key) {
+    if (key !== "x" || this.settingScale) return;
+    const { min, max } = u.scales.x;
+    const xs = u.data[0];
+    if (min == null || max == null || !xs.length) return;
+    const whole = min <= xs[0] && max >= xs[xs.length - 1];
+    const zoom = whole ? null : { min, max };
+    if (JSON.stringify(zoom) === JSON.stringify(this.zoom)) return;
+    this.zoom = zoom;
+    this.element.dataset.zoom = zoom ? `${Math.round(zoom.min)}–${Math.round(zoom.max)}` : "";
+    queueMicrotask(() => this.refresh()); // not from inside uPlot's own setScale
+  }
+
+  /** A magenta tick on the bottom edge where the run's own loss is NaN or infinite. @param {uPlot} u */
+  drawNonFinite(u) {
+    if (!this.nonFiniteSteps.length) return;
     const ctx = u.ctx;
     ctx.save();
-    ctx.strokeStyle = "#6b7280";
-    ctx.fillStyle = "#374151";
-    ctx.setLineDash([4, 4]);
-    ctx.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
-    for (const mark of this.marks) {
-      const px = u.valToPos(mark.step, "x", true);
+    ctx.strokeStyle = NON_FINITE;
+    ctx.lineWidth = 2 * devicePixelRatio;
+    ctx.beginPath();
+    for (const step of this.nonFiniteSteps) {
+      const px = u.valToPos(step, "x", true);
       if (px < u.bbox.left || px > u.bbox.left + u.bbox.width) continue;
-      ctx.beginPath();
+      ctx.moveTo(px, u.bbox.top + u.bbox.height);
+      ctx.lineTo(px, u.bbox.top + u.bbox.height - 4 * devicePixelRatio);
+    }
+    ctx.stroke();
+    ctx.restore();
+  }
+
+  /** Dashed lines at each optimizer change; labels staggered, never overlapping. @param {uPlot} u */
+  drawMarks(u) {
+    if (!this.marks.length) return;
+    const ratio = devicePixelRatio;
+    const ctx = u.ctx;
+    const texts = markLabels(this.marks, (name) => this.title(name));
+    ctx.save();
+    ctx.font = `${FONT_PX * ratio}px system-ui, sans-serif`;
+    const left = u.bbox.left / ratio;
+    const inPlot = this.marks
+      .map((mark, i) => ({ x: u.valToPos(mark.step, "x", true) / ratio - left, text: texts[i] }))
+      .filter((m) => m.x >= 0 && m.x <= u.bbox.width / ratio);
+    ctx.strokeStyle = "#6b7280";
+    ctx.setLineDash([4 * ratio, 4 * ratio]);
+    ctx.lineWidth = ratio;
+    ctx.beginPath();
+    for (const m of inPlot) {
+      const px = Math.round((m.x + left) * ratio) + 0.5;
       ctx.moveTo(px, u.bbox.top);
       ctx.lineTo(px, u.bbox.top + u.bbox.height);
-      ctx.stroke();
-      ctx.fillText(mark.label, px + 4, u.bbox.top + 12 * devicePixelRatio);
     }
+    ctx.stroke();
+    ctx.setLineDash([]);
+    const rowHeight = FONT_PX + 4;
+    const rows = Math.max(1, Math.min(MARK_ROWS, Math.floor(u.bbox.height / ratio / (rowHeight * 3))));
+    const placed = layoutLabels(inPlot, {
+      rows,
+      gap: 6,
+      pad: 4,
+      right: u.bbox.width / ratio,
+      measure: (text) => ctx.measureText(text).width / ratio + 4,
+    });
+    ctx.textBaseline = "top";
+    ctx.textAlign = "left"; // uPlot leaves the y axis's "right" behind
+    for (const label of placed) {
+      const x = (label.x + left) * ratio;
+      const y = u.bbox.top + (2 + label.row * rowHeight) * ratio;
+      const width = ctx.measureText(label.text).width;
+      ctx.fillStyle = "rgba(255, 255, 255, 0.85)";
+      ctx.fillRect(x - 2 * ratio, y - 1 * ratio, width + 4 * ratio, rowHeight * ratio);
+      ctx.fillStyle = MARK_INK;
+      ctx.fillText(label.text, x, y + ratio);
+    }
+    this.element.dataset.marks = this.marks.map((m, i) => `step ${m.step}: ${texts[i]}`).join("; ");
+    this.element.dataset.markLabels = JSON.stringify(
+      placed.map((p) => ({ x: p.x, row: p.row, text: p.text, width: ctx.measureText(p.text).width / ratio })),
+    );
     ctx.restore();
   }
 }
