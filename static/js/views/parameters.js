@@ -107,6 +107,7 @@ export class ParametersView {
     const tensorTemplate = /** @type {HTMLTemplateElement} */ (document.getElementById("tensor-template"));
     const fieldTemplate = /** @type {HTMLTemplateElement} */ (document.getElementById("field-template"));
     this.blocks = [];
+    /** @type {HTMLElement[]} */
     const nodes = [];
     const width = this.heatmapWidth();
     snapshot.header.tensors.forEach((tensor, t) => {
