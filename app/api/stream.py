@@ -3,7 +3,8 @@
 Only the sender task writes to the socket. It subscribes before it reads the history, so nothing
 falls between the two, and it tracks the last step whose loss it sent: a frame that repeats steps is
 skipped, and one that leaves a gap (its queue overflowed) is preceded by the missing steps from the
-history. A client that stays stalled past `send_timeout` is disconnected.
+history. A client that stays stalled past `send_timeout` is dropped: it stops receiving frames at
+once, and its 1008 close frame is queued behind the data it has not read yet.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from app.stream.protocol import encode_event
 router = APIRouter()
 
 MAX_CLIENT_MESSAGE = 4096  # bytes; clients only send small control messages
+CLOSE_GRACE_FACTOR = 3  # a dropped client has this many send timeouts to take its close frame
 
 
 @router.websocket("/ws/runs/{run_id}")
@@ -35,12 +37,16 @@ async def stream_run(
     hub: HubDep,
     settings: SettingsDep,
 ) -> None:
+    # Accepted first, then closed with a code: closing before the handshake would be an HTTP 403,
+    # which a client cannot tell from a refused token.
     try:
         runs.info(run_id)
     except UnknownRun:
+        await websocket.accept()
         await websocket.close(code=4404, reason=f"no run with id {run_id!r}")
         return
     if hub.count() >= settings.max_connections:
+        await websocket.accept()
         await websocket.close(code=1013, reason="too many connections; try again later")
         return
     await websocket.accept()
@@ -48,6 +54,7 @@ async def stream_run(
     sender = asyncio.create_task(
         _send_frames(websocket, run_id, subscriber, runs, history, settings.send_timeout)
     )
+    subscriber.on_close = lambda: hub.unsubscribe(run_id, subscriber)
     receiver = asyncio.create_task(_receive(websocket, subscriber))
     try:
         # Whichever side ends first ends the connection: a client that leaves, or one that the
@@ -148,9 +155,13 @@ async def _send_frames(
                 sent = frame.last_step
             await asyncio.wait_for(_send(websocket, frame), send_timeout)
     except TimeoutError:
-        # The close frame waits behind the unread data too: give it a moment, not forever.
+        # Dropped: no more frames (and no longer counted as a connection), but the close frame
+        # still goes out after the data already written, so that a client that reads again learns
+        # why it was closed. It waits for the socket to take data again, for a bounded time.
+        subscriber.close()
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(websocket.close(code=1008, reason="client too slow"), 1.0)
+            closing = websocket.close(code=1008, reason="client too slow")
+            await asyncio.wait_for(closing, CLOSE_GRACE_FACTOR * send_timeout)
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass
 

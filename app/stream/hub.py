@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import enum
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -35,6 +36,7 @@ class Subscriber:
         self.frames: deque[Frame] = deque()
         self.resync = False  # the queue overflowed: the sender must resend from history
         self.closed = False
+        self.on_close: Callable[[], None] | None = None  # e.g. leave the hub
         self._wakeup = asyncio.Event()
 
     def offer(self, frame: Frame) -> None:
@@ -52,6 +54,8 @@ class Subscriber:
     def close(self) -> None:
         self.closed = True
         self._wakeup.set()
+        if self.on_close is not None:
+            self.on_close()
 
     async def next(self) -> Frame | None:
         """The next frame, or None when a resync is due or the subscriber was closed."""
@@ -90,6 +94,6 @@ class Hub:
         return sum(len(subscribers) for subscribers in self._subscribers.values())
 
     def close_all(self) -> None:
-        for subscribers in self._subscribers.values():
-            for subscriber in subscribers:
+        for subscribers in list(self._subscribers.values()):
+            for subscriber in list(subscribers):  # closing may unsubscribe it
                 subscriber.close()

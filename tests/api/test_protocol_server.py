@@ -1,0 +1,112 @@
+"""docs/protocol.md, the sentences only a real server can show: close codes as a client sees them,
+on the wire."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import socket
+import struct
+import time
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import websockets
+
+from tests.support import Server, free_port
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    running = Server(
+        tmp_path_factory.mktemp("protocol") / "data",
+        free_port(),
+        env={"STEPSCOPE_SEND_TIMEOUT": "2", "STEPSCOPE_QUEUE_LIMIT": "8"},
+    )
+    running.start()
+    yield running
+    running.stop()
+
+
+def rest(server: Server, path: str, method: str = "GET", body: Any = None) -> Any:
+    request = urllib.request.Request(
+        server.url + path.lstrip("/"),
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+def test_an_unknown_run_id_is_accepted_then_closed_with_4404(server: Server) -> None:
+    async def connect() -> tuple[int | None, str | None]:
+        async with websockets.connect(f"ws://127.0.0.1:{server.port}/ws/runs/nope") as ws:
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await ws.recv()
+            frame = closed.value.rcvd
+            return (None, None) if frame is None else (frame.code, frame.reason)
+
+    assert asyncio.run(connect()) == (4404, "no run with id 'nope'")
+
+
+def read_frames(data: bytes) -> list[tuple[int, bytes]]:
+    """Server frames (unmasked) as (opcode, payload); a trailing partial frame is left out."""
+    frames, at = [], 0
+    while at + 2 <= len(data):
+        opcode, length = data[at] & 0x0F, data[at + 1] & 0x7F
+        at += 2
+        if length == 126:
+            (length,) = struct.unpack_from(">H", data, at)
+            at += 2
+        elif length == 127:
+            (length,) = struct.unpack_from(">Q", data, at)
+            at += 8
+        if at + length > len(data):
+            break
+        frames.append((opcode, data[at : at + length]))
+        at += length
+    return frames
+
+
+def test_a_client_dropped_for_being_slow_receives_1008_before_the_tcp_close(
+    server: Server,
+) -> None:
+    run_id = rest(server, "/api/runs", "POST", {"steps_per_second": None})["id"]
+    rest(server, f"/api/runs/{run_id}/commands/start", "POST")
+    stalled = socket.socket()
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stalled.connect(("127.0.0.1", server.port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    stalled.sendall(
+        (
+            f"GET /ws/runs/{run_id} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    try:
+        # Read nothing until the server has let the client go (its connection count drops).
+        deadline = time.monotonic() + 60
+        while rest(server, "/api/server")["connections"] != 0:
+            assert time.monotonic() < deadline, "the stalled client was never dropped"
+            time.sleep(0.2)
+        received = bytearray()
+        stalled.settimeout(30)
+        while chunk := stalled.recv(1 << 16):
+            received += chunk
+    finally:
+        stalled.close()
+        rest(server, f"/api/runs/{run_id}/commands/stop", "POST")
+    head, _, body = bytes(received).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 101")
+    opcode, payload = read_frames(body)[-1]
+    assert opcode == 0x8, "the last frame before the TCP close is a close frame"
+    assert struct.unpack_from(">H", payload)[0] == 1008
+    assert payload[2:] == b"client too slow"
