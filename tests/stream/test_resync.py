@@ -106,13 +106,8 @@ def test_an_overflowing_client_is_resynced_from_the_history(tmp_path: Path) -> N
     last = 5 + LIMIT
     # first sync, the frame the sender held when the queue overflowed, then the resync: hello,
     # the whole history, the marks and the latest snapshot again, and live frames after it
-    assert kinds == ["hello", "scalars", "optimizer", "snapshot", "scalars"] + [
-        "hello",
-        "scalars",
-        "optimizer",
-        "snapshot",
-        "scalars",
-    ]
+    sync = ["hello", "scalars", "optimizer", "snapshot"]
+    assert kinds == [*sync, "scalars", *sync, "scalars"]
     assert sent[4]["first_step"] == 4
     resent = sent[6]
     assert resent["history"] is True and resent["first_step"] == 1
