@@ -209,8 +209,12 @@ def build_snapshot(
     ledgers: dict[nn.Parameter, tuple[torch.Tensor, list[list[LedgerLine]]]] | None = None,
 ) -> Snapshot:
     # Gather every number on the device first: one concatenation, one copy to the host.
+    # The data block holds views and histograms only, so every float in it is under one of them.
+    # Statistics and scalar state ride along in `extra`, after it, to cross to the host in the same
+    # copy, and are cut off before the block is sent: they travel in the header.
     pieces: list[torch.Tensor] = []
-    offset = 0
+    extra: list[torch.Tensor] = []
+    offset = extra_offset = 0
 
     def place(values: torch.Tensor) -> tuple[int, int]:
         nonlocal offset
@@ -218,6 +222,13 @@ def build_snapshot(
         pieces.append(flat)
         start, offset = offset, offset + flat.numel()
         return start, flat.numel()
+
+    def place_extra(values: torch.Tensor) -> int:
+        nonlocal extra_offset
+        flat = values.reshape(-1).to(torch.float32)
+        extra.append(flat)
+        start, extra_offset = extra_offset, extra_offset + flat.numel()
+        return start
 
     entries: list[dict[str, Any]] = []
     stat_slots: list[tuple[dict[str, Any], int]] = []
@@ -236,13 +247,13 @@ def build_snapshot(
             flat = tensor.reshape(-1).to(torch.float32)
             stats = tensor_stats(flat)
             record: dict[str, Any] = {"view": place(view_of(flat)), "histogram": None}
-            stat_slots.append((record, place(stats)[0]))
+            stat_slots.append((record, place_extra(stats)))
             if sampled:
                 record["histogram"] = place(histogram(flat, stats))
             records[field] = record
         state_scalars: dict[str, float] = {}
         for key, value in scalars.items():
-            scalar_slots.append((state_scalars, key, place(value)[0]))
+            scalar_slots.append((state_scalars, key, place_extra(value)))
         lines = [] if ledger is None else ledger[1]
         entries.append(
             {
@@ -265,15 +276,17 @@ def build_snapshot(
         )
 
     # note: on a GPU this is the snapshot's one device-to-host sync point
-    host = torch.cat(pieces).cpu().numpy() if pieces else torch.empty(0).numpy()
+    everything = pieces + extra
+    host = torch.cat(everything).cpu().numpy() if everything else torch.empty(0).numpy()
+    data, extras = host[:offset], host[offset:]
     for record, start in stat_slots:
-        values = host[start : start + len(STAT_NAMES)].tolist()
+        values = extras[start : start + len(STAT_NAMES)].tolist()
         named = dict(zip(STAT_NAMES, values, strict=True))
         # counts are whole numbers; they travel as float32 with the rest, and leave as integers
         named["nan"], named["inf"] = int(named["nan"]), int(named["inf"])
         record["stats"] = Stats.model_construct(**named)
     for target, key, start in scalar_slots:
-        target[key] = float(host[start])
+        target[key] = float(extras[start])
     tensors = [
         TensorView.model_construct(
             **{
@@ -286,4 +299,4 @@ def build_snapshot(
         )
         for entry in entries
     ]
-    return Snapshot(tensors=tensors, data=host.tobytes())
+    return Snapshot(tensors=tensors, data=data.tobytes())
