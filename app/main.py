@@ -6,12 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from app.api import catalogue, pages, runs, stream
 from app.api.encoding import ProtocolJSONResponse
+from app.api.errors import refused_input
 from app.engine.experiments import ExperimentConfig
 from app.runs.manager import RunManager, TooManyRuns, UnknownRun
 from app.runs.state import LIVE_STATES, IllegalTransition
@@ -56,6 +58,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
     for router in (pages.router, catalogue.router, runs.router, stream.router):
         app.include_router(router)
+
+    app.add_exception_handler(RequestValidationError, refused_input)
 
     @app.exception_handler(UnknownRun)
     async def unknown_run(request: Request, error: UnknownRun) -> JSONResponse:
