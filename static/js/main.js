@@ -62,7 +62,7 @@ async function main() {
       if (!store.snapshot) trails.clear();
       if (race) {
         trails.add(race);
-        surface.setRacers(trails.racers(race));
+        surface.setRacers(trails.racers(race, store.race));
       }
     }
     if (dirty.has("connection")) readouts.renderConnection(store.connection);

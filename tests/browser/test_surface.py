@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.conftest import ARTIFACTS, screenshot
+from tests.browser.rest import new_run, open_run, run_until, steps
 from tests.support import Server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -37,3 +41,87 @@ def test_a_race_on_the_loss_surface(server: Server, page: Page) -> None:
     assert "diverged" not in label
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "loss-surface-race.png"))
+
+
+def arrows(page: Page) -> list[dict[str, Any]]:
+    value: list[dict[str, Any]] = json.loads(
+        page.locator("#surface canvas").get_attribute("data-arrows") or "[]"
+    )
+    return value
+
+
+def trails(page: Page) -> dict[str, int]:
+    drawn = json.loads(page.locator("#surface canvas").get_attribute("data-trails") or "[]")
+    return {t["name"]: t["points"] for t in drawn}
+
+
+def test_near_the_minimum_the_gradient_arrow_is_readable_with_its_true_length(
+    server: Server, page: Page
+) -> None:
+    """Close to the minimum −lr·g is a fraction of a pixel: it is drawn at a readable length and
+    its true length is written beside it."""
+    run_id = new_run(server, {"experiment": "surface-2d", "optimizer": {"name": "sgd", "lr": 0.1}})
+    run_until(server, run_id, lambda run: run["step"] >= 400)
+    steps(server, run_id, 1)  # a snapshot of one step: the arrows start from the point before it
+    open_run(page, server, run_id)
+    page.wait_for_function(
+        "JSON.parse(document.querySelector('#surface canvas').dataset.arrows || '[]').length > 0"
+    )
+    [arrow] = arrows(page)
+    assert arrow["stretched"] is True, arrow
+    assert 0 < arrow["length"] < 1e-3, arrow
+    # the arrow and its label are really drawn: pixels of the racer's blue around the marker
+    blue: int = page.evaluate(
+        """() => {
+          const canvas = document.querySelector('#surface canvas');
+          const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+          let n = 0;
+          for (let i = 0; i < data.length; i += 4)
+            if (Math.abs(data[i] - 29) < 30 && Math.abs(data[i + 1] - 78) < 30
+                && Math.abs(data[i + 2] - 216) < 30 && data[i + 3] > 200) n++;
+          return n;
+        }"""
+    )
+    assert blue > 150, blue
+    screenshot(page, "loss-surface-near-minimum")
+
+
+def test_race_trails_survive_a_reload(server: Server, page: Page) -> None:
+    run_id = new_run(
+        server,
+        {
+            "experiment": "surface-2d",
+            "optimizer": {"name": "sgd", "lr": 0.1},
+            "race": [{"name": "adam", "lr": 0.05}, {"name": "rmsprop", "lr": 0.01}],
+        },
+    )
+    steps(server, run_id, 25)
+    open_run(page, server, run_id)
+    page.wait_for_function(
+        "(document.querySelector('#surface canvas').dataset.trails || '').includes('Adam')"
+    )
+    before = trails(page)
+    page.reload()
+    expect(page.get_by_test_id("connection")).to_have_text("Live")
+    page.wait_for_function(
+        "(document.querySelector('#surface canvas').dataset.trails || '').includes('Adam')"
+    )
+    after = trails(page)
+    for name in ("Adam", "RMSprop"):
+        # every step of the history, not only the last snapshot's point
+        assert after[name] >= 25, after
+        assert after[name] == before[name], (before, after)
+    screenshot(page, "loss-surface-after-reload")
+
+
+def test_the_race_picker_closes_on_escape(server: Server, page: Page) -> None:
+    run_id = new_run(server, {"experiment": "surface-2d"})
+    open_run(page, server, run_id)
+    summary = page.locator("#race-summary")
+    summary.click()
+    picker = page.locator("details.race-picker")
+    expect(picker).to_have_attribute("open", "")
+    page.get_by_role("checkbox", name="Adam", exact=True).focus()
+    page.keyboard.press("Escape")
+    expect(picker).not_to_have_attribute("open", "")
+    expect(summary).to_be_focused()

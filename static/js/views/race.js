@@ -1,8 +1,12 @@
 // @ts-check
 /**
  * The race on the loss surface: which optimizers race the run's own, and the trail each leaves.
- * Trails are built from the snapshots' `race` entries, so they are as dense as the frames.
+ * Trails are built from the history's race series (every step, and they survive a reload), or
+ * where the history has none yet, from the snapshots' `race` entries.
  */
+import { pathOf } from "../lib/series.js";
+
+/** @typedef {import("../lib/series.js").RaceHistory} RaceHistory */
 
 export const RACER_COLORS = ["#1d4ed8", "#dc2626", "#059669", "#7c3aed", "#b45309"];
 
@@ -14,14 +18,12 @@ export const RACER_COLORS = ["#1d4ed8", "#dc2626", "#059669", "#7c3aed", "#b4530
 
 export class RaceTrails {
   constructor() {
-    /** @type {[number, number][][]} */
+    /** Trails seen live, from the snapshots (as dense as the frames). @type {[number, number][][]} */
     this.trails = [];
-    this.lastStep = -1;
   }
 
   clear() {
     this.trails = [];
-    this.lastStep = -1;
   }
 
   /** @param {RaceEntry[]} entries */
@@ -34,19 +36,28 @@ export class RaceTrails {
     });
   }
 
-  /** What the surface view draws. @param {RaceEntry[]} entries */
-  racers(entries) {
-    return entries.map((entry, i) => ({
-      name: entry.name,
-      color: RACER_COLORS[i % RACER_COLORS.length],
-      point: entry.point,
-      trail: this.trails[i] ?? [],
-      gradientStep: entry.before && entry.gradient_step ? entry.gradient_step : null,
-      actualStep: entry.before
-        ? /** @type {[number, number]} */ ([entry.point[0] - entry.before[0], entry.point[1] - entry.before[1]])
-        : null,
-      loss: entry.loss,
-    }));
+  /**
+   * What the surface view draws. Each trail comes from the history where it has one (every step,
+   * and it survives a reload: the run's own from `history.own`, racer i from `history.racers[i − 1]`,
+   * as the snapshot lists the run's own optimizer first); else from the snapshots seen live.
+   * @param {RaceEntry[]} entries @param {RaceHistory} [history]
+   */
+  racers(entries, history) {
+    return entries.map((entry, i) => {
+      const series = i === 0 ? history?.own : history?.racers[i - 1];
+      const fromHistory = series && series.w.count > 0 ? pathOf(series.w, series.b) : null;
+      return {
+        name: entry.name,
+        color: RACER_COLORS[i % RACER_COLORS.length],
+        point: entry.point,
+        trail: fromHistory ?? this.trails[i] ?? [],
+        gradientStep: entry.before && entry.gradient_step ? entry.gradient_step : null,
+        actualStep: entry.before
+          ? /** @type {[number, number]} */ ([entry.point[0] - entry.before[0], entry.point[1] - entry.before[1]])
+          : null,
+        loss: entry.loss,
+      };
+    });
   }
 }
 
@@ -70,6 +81,14 @@ export function bindRacePicker(fieldset, optimizers, onChange) {
     onChange([...boxes].filter((b) => b.checked).map((b) => b.value));
   });
   const summary = document.getElementById("race-summary");
+  // Escape folds the picker away again, and gives the focus back to its summary.
+  const details = fieldset.closest("details");
+  details?.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || !details.open) return;
+    event.preventDefault();
+    details.open = false;
+    summary?.focus();
+  });
   return {
     /** @param {string[]} names */
     show(names) {
