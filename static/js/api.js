@@ -1,19 +1,48 @@
 // @ts-check
 /** The REST API: control of runs. Errors carry the server's message (FastAPI's `detail`). */
 
+/**
+ * @typedef {import("./contract/contract").RunInfo} RunInfo
+ * @typedef {{loc?: (string | number)[], msg: string}} FieldError one entry of a 422's detail
+ */
+
+/** A refused request: the HTTP status (0: the server could not be reached) and the server's words. */
+export class ApiError extends Error {
+  /** @param {string} message @param {number} status @param {FieldError[]} [errors] */
+  constructor(message, status, errors = []) {
+    super(message);
+    this.status = status;
+    /** A 422's entries, each with the path of the field it is about. */
+    this.errors = errors;
+  }
+
+  /** What the server said, without pydantic's "Value error, " prefix, each entry once. */
+  get reason() {
+    if (!this.errors.length) return this.message;
+    return [...new Set(this.errors.map((e) => e.msg.replace(/^Value error, /, "")))].join("; ");
+  }
+}
+
 /** @param {string} path @param {RequestInit} [init] */
 async function request(path, init) {
-  const response = await fetch(path, {
-    headers: { "Content-Type": "application/json", Accept: "application/json" },
-    ...init,
-  });
+  let response;
+  try {
+    response = await fetch(path, {
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      ...init,
+    });
+  } catch {
+    // fetch rejects only when no answer came at all: say that, not the browser's "Failed to fetch"
+    throw new ApiError("The server cannot be reached.", 0);
+  }
   const body = await response.json().catch(() => null);
   if (!response.ok) {
     const detail = body?.detail;
-    const message = Array.isArray(detail)
-      ? detail.map((d) => `${d.loc?.slice(1).join(".") || "request"}: ${d.msg}`).join("; ")
-      : detail ?? `${response.status} ${response.statusText}`;
-    throw new Error(message);
+    if (Array.isArray(detail)) {
+      const message = detail.map((d) => `${d.loc?.slice(1).join(".") || "request"}: ${d.msg}`).join("; ");
+      throw new ApiError(message, response.status, detail);
+    }
+    throw new ApiError(detail ?? `${response.status} ${response.statusText}`, response.status);
   }
   return body;
 }
@@ -21,21 +50,22 @@ async function request(path, init) {
 export const api = {
   experiments: () => request("/api/experiments"),
   optimizers: () => request("/api/optimizers"),
+  /** @returns {Promise<RunInfo[]>} */
   runs: () => request("/api/runs"),
   source: () => request("/api/source"),
   /** @param {string} runId */
   surface: (runId) => request(`/api/runs/${runId}/surface`),
-  /** @param {object} config */
+  /** @param {object} config @returns {Promise<RunInfo>} */
   createRun: (config) => request("/api/runs", { method: "POST", body: JSON.stringify(config) }),
-  /** @param {string} runId @param {string} command */
+  /** @param {string} runId @param {string} command @returns {Promise<RunInfo>} */
   command: (runId, command) => request(`/api/runs/${runId}/commands/${command}`, { method: "POST" }),
-  /** @param {string} runId @param {object} optimizer */
+  /** @param {string} runId @param {object} optimizer @returns {Promise<RunInfo>} */
   setOptimizer: (runId, optimizer) =>
     request(`/api/runs/${runId}/optimizer`, { method: "PUT", body: JSON.stringify(optimizer) }),
-  /** @param {string} runId @param {object} teaching */
+  /** @param {string} runId @param {object} teaching @returns {Promise<RunInfo>} */
   setTeaching: (runId, teaching) =>
     request(`/api/runs/${runId}/teaching`, { method: "PUT", body: JSON.stringify(teaching) }),
-  /** @param {string} runId @param {number | null} stepsPerSecond */
+  /** @param {string} runId @param {number | null} stepsPerSecond @returns {Promise<RunInfo>} */
   setPace: (runId, stepsPerSecond) =>
     request(`/api/runs/${runId}/pace`, {
       method: "PUT",

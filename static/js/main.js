@@ -8,8 +8,12 @@ import { CodeView } from "./views/codeView.js";
 import { LossChart } from "./views/lossChart.js";
 import { LossSurface } from "./views/lossSurface.js";
 import { ParametersView } from "./views/parameters.js";
+import { Notice } from "./views/notice.js";
 import { bindRacePicker, RaceTrails } from "./views/race.js";
 import { Readouts } from "./views/readouts.js";
+
+/** The states in which a run can train. */
+const LIVE = ["idle", "running", "paused"];
 
 /** @param {string} id */
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
@@ -17,6 +21,7 @@ const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 async function main() {
   const store = new Store();
   const readouts = new Readouts();
+  const notice = new Notice($("notice"));
   const [experiments, optimizers, source] = await Promise.all([
     api.experiments(),
     api.optimizers(),
@@ -55,7 +60,8 @@ async function main() {
     if (dirty.has("marks")) chart.setMarks(store.marks);
     if (dirty.has("snapshot")) parameters.render(store.snapshot);
     if (dirty.has("snapshot") || dirty.has("run")) code.render(store.snapshot, store.latestPhase());
-    if (dirty.has("run")) controls.render(store.run);
+    if (dirty.has("run") || dirty.has("connection")) controls.render(store.run, store.connection);
+    if (dirty.has("run") || dirty.has("connection")) explainRun();
     if (dirty.has("run")) showSurface();
     if (dirty.has("snapshot")) {
       const race = /** @type {any} */ (store.snapshot?.header)?.race;
@@ -70,7 +76,7 @@ async function main() {
     readouts.render(
       store.latestStep(),
       store.latestLoss(),
-      store.run?.state ?? "connecting",
+      store.connection === "closed" ? "unreachable" : store.run?.state ?? "connecting",
       store.latestPhase(),
     );
     dirty.clear();
@@ -86,10 +92,23 @@ async function main() {
   controls.bindStep(() => attempt(api.command(runId(), "step")));
   controls.bindNextPhase(() => attempt(api.command(runId(), "phase")));
   controls.bindReset(() => attempt(api.command(runId(), "reset")));
-  controls.bindOptimizer((config) => attempt(api.setOptimizer(runId(), config)));
-  controls.bindTeaching((teaching) => attempt(api.setTeaching(runId(), teaching)));
-  controls.bindPace((pace) => attempt(api.setPace(runId(), pace)));
-  controls.bindExperiment((name) => replaceRun({ experiment: name }));
+  // A refused edit is explained beside its field by the controls, so these are not `attempt`ed.
+  /** @param {import("./api.js").RunInfo} run */
+  const accepted = (run) => store.acceptConfig(run);
+  controls.bindOptimizer((config) => api.setOptimizer(runId(), config).then(accepted));
+  controls.bindTeaching((teaching) => api.setTeaching(runId(), teaching).then(accepted));
+  controls.bindPace((pace) => api.setPace(runId(), pace).then(accepted));
+  controls.bindExperiment((name) => {
+    const title = experiments.find((/** @type {{name: string}} */ e) => e.name === name)?.title ?? name;
+    return replaceRun({ experiment: name }, `you chose the experiment ${title}`);
+  });
+  controls.bindData((config) => {
+    const before = /** @type {Record<string, unknown>} */ (store.run?.config ?? {});
+    const changed = Object.entries(config)
+      .filter(([key, value]) => before[key] !== value)
+      .map(([key, value]) => `${key.replace("_", " ")} ${value}`);
+    return replaceRun(config, `${changed.join(", ")}: the data changed, the optimizer is the same`);
+  });
   /** @type {HTMLInputElement} */ ($("logscale")).addEventListener("change", (event) => {
     chart.setLog(/** @type {HTMLInputElement} */ (event.target).checked);
     chart.setLosses(store.losses, store.stepCount, store.race.racers);
@@ -115,24 +134,92 @@ async function main() {
       optimizer: store.run?.config.optimizer,
       race: names.map((name) => ({ name })),
     };
-    replaceRun(config);
+    attempt(replaceRun(config, names.length ? `the race is now ${names.join(", ")}` : "the race was cleared"));
   });
 
   /**
    * Start a new run in place of the one shown, and stop that one: live runs are capped, and a
-   * page that switches experiments should not leave workers behind.
-   * @param {object} config
+   * page that switches experiments should not leave workers behind. The notice says so, and
+   * how to get back to it. Resolves when the new run is followed; rejects with the refusal.
+   * @param {object} config @param {string} why what the user changed, in words
    */
-  function replaceRun(config) {
+  async function replaceRun(config, why) {
     const previous = store.run;
-    attempt(
-      api.createRun(config).then((run) => {
-        follow(run.id);
-        if (previous && ["idle", "running", "paused"].includes(previous.state)) {
-          api.command(previous.id, "stop").catch(() => {});
-        }
-      }),
+    let run;
+    try {
+      run = await api.createRun(config);
+    } catch (error) {
+      if (/** @type {{status?: number}} */ (error).status === 429) offerToStopLive(/** @type {Error} */ (error).message, config, why);
+      throw error;
+    }
+    follow(run.id);
+    if (!previous) return;
+    const wasLive = LIVE.includes(previous.state);
+    if (wasLive) await api.command(previous.id, "stop").catch(() => {});
+    notice.show(
+      "replaced",
+      `New run: ${why}.${wasLive ? ` The previous run (${previous.title}, step ${previous.step}) was stopped; its history stays readable.` : ""}`,
+      [{ label: "Open the previous run", act: () => follow(previous.id) }],
     );
+  }
+
+  /**
+   * At the cap of live runs: say so, and offer the way out (stop the live runs, then start it).
+   * @param {string} reason @param {object} config @param {string} why
+   */
+  function offerToStopLive(reason, config, why) {
+    notice.show("cap", `No new run was started: ${reason}`, [
+      {
+        label: "Stop the live runs and start it",
+        act: () =>
+          attempt(
+            api.runs().then(async (runs) => {
+              const live = runs.filter((r) => LIVE.includes(r.state));
+              await Promise.all(live.map((r) => api.command(r.id, "stop").catch(() => {})));
+              await replaceRun(config, `${why}; ${live.length} live run${live.length === 1 ? " was" : "s were"} stopped first`);
+            }),
+          ),
+      },
+    ], "warning");
+  }
+
+  /** @type {string} the run state the notice last explained */
+  let explained = "";
+  /**
+   * A run that cannot train (stopped, failed) or a server that cannot be reached: say what
+   * happened and what to do next, instead of a page of disabled controls.
+   */
+  function explainRun() {
+    const run = store.run;
+    if (store.connection === "closed") {
+      explained = "offline";
+      notice.show("state", "The server cannot be reached. The page reconnects by itself; the controls come back when it does.", [], "warning");
+      return;
+    }
+    if (!run) return;
+    const key = `${run.id}:${run.state}:${run.reason}`;
+    if (key === explained) return;
+    explained = key;
+    if (LIVE.includes(run.state)) {
+      notice.hide("state");
+      return;
+    }
+    const what = run.state === "failed"
+      ? `This run failed: ${run.reason ?? "the server did not say why"}.`
+      : `This run is stopped${run.reason ? ` (${run.reason})` : ""}.`;
+    /** @type {import("./views/notice.js").Action[]} */
+    const actions = [
+      { label: "New run with the same configuration", act: () => attempt(replaceRun(run.config, "the same configuration as the run before")) },
+    ];
+    const show = () => notice.show("state", `${what} Its history stays readable here; to train again, start a new run.`, actions, "warning");
+    show();
+    // Another tab may have moved on to a live run: offer to follow it.
+    api.runs().then((runs) => {
+      const live = runs.find((r) => LIVE.includes(r.state) && r.id !== run.id);
+      if (!live || explained !== key) return;
+      actions.push({ label: `Open the live run (${live.title})`, act: () => follow(live.id) });
+      show();
+    }).catch(() => {});
   }
 
   /** @type {RunSocket | null} */
@@ -148,9 +235,8 @@ async function main() {
   }
 
   const wanted = new URLSearchParams(location.hash.slice(1)).get("run");
-  /** @type {{id: string, state: string}[]} */
   const runs = await api.runs();
-  const live = runs.find((r) => ["idle", "running", "paused"].includes(r.state));
+  const live = runs.find((r) => LIVE.includes(r.state));
   const chosen = runs.find((r) => r.id === wanted) ?? live ?? (await api.createRun({}));
   follow(chosen.id);
 }

@@ -5,9 +5,7 @@ import { decodeSnapshot, num } from "./protocol.js";
 import { RaceHistory } from "./lib/series.js";
 
 /**
- * @typedef {{id: string, experiment: string, title: string, config: any, state: string,
- *            reason: string | null, step: number, loss: number | string | null,
- *            phase: string | null, ready: boolean}} RunInfo
+ * @typedef {import("./contract/contract").RunInfo} RunInfo
  * @typedef {"run" | "losses" | "snapshot" | "connection" | "marks" | "error"} Change
  */
 
@@ -96,6 +94,18 @@ export class Store {
   /** @param {RunInfo} run */
   setRun(run) {
     this.run = run;
+    this.changed.publish("run");
+  }
+
+  /**
+   * The configuration a REST change answered with. The stream confirms it only once the worker
+   * has applied it (seconds, while the worker starts), and the fields must not show the old
+   * configuration meanwhile, nor build the next edit from it.
+   * @param {RunInfo} answer
+   */
+  acceptConfig(answer) {
+    if (!this.run || this.run.id !== answer.id) return;
+    this.run = { ...this.run, config: answer.config };
     this.changed.publish("run");
   }
 

@@ -1,42 +1,30 @@
 // @ts-check
 /**
- * The top bar's controls. Handlers come in through bind* calls; `render(run)` shows a run's state
- * and configuration (so a change made in another tab shows here too) without touching the field
- * the user is typing in.
+ * The run's controls. Handlers come in through bind* calls and return the server's answer, so a
+ * refused change is put back and explained beside its field. `render(run, connection)` shows the
+ * run's real state and configuration (a change made in another tab shows here too) without
+ * touching the field the user is typing in, and says why a control is off.
  */
+import { errorOf, fieldText, fitWidth, readNumber, settle, showError } from "./fields.js";
 
 /** @param {string} id */
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
 /**
- * @typedef {{name: string, kind: "number" | "boolean", default: number | boolean,
- *            minimum: number | null, maximum: number | null,
+ * @typedef {{name: string, label: string, kind: "number" | "integer" | "boolean",
+ *            default: number | boolean, minimum: number | null, maximum: number | null,
  *            exclusive_minimum: boolean, exclusive_maximum: boolean}} HyperparameterSpec
- * @typedef {{name: string, title: string, hyperparameters: HyperparameterSpec[]}} OptimizerSpec
+ * @typedef {{name: string, title: string, ledger: boolean, note?: string | null,
+ *            hyperparameters: HyperparameterSpec[]}} OptimizerSpec
+ * @typedef {import("../contract/contract").RunInfo} RunInfo
+ * @typedef {import("../contract/contract").ExperimentConfig} ExperimentConfig
+ * @typedef {"connecting" | "open" | "closed"} Connection
+ * @typedef {(change: Promise<unknown>) => void} Settled
  */
 
-const HYPER_LABELS = /** @type {Record<string, string>} */ ({
-  momentum: "Momentum",
-  dampening: "Dampening",
-  nesterov: "Nesterov",
-  weight_decay: "Weight decay",
-  beta1: "β₁",
-  beta2: "β₂",
-  eps: "ε",
-  amsgrad: "AMSGrad",
-  alpha: "α (smoothing)",
-  centered: "Centered",
-  lr_decay: "LR decay",
-  momentum_decay: "Momentum decay",
-  decoupled_weight_decay: "Decoupled weight decay",
-  rho: "ρ",
-  lambd: "λ (decay)",
-  t0: "t₀ (averaging start)",
-  eta_minus: "η−",
-  eta_plus: "η+",
-  step_size_min: "Min step",
-  step_size_max: "Max step",
-});
+const LIVE = ["idle", "running", "paused"];
+/** The data's settings: each defines the data set or its batches, so a change makes a new run. */
+const DATA_FIELDS = /** @type {const} */ (["batch_size", "seed", "noise"]);
 
 export class Controls {
   /** @param {{name: string, title: string}[]} experiments @param {OptimizerSpec[]} optimizers */
@@ -54,10 +42,19 @@ export class Controls {
     this.zeroGrad = /** @type {HTMLInputElement} */ ($("teach-zero-grad"));
     this.backward = /** @type {HTMLInputElement} */ ($("teach-backward"));
     this.accumulate = /** @type {HTMLInputElement} */ ($("teach-accumulate"));
+    this.data = DATA_FIELDS.map((name) => /** @type {HTMLInputElement} */ ($(`data-${name.replace("_", "-")}`)));
+    // A control's own hint (its title) gives way to the reason it is off, and comes back.
+    for (const control of document.querySelectorAll("button[title], select[title], input[title]")) {
+      /** @type {HTMLElement} */ (control).dataset.hint = /** @type {HTMLElement} */ (control).title;
+    }
     for (const e of experiments) this.experiment.append(new Option(e.title, e.name));
     for (const o of optimizers) this.optimizer.append(new Option(o.title, o.name));
     /** @type {string | null} which optimizer's inputs are built */
     this.builtFor = null;
+    /** @type {RunInfo | null} */
+    this.run = null;
+    /** @type {Connection} */
+    this.connection = "connecting";
   }
 
   /** @param {() => void} handler called with Start or Pause, by the button's current name */
@@ -80,82 +77,96 @@ export class Controls {
     this.reset.addEventListener("click", handler);
   }
 
-  /** @param {(name: string) => void} handler */
+  /** @param {(name: string) => Promise<unknown>} handler starts a run of that experiment */
   bindExperiment(handler) {
-    this.experiment.addEventListener("change", () => handler(this.experiment.value));
+    this.experiment.addEventListener("change", () => {
+      const shown = this.run?.experiment ?? "";
+      settle(this.experiment, handler(this.experiment.value), () => (this.experiment.value = shown), "");
+    });
   }
 
   /**
-   * @param {(teaching: {zero_grad: boolean, backward: boolean, accumulate: number}) => void} handler
+   * @param {(teaching: {zero_grad: boolean, backward: boolean, accumulate: number}) => Promise<unknown>} handler
    */
   bindTeaching(handler) {
-    const changed = () => {
-      if (!this.accumulate.checkValidity()) {
-        this.accumulate.reportValidity();
-        return;
-      }
-      handler({
-        zero_grad: this.zeroGrad.checked,
-        backward: this.backward.checked,
-        accumulate: Number(this.accumulate.value),
+    /** @param {HTMLInputElement} input @param {"zero_grad" | "backward" | "accumulate"} name */
+    const bind = (input, name) =>
+      input.addEventListener("change", () => {
+        const teaching = this.run?.config.teaching;
+        if (!teaching) return;
+        const current = String(teaching[name]);
+        const value = input.type === "checkbox" ? input.checked : readNumber(input, current);
+        if (value === null) return this.render(this.run, this.connection, true);
+        settle(input, handler({ ...teaching, [name]: value }), () => this.render(this.run, this.connection, true), current);
       });
-    };
-    for (const input of [this.zeroGrad, this.backward, this.accumulate]) {
-      input.addEventListener("change", changed);
-    }
+    bind(this.zeroGrad, "zero_grad");
+    bind(this.backward, "backward");
+    bind(this.accumulate, "accumulate");
   }
 
-  /** @param {(stepsPerSecond: number | null) => void} handler */
+  /** @param {(stepsPerSecond: number | null) => Promise<unknown>} handler */
   bindPace(handler) {
-    this.pace.addEventListener("change", () =>
-      handler(this.pace.value === "" ? null : Number(this.pace.value)),
-    );
+    this.pace.addEventListener("change", () => {
+      const value = this.pace.value === "" ? null : Number(this.pace.value);
+      settle(this.pace, handler(value), () => this.render(this.run, this.connection, true), "");
+    });
   }
 
   /**
-   * @param {(config: Record<string, unknown>) => void} handler called with a whole optimizer
-   *   config: a new optimizer starts from its defaults, a changed hyperparameter keeps the rest.
+   * @param {(config: ExperimentConfig) => Promise<unknown>} handler starts a new run with this
+   *   configuration: batch size, seed and noise define the data, so a change is a new run.
+   */
+  bindData(handler) {
+    this.data.forEach((input, i) => {
+      const name = DATA_FIELDS[i];
+      input.addEventListener("change", () => {
+        const config = this.run?.config;
+        if (!config) return;
+        const current = fieldText(config[name]);
+        const value = readNumber(input, current);
+        if (value === null) return this.render(this.run, this.connection, true);
+        if (value === config[name]) return showError(input, null);
+        settle(input, handler({ ...config, [name]: value }), () => this.render(this.run, this.connection, true), current);
+      });
+    });
+  }
+
+  /**
+   * @param {(config: Record<string, unknown>) => Promise<unknown>} handler called with a whole
+   *   optimizer config: a new optimizer starts from its defaults; an edited field changes only
+   *   itself, every other value is the one the run uses (never what another field holds).
    */
   bindOptimizer(handler) {
+    const restore = () => this.render(this.run, this.connection, true);
     this.optimizer.addEventListener("change", () => {
       const spec = this.optimizers.get(this.optimizer.value);
       if (!spec) return;
       /** @type {Record<string, unknown>} */
-      const config = { name: spec.name, lr: this.defaultOf(spec, "lr") };
+      const config = { name: spec.name };
       for (const h of spec.hyperparameters) config[h.name] = h.default;
-      handler(config);
+      settle(this.optimizer, handler(config), restore, "");
     });
-    const changed = () => {
-      if (!this.lr.checkValidity()) {
-        this.lr.reportValidity();
-        return;
-      }
-      handler(this.readOptimizer());
+    /** @param {Event} event */
+    const changed = (event) => {
+      const input = /** @type {HTMLInputElement} */ (event.target);
+      const running = /** @type {Record<string, unknown> | undefined} */ (/** @type {unknown} */ (this.run?.config.optimizer));
+      if (!running || !(input instanceof HTMLInputElement)) return;
+      const current = fieldText(/** @type {number} */ (running[input.name]));
+      const value = input.type === "checkbox" ? input.checked : readNumber(input, current);
+      if (value === null) return restore();
+      settle(input, handler({ ...running, [input.name]: value }), restore, input.type === "checkbox" ? String(running[input.name]) : current);
     };
     this.lr.addEventListener("change", changed);
     this.hyper.addEventListener("change", changed);
   }
 
-  /** @param {OptimizerSpec} spec @param {string} name */
-  defaultOf(spec, name) {
-    return spec.hyperparameters.find((h) => h.name === name)?.default;
-  }
-
-  /** The optimizer config the inputs show now. */
-  readOptimizer() {
-    /** @type {Record<string, unknown>} */
-    const config = { name: this.optimizer.value, lr: Number(this.lr.value) };
-    for (const input of this.hyper.querySelectorAll("input")) {
-      config[input.name] = input.type === "checkbox" ? input.checked : Number(input.value);
-    }
-    return config;
-  }
-
   /** @param {OptimizerSpec} spec */
   buildHyperparameters(spec) {
+    for (const input of this.hyper.querySelectorAll("input")) errorOf(input).remove();
     this.hyper.replaceChildren();
     const lrSpec = spec.hyperparameters.find((h) => h.name === "lr");
     if (lrSpec) applyBounds(this.lr, lrSpec);
+    showError(this.lr, null);
     for (const h of spec.hyperparameters) {
       if (h.name === "lr") continue;
       const label = document.createElement("label");
@@ -165,67 +176,98 @@ export class Controls {
       input.id = `hp-${h.name}`;
       if (h.kind === "boolean") {
         input.type = "checkbox";
-        label.append(input, ` ${HYPER_LABELS[h.name] ?? h.name}`);
+        label.append(input, ` ${h.label}`);
       } else {
         input.type = "number";
-        input.step = "any";
-        input.inputMode = "decimal";
+        input.step = h.kind === "integer" ? "1" : "any";
+        input.inputMode = h.kind === "integer" ? "numeric" : "decimal";
         applyBounds(input, h);
-        label.append(HYPER_LABELS[h.name] ?? h.name, input);
+        label.append(h.label, input);
       }
       this.hyper.append(label);
     }
     this.builtFor = spec.name;
   }
 
-  /** @param {import("../store.js").RunInfo | null} run */
-  render(run) {
+  /**
+   * @param {RunInfo | null} run @param {Connection} [connection]
+   * @param {boolean} [force] put the run's values back even in the field being edited (after a
+   *   refused or empty entry)
+   */
+  render(run, connection = this.connection, force = false) {
+    this.run = run;
+    this.connection = connection;
     const state = run?.state ?? "connecting";
-    const live = state === "idle" || state === "running" || state === "paused";
+    const reachable = connection !== "closed";
+    const live = LIVE.includes(state) && reachable;
     const running = state === "running";
+    // Say why a control is off: a disabled control with no reason is a dead end.
+    const why = !reachable
+      ? "The server cannot be reached; the page reconnects by itself."
+      : !run
+        ? "Connecting to the run…"
+        : live
+          ? ""
+          : `This run is ${state}${run.reason ? ` (${run.reason})` : ""}: start a new run to train again.`;
     this.start.textContent = running ? "Pause" : "Start";
     this.start.setAttribute("aria-pressed", String(running));
-    this.start.disabled = !live;
-    this.step.disabled = this.nextPhase.disabled = !live || running;
-    this.reset.disabled = !live;
-    this.optimizer.disabled = this.lr.disabled = this.pace.disabled = !live;
+    const off = [this.start, this.step, this.nextPhase, this.reset, this.optimizer, this.lr, this.pace,
+      this.zeroGrad, this.backward, this.accumulate, ...this.hyper.querySelectorAll("input")];
+    for (const control of off) {
+      const disabled = !live || (running && (control === this.step || control === this.nextPhase));
+      /** @type {HTMLInputElement} */ (control).disabled = disabled;
+      control.title = live ? control.dataset.hint ?? "" : why;
+    }
+    // A new run needs only the server: these stay usable on a stopped or failed run.
+    for (const control of [this.experiment, ...this.data]) {
+      control.disabled = !reachable || !run;
+      control.title = !reachable ? why : "";
+    }
     if (!run) return;
-    this.experiment.value = run.experiment;
-    const optimizer = run.config.optimizer;
-    const spec = this.optimizers.get(optimizer.name);
+    const set = force ? setValue : setUnlessEditing;
+    set(this.experiment, run.experiment);
+    const optimizer = /** @type {Record<string, unknown>} */ (/** @type {unknown} */ (run.config.optimizer));
+    const spec = this.optimizers.get(String(optimizer.name));
     if (spec && this.builtFor !== spec.name) this.buildHyperparameters(spec);
-    setUnlessEditing(this.optimizer, optimizer.name);
-    setUnlessEditing(this.lr, String(optimizer.lr));
+    set(this.optimizer, String(optimizer.name));
+    set(this.lr, fieldText(/** @type {number} */ (optimizer.lr)));
     for (const input of this.hyper.querySelectorAll("input")) {
-      input.disabled = !live;
-      if (document.activeElement === input) continue;
-      if (input.type === "checkbox") input.checked = Boolean(optimizer[input.name]);
-      else input.value = String(optimizer[input.name]);
+      if (input.type === "checkbox") {
+        if (force || document.activeElement !== input) input.checked = Boolean(optimizer[input.name]);
+      } else {
+        set(input, fieldText(/** @type {number} */ (optimizer[input.name])));
+      }
     }
     const teaching = run.config.teaching;
-    if (teaching) {
-      this.zeroGrad.checked = teaching.zero_grad;
-      this.backward.checked = teaching.backward;
-      setUnlessEditing(this.accumulate, String(teaching.accumulate));
-    }
-    for (const input of [this.zeroGrad, this.backward, this.accumulate]) input.disabled = !live;
+    this.zeroGrad.checked = teaching.zero_grad;
+    this.backward.checked = teaching.backward;
+    set(this.accumulate, String(teaching.accumulate));
+    DATA_FIELDS.forEach((name, i) => set(this.data[i], fieldText(run.config[name])));
     const pace = run.config.steps_per_second;
-    setUnlessEditing(this.pace, pace == null ? "" : String(pace));
+    set(this.pace, pace == null ? "" : String(pace));
   }
 }
 
 /** @param {HTMLInputElement} input @param {HyperparameterSpec} spec */
 function applyBounds(input, spec) {
-  if (spec.minimum != null) input.min = String(spec.minimum);
-  if (spec.maximum != null) input.max = String(spec.maximum);
+  input.removeAttribute("min");
+  input.removeAttribute("max");
+  if (spec.minimum != null && !spec.exclusive_minimum) input.min = String(spec.minimum);
+  if (spec.maximum != null && !spec.exclusive_maximum) input.max = String(spec.maximum);
   const range = [
     spec.minimum == null ? "" : `${spec.exclusive_minimum ? ">" : "≥"} ${spec.minimum}`,
     spec.maximum == null ? "" : `${spec.exclusive_maximum ? "<" : "≤"} ${spec.maximum}`,
   ].filter(Boolean);
-  input.title = range.length ? `allowed: ${range.join(" and ")}` : "";
+  input.dataset.hint = input.title = range.length ? `allowed: ${range.join(" and ")}` : "";
+}
+
+/** @param {HTMLInputElement | HTMLSelectElement} element @param {string} value */
+function setValue(element, value) {
+  element.value = value;
+  if (element instanceof HTMLInputElement && element.type === "number") fitWidth(element);
 }
 
 /** @param {HTMLInputElement | HTMLSelectElement} element @param {string} value */
 function setUnlessEditing(element, value) {
-  if (document.activeElement !== element) element.value = value;
+  if (document.activeElement !== element) setValue(element, value);
 }

@@ -1,0 +1,142 @@
+"""Fields show what the run really uses; a refused entry is put back and explained beside it."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import screenshot
+from tests.support import Server
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    # Chromium logs every refused request (422) as a console error; these tests refuse on purpose.
+    pytest.mark.allow_console(r"status of 422"),
+]
+
+
+def run_of(page: Page) -> dict[str, Any]:
+    """The run as the server has it, by the id in the page's URL."""
+    run_id = page.url.split("#run=")[1]
+    response = page.request.get(page.url.split("#")[0] + f"api/runs/{run_id}")
+    info: dict[str, Any] = response.json()
+    return info
+
+
+def enter(page: Page, label: str, text: str) -> None:
+    field = page.get_by_label(label, exact=True)
+    field.fill(text)
+    field.press("Enter")
+
+
+def test_refused_and_empty_entries_go_back_to_the_run_value(server: Server, page: Page) -> None:
+    page.goto(server.url)
+    expect(page.get_by_test_id("connection")).to_have_text("Live")
+    lr = page.get_by_label("Learning rate")
+    error = page.get_by_test_id("lr-error")
+    expect(lr).to_have_value("0.01")
+    for entry, reason in [("-1", "greater than 0"), ("1e9", "less than or equal to 10")]:
+        enter(page, "Learning rate", entry)
+        expect(error).to_contain_text(reason)
+        expect(error).to_contain_text("The run still uses 0.01")
+        expect(lr).to_have_value("0.01")
+    # empty: nothing is sent (never 0), and the field shows the run's value again
+    enter(page, "Learning rate", "")
+    expect(error).to_contain_text("Empty: not sent; the run still uses 0.01")
+    expect(lr).to_have_value("0.01")
+    # not a number: Chromium keeps "1e" in the box but reports it as bad input
+    lr.fill("")
+    lr.press_sequentially("1e")
+    lr.press("Tab")
+    expect(error).to_contain_text("Not a number")
+    expect(lr).to_have_value("0.01")
+    assert run_of(page)["config"]["optimizer"]["lr"] == 0.01
+    screenshot(page, "refused-lr")
+
+    # one empty field does not block the others: each edit sends the run's values plus itself
+    enter(page, "Momentum", "")
+    expect(page.get_by_test_id("hp-momentum-error")).to_contain_text("Empty")
+    expect(page.get_by_label("Momentum", exact=True)).to_have_value("0")
+    enter(page, "Learning rate", "0.02")
+    expect(error).to_be_hidden()  # an accepted edit clears its field's refusal
+    page.wait_for_function(
+        "async () => (await (await fetch('/api/runs/' + location.hash.split('=')[1])).json())"
+        ".config.optimizer.lr === 0.02"
+    )
+
+    # a refused Nesterov is unticked again, and is not sent with the next edit
+    nesterov = page.get_by_label("Nesterov")
+    nesterov.check()
+    expect(page.get_by_test_id("hp-nesterov-error")).to_contain_text(
+        "nesterov momentum requires momentum > 0"
+    )
+    expect(nesterov).not_to_be_checked()
+    enter(page, "Learning rate", "0.03")
+    page.wait_for_function(
+        "async () => (await (await fetch('/api/runs/' + location.hash.split('=')[1])).json())"
+        ".config.optimizer.lr === 0.03"
+    )
+    optimizer = run_of(page)["config"]["optimizer"]
+    assert optimizer["nesterov"] is False and optimizer["momentum"] == 0.0
+    expect(nesterov).not_to_be_checked()
+
+
+def test_labels_and_ledger_come_from_the_server(server: Server, page: Page) -> None:
+    page.goto(server.url)
+    expect(page.get_by_test_id("connection")).to_have_text("Live")
+    page.get_by_label("Optimizer", exact=True).select_option("rprop")
+    expect(page.get_by_label("η−")).to_have_value("0.5")
+    minimum = page.get_by_label("Min step")
+    expect(minimum).to_have_value(re.compile(r"^(0\.000001|1e-6)$"))
+    assert minimum.evaluate("(el) => el.scrollWidth <= el.clientWidth")  # every digit in view
+    page.get_by_role("button", name="Step").click()
+    expect(page.get_by_test_id("step")).to_have_text("1")
+    page.locator("canvas.heatmap").first.focus()
+    expect(page.locator("#detail")).to_contain_text("No ledger rule is written for Rprop")
+    # the experiment menu is wide enough for its longest title
+    menu = page.get_by_label("Experiment")
+    assert menu.evaluate("(el) => el.scrollWidth <= el.clientWidth")
+    screenshot(page, "rprop-labels")
+
+
+def test_batch_size_seed_and_noise_start_a_new_run(server: Server, page: Page) -> None:
+    page.goto(server.url)
+    expect(page.get_by_test_id("connection")).to_have_text("Live")
+    enter(page, "Learning rate", "0.02")
+    page.wait_for_function(
+        "async () => (await (await fetch('/api/runs/' + location.hash.split('=')[1])).json())"
+        ".config.optimizer.lr === 0.02"
+    )
+    first = page.url
+    expect(page.get_by_label("Batch size")).to_have_value("32")
+    enter(page, "Batch size", "1")  # the article's single-sample case: one change away
+    expect(page).not_to_have_url(first)
+    notice = page.get_by_test_id("notice")
+    expect(notice).to_contain_text("batch size 1")
+    expect(notice).to_contain_text("the optimizer is the same")
+    expect(notice).to_contain_text("was stopped")
+    expect(page.get_by_label("Batch size")).to_have_value("1")
+    run = run_of(page)
+    assert run["config"]["batch_size"] == 1
+    assert run["config"]["optimizer"]["lr"] == 0.02
+    page.get_by_role("button", name="Next phase").click()
+    page.get_by_role("button", name="Next phase").click()
+    expect(page.get_by_test_id("phase-result")).to_contain_text("a batch of 1")
+    enter(page, "Seed", "7")
+    expect(notice).to_contain_text("seed 7")
+    enter(page, "Noise", "0")
+    expect(notice).to_contain_text("noise 0")
+    run = run_of(page)
+    assert (run["config"]["seed"], run["config"]["noise"], run["config"]["batch_size"]) == (7, 0, 1)
+    enter(page, "Batch size", "0")
+    expect(page.get_by_test_id("data-batch-size-error")).to_contain_text(
+        "greater than or equal to 1"
+    )
+    expect(page.get_by_label("Batch size")).to_have_value("1")
+    screenshot(page, "data-fields")
+    page.get_by_role("button", name="Open the previous run").click()
+    expect(page.get_by_test_id("status")).to_have_text("stopped")
