@@ -41,6 +41,7 @@ CONFIG = ExperimentConfig(
 )
 Message = WorkerMessage
 _optimizer: TypeAdapter[Any] = TypeAdapter(OptimizerConfig)
+_messages: TypeAdapter[Any] = TypeAdapter(WorkerMessage)
 
 
 def as_command(command: str, payload: Any = None) -> WorkerCommand:
@@ -74,7 +75,10 @@ class Harness:
     def drain(self) -> list[Message]:
         messages = []
         while self.inbox.poll():
-            messages.append(self.inbox.recv())
+            message = self.inbox.recv()
+            # built with model_construct on the worker's side: check it is what the contract says
+            _messages.validate_python(message.model_dump())
+            messages.append(message)
         return messages
 
     def train(self, steps: int, snapshots: bool) -> list[Message]:
