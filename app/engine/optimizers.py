@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from app.engine import update_rules
 from app.engine.muon import MuonWithAdamW
@@ -40,12 +40,15 @@ class SGDConfig(_Config):
     nesterov: Annotated[bool, Field(title="Nesterov")] = False
     weight_decay: WeightDecay = 0.0
 
-    @model_validator(mode="after")
-    def _nesterov_needs_momentum(self) -> SGDConfig:
-        # torch.optim.SGD refuses this combination at construction; say so at validation instead.
-        if self.nesterov and (self.momentum == 0.0 or self.dampening != 0.0):
+    @field_validator("nesterov")
+    @classmethod
+    def _nesterov_needs_momentum(cls, nesterov: bool, info: ValidationInfo) -> bool:
+        # torch.optim.SGD refuses this combination at construction; say so at validation instead,
+        # on the field itself, so that the page shows the reason beside the Nesterov box.
+        momentum, dampening = info.data.get("momentum", 0.0), info.data.get("dampening", 0.0)
+        if nesterov and (momentum == 0.0 or dampening != 0.0):
             raise ValueError("nesterov momentum requires momentum > 0 and dampening = 0")
-        return self
+        return nesterov
 
 
 class _AdamFamily(_Config):
