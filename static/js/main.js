@@ -100,7 +100,10 @@ async function main() {
   controls.bindPace((pace) => api.setPace(runId(), pace).then(accepted));
   controls.bindExperiment((name) => {
     const title = experiments.find((/** @type {{name: string}} */ e) => e.name === name)?.title ?? name;
-    return replaceRun({ experiment: name }, `you chose the experiment ${title}`);
+    return replaceRun({ experiment: name }, `you chose the experiment ${title}`).catch((error) => {
+      if (error.status !== 429) store.setError(`No new run was started: ${error.message}`);
+      throw error;
+    });
   });
   controls.bindData((config) => {
     const before = /** @type {Record<string, unknown>} */ (store.run?.config ?? {});
@@ -142,8 +145,9 @@ async function main() {
    * page that switches experiments should not leave workers behind. The notice says so, and
    * how to get back to it. Resolves when the new run is followed; rejects with the refusal.
    * @param {object} config @param {string} why what the user changed, in words
+   * @param {boolean} [stopPrevious] false where the caller has stopped it already
    */
-  async function replaceRun(config, why) {
+  async function replaceRun(config, why, stopPrevious = true) {
     const previous = store.run;
     let run;
     try {
@@ -154,7 +158,7 @@ async function main() {
     }
     follow(run.id);
     if (!previous) return;
-    const wasLive = LIVE.includes(previous.state);
+    const wasLive = stopPrevious && LIVE.includes(previous.state);
     if (wasLive) await api.command(previous.id, "stop").catch(() => {});
     notice.show(
       "replaced",
@@ -176,7 +180,8 @@ async function main() {
             api.runs().then(async (runs) => {
               const live = runs.filter((r) => LIVE.includes(r.state));
               await Promise.all(live.map((r) => api.command(r.id, "stop").catch(() => {})));
-              await replaceRun(config, `${why}; ${live.length} live run${live.length === 1 ? " was" : "s were"} stopped first`);
+              const stopped = `${live.length} live run${live.length === 1 ? " was" : "s were"} stopped first`;
+              await replaceRun(config, `${why}; ${stopped}`, false);
             }),
           ),
       },
@@ -196,7 +201,8 @@ async function main() {
       notice.show("state", "The server cannot be reached. The page reconnects by itself; the controls come back when it does.", [], "warning");
       return;
     }
-    if (!run) return;
+    // Until the followed run's hello arrives, store.run is the run left behind: not news.
+    if (!run || run.id !== followed) return;
     const key = `${run.id}:${run.state}:${run.reason}`;
     if (key === explained) return;
     explained = key;
@@ -224,8 +230,11 @@ async function main() {
 
   /** @type {RunSocket | null} */
   let socket = null;
+  /** @type {string | null} the run the page shows (store.run becomes it at its hello) */
+  let followed = null;
   /** Watch one run: its id goes in the URL, so a reload or a shared link shows the same run. @param {string} id */
   function follow(id) {
+    followed = id;
     socket?.close();
     history.replaceState(null, "", `#run=${id}`);
     socket = new RunSocket(id, {

@@ -77,11 +77,12 @@ export class Controls {
     this.reset.addEventListener("click", handler);
   }
 
-  /** @param {(name: string) => Promise<unknown>} handler starts a run of that experiment */
+  /** @param {(name: string) => Promise<unknown>} handler starts a run of that experiment; rejects when refused */
   bindExperiment(handler) {
+    // A refusal goes back to the experiment that runs; the handler's notice says why.
     this.experiment.addEventListener("change", () => {
       const shown = this.run?.experiment ?? "";
-      settle(this.experiment, handler(this.experiment.value), () => (this.experiment.value = shown), "");
+      handler(this.experiment.value).catch(() => (this.experiment.value = shown));
     });
   }
 
