@@ -88,9 +88,10 @@ export class LossChart {
     this.titles = new Map(optimizers.map((o) => [o.name, o.title]));
   }
 
-  /** @param {{config: {optimizer: OptimizerConfig}} | null} run */
+  /** @param {{config: {optimizer: {name: string}}} | null} run */
   setRun(run) {
-    this.current = run?.config?.optimizer ?? null;
+    // The contract's config types are closed interfaces; the mark labels read them by key.
+    this.current = /** @type {OptimizerConfig | null} */ (/** @type {unknown} */ (run?.config?.optimizer ?? null));
     const name = this.current ? this.title(this.current.name) : "";
     if (name !== this.ownName) {
       this.ownName = name;
