@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import ARTIFACTS, screenshot
 from tests.browser.rest import call, new_run, open_run, run_until, steps
 from tests.support import Server
 
@@ -190,3 +190,66 @@ def test_racers_losses_are_on_the_chart_with_a_legend_and_survive_a_reload(
     page.wait_for_timeout(100)
     assert pixels_of(page, RACER_RED) > 20, "Adam's loss did not survive the reload"
     screenshot(page, "loss-chart-race")
+
+
+@pytest.mark.parametrize("width,height", [(1280, 800), (390, 844), (360, 780)])
+def test_chart_and_surface_fit_their_panels_and_follow_a_resize(
+    server: Server, page: Page, width: int, height: int
+) -> None:
+    run_id = new_run(
+        server,
+        {
+            "experiment": "surface-2d",
+            "optimizer": {"name": "sgd", "lr": 0.1},
+            "race": [{"name": "adam", "lr": 0.05}],
+        },
+    )
+    steps(server, run_id, 20)
+    page.set_viewport_size({"width": width, "height": height})
+    open_run(page, server, run_id)
+    expect(page.locator(f"{CHART} .u-legend")).to_contain_text("Adam")
+    page.wait_for_function(
+        "(document.querySelector('#surface canvas').dataset.trails || '').includes('Adam')"
+    )
+    fits = """() => {
+      const chart = document.querySelector('#loss-chart');
+      const plot = chart.querySelector('.uplot');
+      const surface = document.querySelector('#surface');
+      const canvas = surface.querySelector('canvas');
+      return {
+        page: document.scrollingElement.scrollWidth - window.innerWidth,
+        chart: plot.getBoundingClientRect().width - chart.getBoundingClientRect().width,
+        surface: canvas.getBoundingClientRect().width - surface.getBoundingClientRect().width,
+        surfacePixels: canvas.width / devicePixelRatio - canvas.getBoundingClientRect().width,
+        chartWidth: plot.getBoundingClientRect().width,
+      };
+    }"""
+    measured = page.evaluate(fits)
+    assert measured["page"] <= 0, f"horizontal scroll at {width}px: {measured}"
+    assert measured["chart"] <= 1, measured
+    assert measured["surface"] <= 1, measured
+    assert abs(measured["surfacePixels"]) <= 1, measured
+    screenshot(page, "loss-chart-and-surface")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for panel in ("surface", "loss"):
+        page.locator(f"section.{panel}").screenshot(
+            path=str(ARTIFACTS / f"panel-{panel}-{width}x{height}.png")
+        )
+    # narrower, then back: both redraw to their new boxes
+    plot_width = "document.querySelector('#loss-chart .uplot').getBoundingClientRect().width"
+    narrower = max(360, width // 2)
+    if narrower < width:
+        page.set_viewport_size({"width": narrower, "height": height})
+        # (a narrower window can mean a wider chart: the page reflows to one column)
+        page.wait_for_function(
+            f"(before) => Math.abs({plot_width} - before) > 1", arg=measured["chartWidth"]
+        )
+        narrow = page.evaluate(fits)
+        assert narrow["page"] <= 0 and narrow["chart"] <= 1, narrow
+        assert abs(narrow["surfacePixels"]) <= 1, narrow
+    page.set_viewport_size({"width": width, "height": height})
+    page.wait_for_function(
+        f"(before) => Math.abs({plot_width} - before) <= 1", arg=measured["chartWidth"]
+    )
+    again = page.evaluate(fits)
+    assert abs(again["surfacePixels"]) <= 1 and again["page"] <= 0, again
