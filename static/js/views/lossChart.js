@@ -119,7 +119,8 @@ export class LossChart {
     const series = [
       {
         label: "step",
-        value: (_u, v) => (v == null ? "—" : String(v)),
+        // Away from the chart the legend reads the latest step; over it, the hovered one.
+        value: (_u, v) => (v != null ? String(v) : this.lines[0]?.count ? String(this.lines[0].count) : "—"),
       },
       ...(this.lines.length ? this.lines : [{ name: "", color: LINE_COLORS[0] }]).map((line, i) => ({
         label: i === 0 ? (racing && this.ownName ? `${this.ownName} (this run)` : "loss") : line.name,
@@ -211,7 +212,7 @@ export class LossChart {
   /** The hovered step's true value of one line. @param {uPlot} u @param {number} seriesIdx @param {number | null} idx */
   hoverValue(u, seriesIdx, idx) {
     const line = this.lines[seriesIdx - 1];
-    const step = idx == null ? null : u.data[0][idx];
+    const step = idx == null ? line?.count : u.data[0][idx];
     if (!line || step == null || step < 1 || step > line.count) return "—";
     return formatNumber(line.values[step - 1], 5);
   }
@@ -361,7 +362,13 @@ export class LossChart {
 
   /** Dashed lines at each optimizer change; labels staggered, never overlapping. @param {uPlot} u */
   drawMarks(u) {
-    if (!this.marks.length) return;
+    if (!this.marks.length) {
+      delete this.element.dataset.marks;
+      if (this.element.getAttribute("aria-label") !== "Training loss by optimizer step") {
+        this.element.setAttribute("aria-label", "Training loss by optimizer step");
+      }
+      return;
+    }
     const ratio = devicePixelRatio;
     const ctx = u.ctx;
     const texts = markLabels(this.marks, (name) => this.title(name));
@@ -403,6 +410,9 @@ export class LossChart {
       ctx.fillText(label.text, x, y + ratio);
     }
     this.element.dataset.marks = this.marks.map((m, i) => `step ${m.step}: ${texts[i]}`).join("; ");
+    // Every change in words, folded labels included, for screen readers.
+    const described = `Training loss by optimizer step. Optimizer changes: ${this.element.dataset.marks}.`;
+    if (this.element.getAttribute("aria-label") !== described) this.element.setAttribute("aria-label", described);
     this.element.dataset.markLabels = JSON.stringify(
       placed.map((p) => ({ x: p.x, row: p.row, text: p.text, width: ctx.measureText(p.text).width / ratio })),
     );
