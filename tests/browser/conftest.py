@@ -21,6 +21,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "browser"
+# While a server is down Chromium logs each refused websocket and request as a console error.
+OFFLINE = (r"WebSocket connection to .* failed", r"ERR_CONNECTION_REFUSED")
 WIDE: ViewportSize = {"width": 1280, "height": 800}
 PHONE: ViewportSize = {"width": 390, "height": 844}
 # A worker process starts in a second or two, slower on a loaded 2-core machine: wait for

@@ -10,13 +10,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import WIDE, screenshot
+from tests.browser.conftest import OFFLINE, WIDE, screenshot
 from tests.support import Server, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-# While the server is down Chromium logs the refused websocket and requests as console errors.
-OFFLINE = [r"WebSocket connection to .* failed", r"ERR_CONNECTION_REFUSED"]
 
 
 @pytest.mark.allow_console(*OFFLINE)

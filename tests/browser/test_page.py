@@ -8,7 +8,7 @@ import time
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.conftest import ARTIFACTS, OFFLINE
 from tests.support import Server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -123,6 +123,7 @@ def test_two_tabs_follow_each_other(server: Server, browser: Browser) -> None:
     context.close()
 
 
+@pytest.mark.allow_console(*OFFLINE)
 def test_reconnects_after_the_server_restarts(server: Server, page: Page) -> None:
     page.goto(server.url)
     expect(page.get_by_test_id("connection")).to_have_text("Live")
