@@ -69,8 +69,6 @@ export class LossChart {
     this.zoom = null;
     /** Titles of optimizers by name, for the mark labels and the legend. @type {Map<string, string>} */
     this.titles = new Map();
-    /** The run's optimizer as it is now: the baseline of the first mark when no mark came yet. @type {OptimizerConfig | null} */
-    this.current = null;
     /** The run's own optimizer, named in the legend when others race it. */
     this.ownName = "";
     /** True while the chart itself sets the x scale, so the hook does not take it for a zoom. */
@@ -88,11 +86,10 @@ export class LossChart {
     this.titles = new Map(optimizers.map((o) => [o.name, o.title]));
   }
 
-  /** @param {{config: {optimizer: {name: string}}} | null} run */
+  /** The run's own optimizer names its line when others race it. @param {{config: {optimizer: {name: string}}} | null} run */
   setRun(run) {
-    // The contract's config types are closed interfaces; the mark labels read them by key.
-    this.current = /** @type {OptimizerConfig | null} */ (/** @type {unknown} */ (run?.config?.optimizer ?? null));
-    const name = this.current ? this.title(this.current.name) : "";
+    const current = run?.config?.optimizer;
+    const name = current ? this.title(current.name) : "";
     if (name !== this.ownName) {
       this.ownName = name;
       if (this.lines.length > 1) this.create();
