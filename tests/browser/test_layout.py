@@ -78,3 +78,37 @@ def test_one_column_without_horizontal_scrolling(server: Server, page: Page, wid
         # the Parameters panel shows every row of Adam's five fields without scrolling
         body = page.locator("#params")
         assert body.evaluate("(el) => el.scrollHeight <= el.clientHeight + 1")
+
+
+@pytest.mark.allow_console(r"status of 422")
+def test_a_phone_shows_every_panel_in_one_column(server: Server, page: Page) -> None:
+    page.set_viewport_size(PHONE)
+    open_after_one_step(page, server)
+    for name in ("zero_grad", "forward"):
+        page.get_by_role("button", name="Next phase").click()
+        expect(page.get_by_test_id("phase")).to_have_text(name)
+    result = page.get_by_test_id("phase-result")
+    result.scroll_into_view_if_needed()
+    expect(result.locator("table tr")).to_have_count(9)
+    screenshot(page, "phone-forward")
+    page.get_by_label("Learning rate").fill("-1")
+    page.get_by_label("Learning rate").press("Enter")
+    expect(page.get_by_test_id("lr-error")).to_contain_text("greater than 0")
+    page.evaluate("window.scrollTo(0, 0)")
+    screenshot(page, "phone-refused-lr")
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+    page.get_by_label("Experiment").select_option("surface-2d")
+    expect(page.locator("#surface canvas").first).to_be_visible()
+    page.get_by_role("button", name="Step").click()
+    expect(page.get_by_test_id("step")).to_have_text("1")
+    # the panels follow one another down the page, each as wide as the window allows
+    boxes = [
+        page.locator(f".panel.{name}").bounding_box()
+        for name in ("code", "params", "detail", "surface", "loss")
+    ]
+    assert all(b is not None and b["width"] > 300 for b in boxes)
+    tops = [b["y"] for b in boxes if b is not None]
+    assert tops == sorted(tops)
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+    page.locator(".panel.surface").scroll_into_view_if_needed()
+    screenshot(page, "phone-surface")

@@ -21,14 +21,12 @@ export class CodeView {
       const line = document.createElement("span");
       line.className = "line";
       // Long lines wrap; a wrapped line continues 4 columns right of its own indentation. The
-      // indentation stays real spaces (copied code keeps it) in a box that never wraps.
+      // indentation is padding, not spaces: a space is a place to break the line, and a long
+      // statement would leave its indentation alone on a line of its own.
       const indent = text.length - text.trimStart().length;
-      const spaces = document.createElement("span");
-      spaces.className = "indent";
-      spaces.textContent = " ".repeat(indent);
       line.style.paddingLeft = `calc(8px + ${indent + 4}ch)`;
-      line.style.textIndent = `-${indent + 4}ch`;
-      line.append(spaces, text.trimStart() || " ");
+      line.style.textIndent = "-4ch";
+      line.textContent = text.trimStart() || " ";
       return line;
     });
     code.replaceChildren(...this.lines);
