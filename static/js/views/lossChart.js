@@ -16,8 +16,9 @@
  *   they would overlap (lib/marks.js).
  */
 import uPlot from "../../vendor/uPlot.esm.js";
-import { formatCompact, formatDecade, formatNumber, formatTicks, NAN_COLOR } from "../format.js";
+import { formatCompact, formatNumber, NAN_COLOR } from "../format.js";
 import { countNonFinite, mergeIndices, pick, selectIndices } from "../lib/decimate.js";
+import { lossTickLabels, toAxis, yFactor } from "../lib/lossAxis.js";
 import { layoutLabels, markLabels } from "../lib/marks.js";
 
 /**
@@ -40,16 +41,6 @@ const STEP_INCREMENTS = [1, 2, 5]
   .sort((a, b) => a - b);
 /** log10(loss) ticks: decades, or fractions of one when the loss spans less than a decade. */
 const LOG_INCREMENTS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1, 2, 3, 4, 5, 10, 15, 20, 25, 30, 40, 50, 100];
-
-/**
- * The power of ten that brings the largest loss under 10, where uPlot's ticks need it (beyond
- * 1e12 or below 1e−6); else 1.
- * @param {number} largest
- */
-export function yFactor(largest) {
-  if (!(largest > 0) || !Number.isFinite(largest) || (largest >= 1e-6 && largest < 1e12)) return 1;
-  return 10 ** Math.floor(Math.log10(largest));
-}
 
 export class LossChart {
   /** @param {HTMLElement} element @param {HTMLElement} nonFiniteBadge */
@@ -172,14 +163,7 @@ export class LossChart {
 
   /** The y tick labels in true loss values. @param {(number | null)[]} ticks @param {number} incr */
   yLabels(ticks, incr) {
-    if (this.log) {
-      return ticks.map((t) => {
-        if (t == null) return "";
-        const k = Math.round(t);
-        return Math.abs(t - k) < 1e-9 ? formatDecade(k) : formatCompact(10 ** t, 2);
-      });
-    }
-    return formatTicks(ticks.map((t) => (t == null ? null : t * this.factor)), incr * this.factor);
+    return lossTickLabels(ticks, incr, this.factor, this.log);
   }
 
   /**
@@ -314,13 +298,7 @@ export class LossChart {
     let largest = 0;
     for (const column of columnsY) for (const v of column) if (v !== null && Math.abs(v) > largest) largest = Math.abs(v);
     this.factor = this.log ? 1 : yFactor(largest);
-    const y = columnsY.map((column) =>
-      column.map((v) => {
-        if (v === null) return null;
-        if (!this.log) return v / this.factor;
-        return v > 0 ? Math.log10(v) : null; // zero or negative: nothing to place on a log scale
-      }),
-    );
+    const y = columnsY.map((column) => column.map((v) => toAxis(v, this.factor, this.log)));
     const x = indices.map((i) => i + 1);
     return /** @type {uPlot.AlignedData} */ ([x, ...(y.length ? y : [[]])]);
   }
