@@ -137,7 +137,8 @@ async function main() {
       optimizer: store.run?.config.optimizer,
       race: names.map((name) => ({ name })),
     };
-    attempt(replaceRun(config, names.length ? `the race is now ${names.join(", ")}` : "the race was cleared"));
+    const titles = names.map((name) => optimizerSpecs.get(name)?.title ?? name);
+    attempt(replaceRun(config, titles.length ? `the race is now against ${titles.join(", ")}` : "the race was cleared"));
   });
 
   /**

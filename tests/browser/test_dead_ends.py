@@ -85,6 +85,13 @@ def test_another_tab_switched_experiment(server: Server, browser: Browser) -> No
     expect(one.get_by_label("Experiment")).to_have_value("surface-2d")
     expect(one.get_by_test_id("status")).to_have_text("idle")
     assert one.url == two.url
+    # changing the race is a new run too, and the page says so
+    one.get_by_text("Race against…").click()
+    one.get_by_label("Adam", exact=True).check()
+    notice = one.get_by_test_id("notice")
+    expect(notice).to_contain_text("the race is now against Adam")
+    expect(notice).to_contain_text("(Loss surface: y = w·x + b, step 0) was stopped")
+    assert one.url != two.url
     context.close()
     assert not errors, errors
 

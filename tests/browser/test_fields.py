@@ -84,6 +84,14 @@ def test_refused_and_empty_entries_go_back_to_the_run_value(server: Server, page
     assert optimizer["nesterov"] is False and optimizer["momentum"] == 0.0
     expect(nesterov).not_to_be_checked()
 
+    # the teaching switches too: a refused count of micro-batches goes back to the run's
+    enter(page, "Micro-batches per step", "40")
+    expect(page.get_by_test_id("teach-accumulate-error")).to_contain_text(
+        "less than or equal to 32"
+    )
+    expect(page.get_by_label("Micro-batches per step")).to_have_value("1")
+    assert run_of(page)["config"]["teaching"]["accumulate"] == 1
+
 
 def test_labels_and_ledger_come_from_the_server(server: Server, page: Page) -> None:
     page.goto(server.url)
