@@ -171,3 +171,52 @@ def test_everything_survives_a_restart(path: Path) -> None:
         assert again.events("a") == [{"step": 2, "kind": "optimizer", "fresh": False}]
     finally:
         again.close()
+
+
+def test_race_series_are_kept_beside_the_losses(history: History) -> None:
+    from app.contract.events import RaceSeries
+
+    history.add_run("r", "surface-2d", {}, RunState.RUNNING)
+    assert history.race("r") is None  # no racers: null, as on the stream
+    adam = RaceSeries(name="Adam", loss=[2.0, math.nan], w=[-0.4, -0.3], b=[1.4, math.inf])
+    sgd = RaceSeries(name="SGD", loss=[3.0, 2.5], w=[-0.45, -0.4], b=[1.45, 1.4])
+    history.append_scalars("r", 1, [1.0, 0.5], [adam, sgd])
+    history.append_scalars(
+        "r",
+        3,
+        [0.25],
+        [
+            adam.model_copy(update={"loss": [1.5], "w": [0.1], "b": [0.2]}),
+            sgd.model_copy(update={"loss": [2.0], "w": [0.0], "b": [1.0]}),
+        ],
+    )
+    race = history.race("r")
+    assert race is not None and [s.name for s in race] == ["Adam", "SGD"]
+    assert race[0].loss[0] == 2.0 and math.isnan(race[0].loss[1]) and race[0].loss[2] == 1.5
+    assert race[0].b[1] == math.inf
+    assert race[1].w == [-0.45, -0.4, 0.0]
+    later = history.race("r", after=1, upto=2)  # the same slice as losses(after, upto)
+    assert later is not None and [s.loss for s in later][1] == [2.5]
+    history.clear_progress("r")  # a reset forgets them with the losses
+    assert history.race("r") is None
+
+
+def test_a_history_written_before_races_were_kept_still_opens(path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    with sqlite3.connect(path) as db:  # the schema as it was, without the race table
+        db.executescript(
+            "CREATE TABLE runs (id TEXT PRIMARY KEY, experiment TEXT NOT NULL, config TEXT NOT NULL,"
+            " state TEXT NOT NULL, reason TEXT, step INTEGER NOT NULL DEFAULT 0,"
+            " created_at REAL NOT NULL);"
+            "CREATE TABLE scalars (run_id TEXT NOT NULL, step INTEGER NOT NULL, loss REAL,"
+            " PRIMARY KEY (run_id, step)) WITHOUT ROWID;"
+            "INSERT INTO runs VALUES ('old', 'seed-linear', '{}', 'stopped', NULL, 2, 0);"
+            "INSERT INTO scalars VALUES ('old', 1, 0.5), ('old', 2, NULL);"
+        )
+    history = History(path)
+    try:
+        losses = history.losses("old")
+        assert losses[0] == 0.5 and math.isnan(losses[1])
+        assert history.race("old") is None
+    finally:
+        history.close()
