@@ -223,7 +223,8 @@ async function main() {
     // Another tab may have moved on to a live run: offer to follow it.
     api.runs().then((runs) => {
       const live = runs.find((r) => LIVE.includes(r.state) && r.id !== run.id);
-      if (!live || explained !== key) return;
+      // Only while that notice is still the news: not after the page moved on to another run.
+      if (!live || explained !== key || followed !== run.id || notice.topic !== "state") return;
       actions.push({ label: `Open the live run (${live.title})`, act: () => follow(live.id) });
       show();
     }).catch(() => {});

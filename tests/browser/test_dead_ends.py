@@ -24,6 +24,8 @@ def test_server_down_then_restarted(server: Server, page: Page) -> None:
     page.get_by_label("Learning rate").press("Enter")
     page.get_by_role("button", name="Start").click()
     expect(page.get_by_test_id("status")).to_have_text("running")
+    # a step taken: the worker is up and has applied (and the server recorded) the new rate
+    page.wait_for_function("Number(document.querySelector('[data-testid=step]').textContent) > 0")
     server.stop()
     # not "running": the page cannot know, and says why every control is off
     expect(page.get_by_test_id("status")).to_have_text("unreachable")
