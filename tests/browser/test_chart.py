@@ -130,6 +130,24 @@ def test_optimizer_marks_say_what_changed_and_never_overlap(server: Server, page
     screenshot(page, "loss-chart-marks")
 
 
+def test_a_learning_rate_change_made_while_watching_says_from_and_to(
+    server: Server, page: Page
+) -> None:
+    run_id = new_run(
+        server, {"experiment": "seed-linear", "optimizer": {"name": "sgd", "lr": 0.01}}
+    )
+    steps(server, run_id, 5)
+    open_run(page, server, run_id)
+    expect(page.get_by_test_id("step")).to_have_text("5")
+    page.get_by_label("Learning rate").fill("0.1")
+    page.get_by_label("Learning rate").press("Enter")
+    expect(page.locator(CHART)).to_have_attribute("data-marks", "step 5: lr 0.01→0.1")
+    call(server, f"api/runs/{run_id}/optimizer", "PUT", {"name": "adam", "lr": 0.1})
+    expect(page.locator(CHART)).to_have_attribute(
+        "data-marks", "step 5: lr 0.01→0.1; step 5: SGD→Adam"
+    )
+
+
 def test_hover_reads_step_and_loss_drag_zooms_double_click_resets(
     server: Server, page: Page
 ) -> None:

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { describeChange, layoutLabels, markLabels } from "../../static/js/lib/marks.js";
+import { describeChange, layoutLabels, markLabels, noteConfig } from "../../static/js/lib/marks.js";
 
 const TITLES = /** @type {Record<string, string>} */ ({ sgd: "SGD", adam: "Adam" });
 const title = (/** @type {string} */ name) => TITLES[name] ?? name;
@@ -27,12 +27,23 @@ test("each mark is diffed against the one before it, or its own `previous`", () 
     { step: 20, optimizer: sgd(1) },
     { step: 30, optimizer: sgd(1, 0.9), previous: sgd(0.5) },
   ];
-  assert.deepEqual(markLabels(marks, title, sgd(0.01)), [
+  assert.deepEqual(markLabels(marks, title, [sgd(0.01), sgd(0.1)]), [
     "lr 0.01→0.1",
     "lr 0.1→1",
     "lr 0.5→1, momentum 0→0.9",
   ]);
+  // nothing says what the first one replaced: its optimizer and learning rate
   assert.deepEqual(markLabels(marks.slice(0, 1), title), ["SGD, lr 0.1"]);
+});
+
+test("a change seen live is diffed against the config the page saw before it", () => {
+  let seen = noteConfig([], sgd(0.01));
+  seen = noteConfig(seen, sgd(0.01)); // a status with the same config: no new entry
+  seen = noteConfig(seen, sgd(0.05));
+  assert.equal(seen.length, 2);
+  assert.deepEqual(markLabels([{ step: 4, optimizer: sgd(0.05) }], title, seen), ["lr 0.01→0.05"]);
+  // a config the page never saw in force: nothing to diff against
+  assert.deepEqual(markLabels([{ step: 4, optimizer: sgd(0.07) }], title, seen), ["SGD, lr 0.07"]);
 });
 
 const measure = (/** @type {string} */ text) => 6 * text.length;

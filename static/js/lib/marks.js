@@ -61,13 +61,37 @@ export function describeChange(before, after, title = (name) => name) {
 }
 
 /**
- * One label per mark, each diffed against what it replaced: its `previous` where present, else
- * the mark before it, else `initial` (the run's first config, where known).
- * @param {Mark[]} marks @param {(name: string) => string} [title] @param {OptimizerConfig | null} [initial]
+ * One label per mark, each diffed against what it replaced: its `previous` where the server sends
+ * it, else the mark before it, else the config the page saw in force just before this one
+ * (`seen`: the run's configs in the order the page saw them, live).
+ * @param {Mark[]} marks @param {(name: string) => string} [title]
+ * @param {OptimizerConfig[]} [seen]
  * @returns {string[]}
  */
-export function markLabels(marks, title, initial = null) {
-  return marks.map((mark, i) => describeChange(mark.previous ?? marks[i - 1]?.optimizer ?? initial, mark.optimizer, title));
+export function markLabels(marks, title, seen = []) {
+  return marks.map((mark, i) =>
+    describeChange(mark.previous ?? marks[i - 1]?.optimizer ?? seenBefore(seen, mark.optimizer), mark.optimizer, title),
+  );
+}
+
+/**
+ * The config seen just before `config`, or null when it was the first seen (or never seen).
+ * @param {OptimizerConfig[]} seen @param {OptimizerConfig} config
+ */
+function seenBefore(seen, config) {
+  const key = JSON.stringify(config);
+  const at = seen.map((c) => JSON.stringify(c)).lastIndexOf(key);
+  return at > 0 ? seen[at - 1] : null;
+}
+
+/**
+ * The configs a page saw, in order, without repeats in a row: what `markLabels` diffs a mark
+ * against when nothing else says what it replaced.
+ * @param {OptimizerConfig[]} seen @param {OptimizerConfig} config @returns {OptimizerConfig[]}
+ */
+export function noteConfig(seen, config) {
+  const last = seen[seen.length - 1];
+  return last && JSON.stringify(last) === JSON.stringify(config) ? seen : [...seen, config];
 }
 
 /**

@@ -19,7 +19,7 @@ import uPlot from "../../vendor/uPlot.esm.js";
 import { formatCompact, formatNumber, NAN_COLOR } from "../format.js";
 import { countNonFinite, mergeIndices, pick, selectIndices } from "../lib/decimate.js";
 import { lossTickLabels, toAxis, yFactor } from "../lib/lossAxis.js";
-import { layoutLabels, markLabels } from "../lib/marks.js";
+import { layoutLabels, markLabels, noteConfig } from "../lib/marks.js";
 
 /**
  * @typedef {import("../lib/marks.js").Mark} Mark
@@ -62,6 +62,11 @@ export class LossChart {
     this.titles = new Map();
     /** The run's own optimizer, named in the legend when others race it. */
     this.ownName = "";
+    /** The run shown, and its optimizer configs in the order the page saw them in force. */
+    /** @type {string | undefined} */
+    this.runId = undefined;
+    /** @type {OptimizerConfig[]} */
+    this.seen = [];
     /** True while the chart itself sets the x scale, so the hook does not take it for a zoom. */
     this.settingScale = false;
     /** @type {uPlot | null} */
@@ -77,9 +82,19 @@ export class LossChart {
     this.titles = new Map(optimizers.map((o) => [o.name, o.title]));
   }
 
-  /** The run's own optimizer names its line when others race it. @param {{config: {optimizer: {name: string}}} | null} run */
+  /**
+   * The run's own optimizer names its line when others race it; every config seen in force is
+   * kept, so a live change is labelled against the one before it.
+   * @param {{id: string, config: {optimizer: {name: string}}} | null} run
+   */
   setRun(run) {
     const current = run?.config?.optimizer;
+    if (run?.id !== this.runId) (this.runId = run?.id), (this.seen = []);
+    // The contract's configs are closed interfaces; the labels read them by key.
+    const seen = this.seen;
+    if (current) this.seen = noteConfig(seen, /** @type {OptimizerConfig} */ (/** @type {unknown} */ (current)));
+    // A change is announced before the status that carries it: relabel the marks once it lands.
+    if (this.seen !== seen && this.marks.length) this.plot?.redraw(false, false);
     const name = current ? this.title(current.name) : "";
     if (name !== this.ownName) {
       this.ownName = name;
@@ -346,7 +361,7 @@ export class LossChart {
     }
     const ratio = devicePixelRatio;
     const ctx = u.ctx;
-    const texts = markLabels(this.marks, (name) => this.title(name));
+    const texts = markLabels(this.marks, (name) => this.title(name), this.seen);
     ctx.save();
     ctx.font = `${FONT_PX * ratio}px system-ui, sans-serif`;
     const left = u.bbox.left / ratio;
