@@ -69,7 +69,9 @@ def test_near_the_minimum_the_gradient_arrow_is_readable_with_its_true_length(
     )
     [arrow] = arrows(page)
     assert arrow["stretched"] is True, arrow
-    assert 0 < arrow["length"] < 1e-3, arrow
+    # a few thousandths of a unit on a map about 5 units wide: a pixel or less drawn to scale
+    # (the batch noise keeps it from vanishing altogether)
+    assert 0 < arrow["length"] < 0.05, arrow
     # the arrow and its label are really drawn: pixels of the racer's blue around the marker
     blue: int = page.evaluate(
         """() => {
