@@ -12,11 +12,11 @@ export function num(value) {
 }
 
 /**
- * @typedef {{view: [number, number], stats: Record<string, number | string>, histogram?: [number, number]}} FieldRecord
- * @typedef {{name: string, shape: number[], numel: number, sampled: boolean,
- *            fields: Record<string, FieldRecord | null>, state_scalars: Record<string, number>}} TensorRecord
- * @typedef {{type: "snapshot", v: number, step: number, phase: string | null, loss: number | string | null,
- *            optimizer: Record<string, unknown>, tensors: TensorRecord[]}} SnapshotHeader
+ * The snapshot's header is the contract's (app/contract/snapshot.py, generated into
+ * contract/contract.d.ts); the float32 data after it is addressed by each field's `view`.
+ * @typedef {import("./contract/contract").FieldData} FieldRecord
+ * @typedef {import("./contract/contract").Tensor} TensorRecord
+ * @typedef {import("./contract/contract").SnapshotHeader} SnapshotHeader
  * @typedef {{header: SnapshotHeader, data: Float32Array}} Snapshot
  */
 
@@ -37,6 +37,6 @@ export function decodeSnapshot(buffer) {
  * @param {FieldRecord} field
  */
 export function fieldView(snapshot, field) {
-  const [offset, length] = field.view;
+  const [offset, length] = /** @type {[number, number]} */ (field.view);
   return snapshot.data.subarray(offset, offset + length);
 }

@@ -165,9 +165,7 @@ function ledgerOf(tensor, index, actual, predicted, previousStep) {
     ? "Update ledger: the rule of this step"
     : `Update ledger: the rule of step ${previousStep}, the previous step()`;
   nodes.push(title);
-  const lines = /** @type {{symbolic: string, numeric: string, value: number | string}[] | undefined} */ (
-    /** @type {any} */ (tensor).ledger?.[index]
-  );
+  const lines = tensor.ledger?.[index];
   if (lines?.length) {
     const list = document.createElement("ol");
     list.className = "rule";

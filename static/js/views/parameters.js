@@ -23,25 +23,18 @@ const MAX_CELL = 22;
 export { elementName, gridOf };
 
 /**
- * A row's scale: the largest finite magnitude, and how many elements are NaN or ±Inf. When every
- * element is NaN there is no scale at all, and "±0" would be a lie.
- * @param {Float32Array} values @param {FieldRecord} record
+ * A row's scale: the largest finite magnitude, and how many elements are NaN or ±Inf (the stats
+ * count the whole tensor, `numel` elements). When every element is NaN there is no scale at all,
+ * and "±0" would be a lie.
+ * @param {Float32Array} values @param {FieldRecord} record @param {number} numel
  */
-export function scaleText(values, record) {
-  const count = (/** @type {string} */ key, /** @type {(x: number) => boolean} */ test) => {
-    const stat = record.stats?.[key];
-    if (stat !== undefined) return num(stat);
-    let n = 0;
-    for (const x of values) if (test(x)) n++;
-    return n;
-  };
-  const nan = count("nan", Number.isNaN);
-  const inf = count("inf", (x) => x === Infinity || x === -Infinity);
+export function scaleText(values, record, numel) {
+  const nan = num(record.stats.nan);
+  const inf = num(record.stats.inf);
   const parts = [];
-  const total = record.view[1];
-  if (nan + inf < total || total === 0) parts.push(`±${formatNumber(maxAbs(values), 3)}`);
-  if (nan) parts.push(nan === total ? "all NaN" : `${nan} NaN`);
-  if (inf) parts.push(inf === total ? "all Inf" : `${inf} Inf`);
+  if (nan + inf < numel || numel === 0) parts.push(`±${formatNumber(maxAbs(values), 3)}`);
+  if (nan) parts.push(nan === numel ? "all NaN" : `${nan} NaN`);
+  if (inf) parts.push(inf === numel ? "all Inf" : `${inf} Inf`);
   return { text: parts.join(" · "), nonfinite: nan + inf > 0 };
 }
 
@@ -112,7 +105,8 @@ export class ParametersView {
     const width = this.heatmapWidth();
     snapshot.header.tensors.forEach((tensor, t) => {
       const node = /** @type {HTMLElement} */ (tensorTemplate.content.firstElementChild?.cloneNode(true));
-      const length = tensor.sampled ? (tensor.fields.value?.view[1] ?? 0) : tensor.numel;
+      const view = /** @type {[number, number] | undefined} */ (tensor.fields.value?.view);
+      const length = tensor.sampled ? (view?.[1] ?? 0) : tensor.numel;
       const { rows, cols } = gridOf(tensor, length);
       const shape = tensor.shape.length ? tensor.shape.join("×") : "scalar";
       /** @type {HTMLElement} */ (node.querySelector(".tensor-name")).textContent =
@@ -196,7 +190,7 @@ export class ParametersView {
         const missing = field === "update" ? "not recorded" : "None";
         const label = block.scales.get(field);
         if (label) {
-          const scale = values && record ? scaleText(values, record) : { text: missing, nonfinite: false };
+          const scale = values && record ? scaleText(values, record, tensor.numel) : { text: missing, nonfinite: false };
           label.textContent = scale.text;
           label.classList.toggle("nonfinite", scale.nonfinite);
           label.title = field === "update" && previous && values ? `the update of step ${snapshot.header.step}, the last step()` : "";

@@ -7,14 +7,7 @@
 import { formatNumber } from "../format.js";
 import { num } from "../protocol.js";
 
-/**
- * The header fields this module reads (docs/protocol.md; CONTRACT-NOTES item 2).
- * @typedef {{zero_grad: boolean, backward: boolean, accumulate: number}} Teaching
- * @typedef {{phase: string, cleared?: boolean, ran?: boolean, micro_batch?: number,
- *            micro_batches?: number, moved?: boolean}} Effect
- * @typedef {import("../protocol.js").SnapshotHeader & {teaching?: Teaching, effect?: Effect | null,
- *            micro_batch?: {index: number, of: number}, batch?: any}} Header
- */
+/** @typedef {import("../protocol.js").SnapshotHeader} Header */
 
 /** @param {string} text */
 function para(text) {
@@ -68,11 +61,11 @@ export function phaseStory(header, phase) {
   if (!header || !phase) {
     return { nodes: [para("Press Next phase to run the loop one phase at a time.")], skipped: false };
   }
-  const effect = header.effect?.phase === phase ? header.effect : null;
+  const effect = header.effect;
   const teaching = header.teaching;
   switch (phase) {
     case "zero_grad": {
-      const cleared = effect?.cleared ?? teaching?.zero_grad ?? true;
+      const cleared = effect?.phase === "zero_grad" ? effect.cleared : teaching?.zero_grad ?? true;
       if (!cleared) {
         return {
           skipped: true,
@@ -132,7 +125,8 @@ export function phaseStory(header, phase) {
       return { skipped: false, nodes };
     }
     case "backward": {
-      const ran = effect?.ran ?? teaching?.backward ?? true;
+      const done = effect?.phase === "backward" ? effect : null;
+      const ran = done ? done.ran : teaching?.backward ?? true;
       if (!ran) {
         return {
           skipped: true,
@@ -142,8 +136,8 @@ export function phaseStory(header, phase) {
           ],
         };
       }
-      const index = effect?.micro_batch ?? header.micro_batch?.index ?? 1;
-      const of = effect?.micro_batches ?? header.micro_batch?.of ?? 1;
+      const index = done?.micro_batch ?? header.micro_batch?.index ?? 1;
+      const of = done?.micro_batches ?? header.micro_batch?.of ?? 1;
       const fresh = index === 1 && (teaching?.zero_grad ?? true);
       const what = of > 1
         ? `backward() on micro-batch ${index} of ${of}: (loss / ${of}).backward() ${fresh ? "filled .grad with" : "added to .grad"} this micro-batch's ∂loss/∂θ ÷ ${of}.`
@@ -153,7 +147,7 @@ export function phaseStory(header, phase) {
       return { skipped: false, nodes: [para(what), para(`.grad: ${norms(header, "grad")}`)] };
     }
     case "step": {
-      const moved = effect?.moved;
+      const moved = effect?.phase === "step" ? effect.moved : undefined;
       if (moved === false) {
         const why = anyGradient(header) ? "" : " No parameter has a gradient (backward is switched off), so there was nothing to follow.";
         return {
