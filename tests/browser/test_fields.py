@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.conftest import screenshot
 from tests.support import Server
@@ -25,6 +25,22 @@ def run_of(page: Page) -> dict[str, Any]:
     response = page.request.get(page.url.split("#")[0] + f"api/runs/{run_id}")
     info: dict[str, Any] = response.json()
     return info
+
+
+def fits(element: Locator, text: str, room: int = 0) -> bool:
+    """Whether `text`, in the element's own font, fits inside it beside `room` pixels."""
+    fitted: bool = element.evaluate(
+        """(el, [text, room]) => {
+             const style = getComputedStyle(el);
+             const context = document.createElement('canvas').getContext('2d');
+             context.font = style.font;
+             const inner = el.clientWidth - parseFloat(style.paddingLeft)
+                           - parseFloat(style.paddingRight);
+             return context.measureText(text).width + room <= inner;
+           }""",
+        [text, room],
+    )
+    return fitted
 
 
 def enter(page: Page, label: str, text: str) -> None:
@@ -100,14 +116,15 @@ def test_labels_and_ledger_come_from_the_server(server: Server, page: Page) -> N
     expect(page.get_by_label("η−")).to_have_value("0.5")
     minimum = page.get_by_label("Min step")
     expect(minimum).to_have_value(re.compile(r"^(0\.000001|1e-6)$"))
-    assert minimum.evaluate("(el) => el.scrollWidth <= el.clientWidth")  # every digit in view
+    assert fits(minimum, minimum.input_value(), room=20)  # every digit beside the spin buttons
     page.get_by_role("button", name="Step").click()
     expect(page.get_by_test_id("step")).to_have_text("1")
     page.locator("canvas.heatmap").first.focus()
     expect(page.locator("#detail")).to_contain_text("No ledger rule is written for Rprop")
     # the experiment menu is wide enough for its longest title
     menu = page.get_by_label("Experiment")
-    assert menu.evaluate("(el) => el.scrollWidth <= el.clientWidth")
+    for title in menu.locator("option").all_inner_texts():
+        assert fits(menu, title, room=16), title  # 16 px: the menu's arrow
     screenshot(page, "rprop-labels")
 
 
