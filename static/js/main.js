@@ -1,7 +1,7 @@
 // @ts-check
 /** The entry module: wires the store, the socket, the API and the views together. Nothing else. */
 import { api } from "./api.js";
-import { RunSocket } from "./socket.js";
+import { LIVE, RunFlow } from "./runFlow.js";
 import { Store } from "./store.js";
 import { Controls } from "./views/controls.js";
 import { CodeView } from "./views/codeView.js";
@@ -11,9 +11,6 @@ import { ParametersView } from "./views/parameters.js";
 import { Notice } from "./views/notice.js";
 import { bindRacePicker, RaceTrails } from "./views/race.js";
 import { Readouts } from "./views/readouts.js";
-
-/** The states in which a run can train. */
-const LIVE = ["idle", "running", "paused"];
 
 /** @param {string} id */
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
@@ -61,7 +58,7 @@ async function main() {
     if (dirty.has("snapshot")) parameters.render(store.snapshot);
     if (dirty.has("snapshot") || dirty.has("run")) code.render(store.snapshot, store.latestPhase());
     if (dirty.has("run") || dirty.has("connection")) controls.render(store.run, store.connection);
-    if (dirty.has("run") || dirty.has("connection")) explainRun();
+    if (dirty.has("run") || dirty.has("connection")) flow.explainRun();
     if (dirty.has("run")) showSurface();
     if (dirty.has("snapshot")) {
       const race = /** @type {any} */ (store.snapshot?.header)?.race;
@@ -85,6 +82,7 @@ async function main() {
   /** Report a refused request on the page instead of failing silently. @param {Promise<unknown>} p */
   const attempt = (p) => p.catch((error) => store.setError(error.message));
   const runId = () => /** @type {string} */ (store.run?.id);
+  const flow = new RunFlow(store, notice, attempt);
 
   controls.bindStartPause(() =>
     attempt(api.command(runId(), store.run?.state === "running" ? "pause" : "start")),
@@ -100,7 +98,7 @@ async function main() {
   controls.bindPace((pace) => api.setPace(runId(), pace).then(accepted));
   controls.bindExperiment((name) => {
     const title = experiments.find((/** @type {{name: string}} */ e) => e.name === name)?.title ?? name;
-    return replaceRun({ experiment: name }, `you chose the experiment ${title}`).catch((error) => {
+    return flow.replaceRun({ experiment: name }, `you chose the experiment ${title}`).catch((error) => {
       if (error.status !== 429) store.setError(`No new run was started: ${error.message}`);
       throw error;
     });
@@ -110,7 +108,7 @@ async function main() {
     const changed = Object.entries(config)
       .filter(([key, value]) => before[key] !== value)
       .map(([key, value]) => `${key.replace("_", " ")} ${value}`);
-    return replaceRun(config, `${changed.join(", ")}: the data changed, the optimizer is the same`);
+    return flow.replaceRun(config, `${changed.join(", ")}: the data changed, the optimizer is the same`);
   });
   /** @type {HTMLInputElement} */ ($("logscale")).addEventListener("change", (event) => {
     chart.setLog(/** @type {HTMLInputElement} */ (event.target).checked);
@@ -138,118 +136,14 @@ async function main() {
       race: names.map((name) => ({ name })),
     };
     const titles = names.map((name) => optimizerSpecs.get(name)?.title ?? name);
-    attempt(replaceRun(config, titles.length ? `the race is now against ${titles.join(", ")}` : "the race was cleared"));
+    attempt(flow.replaceRun(config, titles.length ? `the race is now against ${titles.join(", ")}` : "the race was cleared"));
   });
-
-  /**
-   * Start a new run in place of the one shown, and stop that one: live runs are capped, and a
-   * page that switches experiments should not leave workers behind. The notice says so, and
-   * how to get back to it. Resolves when the new run is followed; rejects with the refusal.
-   * @param {object} config @param {string} why what the user changed, in words
-   * @param {boolean} [stopPrevious] false where the caller has stopped it already
-   */
-  async function replaceRun(config, why, stopPrevious = true) {
-    const previous = store.run;
-    let run;
-    try {
-      run = await api.createRun(config);
-    } catch (error) {
-      if (/** @type {{status?: number}} */ (error).status === 429) offerToStopLive(/** @type {Error} */ (error).message, config, why);
-      throw error;
-    }
-    follow(run.id);
-    if (!previous) return;
-    const wasLive = stopPrevious && LIVE.includes(previous.state);
-    if (wasLive) await api.command(previous.id, "stop").catch(() => {});
-    notice.show(
-      "replaced",
-      `New run: ${why}.${wasLive ? ` The previous run (${previous.title}, step ${previous.step}) was stopped; its history stays readable.` : ""}`,
-      [{ label: "Open the previous run", act: () => follow(previous.id) }],
-    );
-  }
-
-  /**
-   * At the cap of live runs: say so, and offer the way out (stop the live runs, then start it).
-   * @param {string} reason @param {object} config @param {string} why
-   */
-  function offerToStopLive(reason, config, why) {
-    notice.show("cap", `No new run was started: ${reason}`, [
-      {
-        label: "Stop the live runs and start it",
-        act: () =>
-          attempt(
-            api.runs().then(async (runs) => {
-              const live = runs.filter((r) => LIVE.includes(r.state));
-              await Promise.all(live.map((r) => api.command(r.id, "stop").catch(() => {})));
-              const stopped = `${live.length} live run${live.length === 1 ? " was" : "s were"} stopped first`;
-              await replaceRun(config, `${why}; ${stopped}`, false);
-            }),
-          ),
-      },
-    ], "warning");
-  }
-
-  /** @type {string} the run state the notice last explained */
-  let explained = "";
-  /**
-   * A run that cannot train (stopped, failed) or a server that cannot be reached: say what
-   * happened and what to do next, instead of a page of disabled controls.
-   */
-  function explainRun() {
-    const run = store.run;
-    if (store.connection === "closed") {
-      explained = "offline";
-      notice.show("state", "The server cannot be reached. The page reconnects by itself; the controls come back when it does.", [], "warning");
-      return;
-    }
-    // Until the followed run's hello arrives, store.run is the run left behind: not news.
-    if (!run || run.id !== followed) return;
-    const key = `${run.id}:${run.state}:${run.reason}`;
-    if (key === explained) return;
-    explained = key;
-    if (LIVE.includes(run.state)) {
-      notice.hide("state");
-      return;
-    }
-    const what = run.state === "failed"
-      ? `This run failed: ${run.reason ?? "the server did not say why"}.`
-      : `This run is stopped${run.reason ? ` (${run.reason})` : ""}.`;
-    /** @type {import("./views/notice.js").Action[]} */
-    const actions = [
-      { label: "New run with the same configuration", act: () => attempt(replaceRun(run.config, "the same configuration as the run before")) },
-    ];
-    const show = () => notice.show("state", `${what} Its history stays readable here; to train again, start a new run.`, actions, "warning");
-    show();
-    // Another tab may have moved on to a live run: offer to follow it.
-    api.runs().then((runs) => {
-      const live = runs.find((r) => LIVE.includes(r.state) && r.id !== run.id);
-      // Only while that notice is still the news: not after the page moved on to another run.
-      if (!live || explained !== key || followed !== run.id || notice.topic !== "state") return;
-      actions.push({ label: `Open the live run (${live.title})`, act: () => follow(live.id) });
-      show();
-    }).catch(() => {});
-  }
-
-  /** @type {RunSocket | null} */
-  let socket = null;
-  /** @type {string | null} the run the page shows (store.run becomes it at its hello) */
-  let followed = null;
-  /** Watch one run: its id goes in the URL, so a reload or a shared link shows the same run. @param {string} id */
-  function follow(id) {
-    followed = id;
-    socket?.close();
-    history.replaceState(null, "", `#run=${id}`);
-    socket = new RunSocket(id, {
-      onMessage: (data) => store.receive(data),
-      onState: (state) => store.setConnection(state),
-    });
-  }
 
   const wanted = new URLSearchParams(location.hash.slice(1)).get("run");
   const runs = await api.runs();
   const live = runs.find((r) => LIVE.includes(r.state));
   const chosen = runs.find((r) => r.id === wanted) ?? live ?? (await api.createRun({}));
-  follow(chosen.id);
+  flow.follow(chosen.id);
 }
 
 main().catch((error) => {
