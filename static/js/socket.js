@@ -12,6 +12,8 @@ export class RunSocket {
     this.handlers = handlers;
     this.delay = 250;
     this.stopped = false;
+    /** a connection was lost and not yet regained */
+    this.lost = false;
     /** @type {WebSocket | null} */
     this.ws = null;
     this.connect();
@@ -22,14 +24,18 @@ export class RunSocket {
     const ws = new WebSocket(`${scheme}://${location.host}/ws/runs/${this.runId}`);
     ws.binaryType = "arraybuffer";
     this.ws = ws;
-    this.handlers.onState("connecting");
+    // While retrying after a loss the page stays "closed" until a connection opens: flickering
+    // back to "connecting" between tries would briefly show the stale run as if it were live.
+    if (!this.lost) this.handlers.onState("connecting");
     ws.onopen = () => {
       this.delay = 250;
+      this.lost = false;
       this.handlers.onState("open");
     };
     ws.onmessage = (event) => this.handlers.onMessage(event.data);
     ws.onclose = () => {
       if (this.stopped) return;
+      this.lost = true;
       this.handlers.onState("closed");
       setTimeout(() => this.connect(), this.delay);
       this.delay = Math.min(this.delay * 2, 5000);

@@ -36,6 +36,18 @@ def test_server_down_then_restarted(server: Server, page: Page) -> None:
     expect(pause).to_have_attribute(
         "title", "The server cannot be reached; the page reconnects by itself."
     )
+    # and keeps saying so between reconnection attempts (each of them fails): no flicker back
+    statuses = page.evaluate(
+        """() => new Promise((resolve) => {
+             const seen = new Set();
+             const timer = setInterval(() => {
+               seen.add(document.querySelector('[data-testid=status]').textContent);
+               seen.add(String(document.querySelector('#notice').hidden));
+             }, 20);
+             setTimeout(() => { clearInterval(timer); resolve([...seen]); }, 3000);
+           })"""
+    )
+    assert sorted(statuses) == ["false", "unreachable"], statuses
     # a request that gets no answer says so, not the browser's "Failed to fetch"
     said = page.evaluate(
         "import('/static/js/api.js').then((m) => m.api.runs()).catch((e) => e.message)"
