@@ -78,11 +78,21 @@ def read_frames(data: bytes) -> list[tuple[int, bytes]]:
 def test_a_client_dropped_for_being_slow_receives_1008_before_the_tcp_close(
     server: Server,
 ) -> None:
-    run_id = rest(server, "/api/runs", "POST", {"steps_per_second": None})["id"]
+    # A race of four: each step streams thirteen numbers, so the server's socket buffers (which
+    # the kernel grows to megabytes) fill within seconds, and the client is dropped well before
+    # the server's keepalive (a ping every 20 s, answered within 20 s) would close it with 1011.
+    racers = [{"name": name, "lr": 0.01} for name in ("adam", "rmsprop", "adagrad", "nadam")]
+    config = {"experiment": "surface-2d", "race": racers, "steps_per_second": None}
+    run_id = rest(server, "/api/runs", "POST", config)["id"]
     rest(server, f"/api/runs/{run_id}/commands/start", "POST")
+    deadline = time.monotonic() + 120
+    while rest(server, f"/api/runs/{run_id}")["step"] < 5000:
+        assert time.monotonic() < deadline, "the run did not train"
+        time.sleep(0.2)
     stalled = socket.socket()
     stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     stalled.connect(("127.0.0.1", server.port))
+    connected_at = time.monotonic()
     key = base64.b64encode(os.urandom(16)).decode()
     stalled.sendall(
         (
@@ -92,11 +102,13 @@ def test_a_client_dropped_for_being_slow_receives_1008_before_the_tcp_close(
         ).encode()
     )
     try:
-        # Read nothing until the server has let the client go (its connection count drops).
+        # Read nothing until the server has taken the client in, and then let it go.
         deadline = time.monotonic() + 60
-        while rest(server, "/api/server")["connections"] != 0:
-            assert time.monotonic() < deadline, "the stalled client was never dropped"
-            time.sleep(0.2)
+        for connections in (1, 0):
+            while rest(server, "/api/server")["connections"] != connections:
+                assert time.monotonic() < deadline, f"the connection count never was {connections}"
+                time.sleep(0.05)
+        dropped_at = time.monotonic()
         received = bytearray()
         stalled.settimeout(30)
         while chunk := stalled.recv(1 << 16):
@@ -104,6 +116,7 @@ def test_a_client_dropped_for_being_slow_receives_1008_before_the_tcp_close(
     finally:
         stalled.close()
         rest(server, f"/api/runs/{run_id}/commands/stop", "POST")
+    assert dropped_at - connected_at < 30  # before the keepalive could have closed it
     head, _, body = bytes(received).partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 101")
     opcode, payload = read_frames(body)[-1]

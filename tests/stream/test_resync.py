@@ -66,7 +66,7 @@ def publish_step(history: History, hub: Hub, step: int) -> None:
     hub.publish(RUN, Frame(FrameKind.SCALARS, encode_event(event), step, step))
 
 
-async def until(condition: Any, limit: float = 5.0) -> None:
+async def until(condition: Any, limit: float = 30.0) -> None:
     async with asyncio.timeout(limit):
         while not condition():
             await asyncio.sleep(0.001)
