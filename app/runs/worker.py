@@ -24,17 +24,6 @@ from typing import Protocol
 
 import torch
 
-from app.contract.snapshot import (
-    BackwardEffect,
-    Batch,
-    Effect,
-    ForwardEffect,
-    LossEffect,
-    MicroBatch,
-    SnapshotHeader,
-    StepEffect,
-    ZeroGradEffect,
-)
 from app.contract.worker import (
     Ack,
     Control,
@@ -53,12 +42,12 @@ from app.engine.experiments import ExperimentConfig
 from app.engine.loop import Phase, TrainingLoop
 from app.instrument.governor import Governor
 from app.instrument.recorder import Recorder
+from app.runs.header import snapshot_header
 from app.runs.race import Race
 from app.runs.state import Command
 from app.stream.protocol import encode_snapshot
 
 FLUSH_INTERVAL = 0.05  # seconds between batches of scalars: 20 per second, like the frames
-BATCH_ROWS_SHOWN = 8  # predictions beside targets, in a snapshot
 MAX_BATCH = 4096  # steps per scalars message, so a very fast loop still flushes in bounded chunks
 
 
@@ -127,43 +116,9 @@ class Session:
         self.flush()
         loop = self.loop
         snapshot = self.recorder.snapshot(loop.optimizer)
-        loss, batch = self.batch_so_far()
-        header = SnapshotHeader.model_construct(
-            step=loop.step,
-            phase=loop.phase,
-            loss=loss,
-            batch=batch,
-            race=None if self.race is None else self.race.view(loop),
-            optimizer=loop.optimizer_config,
-            teaching=loop.teaching,
-            effect=effect_of(loop, snapshot.moved()),
-            micro_batch=MicroBatch.model_construct(index=loop.micro_batch, of=loop.micro_batches),
-            tensors=snapshot.tensors,
-        )
-        self.send(
-            SnapshotFrame.model_construct(
-                step=loop.step, frame=encode_snapshot(header, snapshot.data)
-            )
-        )
-
-    def batch_so_far(self) -> tuple[float | None, Batch | None]:
-        """The current step's loss and batch, once the phases that make them ran.
-
-        After zero_grad a new step has begun: the previous step's batch and loss are not shown as
-        if they were this one's.
-        """
-        phase, loop = self.loop.phase, self.loop
-        if phase in (None, Phase.ZERO_GRAD) or loop.predictions is None or loop.targets is None:
-            return None, None
-        rows = BATCH_ROWS_SHOWN
-        batch = Batch.model_construct(
-            size=len(loop.targets),
-            predictions=loop.predictions.detach()[:rows].flatten().tolist(),
-            targets=loop.targets[:rows].flatten().tolist(),
-        )
-        if phase is not Phase.FORWARD and loop.loss is not None:
-            return float(loop.loss.detach()), batch
-        return None, batch
+        race = None if self.race is None else self.race.view(loop)
+        frame = encode_snapshot(snapshot_header(loop, snapshot, race), snapshot.data)
+        self.send(SnapshotFrame.model_construct(step=loop.step, frame=frame))
 
     def ack(self, command: Command) -> None:
         loop = self.loop
@@ -293,24 +248,3 @@ def run_worker(config_json: str, commands: Connection, posted: Counter, out: Con
         reason = "".join(traceback.format_exception_only(error)).strip()
         with contextlib.suppress(OSError, ValueError):
             out.send(Failed.model_construct(reason=reason))
-
-
-def effect_of(loop: TrainingLoop, moved: bool | None) -> Effect | None:
-    """What the loop's last phase really did, with the switches it ran under."""
-    match loop.phase:
-        case Phase.ZERO_GRAD:
-            return ZeroGradEffect.model_construct(cleared=loop.cleared)
-        case Phase.FORWARD:
-            return ForwardEffect.model_construct()
-        case Phase.LOSS:
-            return LossEffect.model_construct()
-        case Phase.BACKWARD:
-            return BackwardEffect.model_construct(
-                ran=loop.backward_ran,
-                micro_batch=loop.micro_batch,
-                micro_batches=loop.micro_batches,
-            )
-        case Phase.STEP:
-            # moved is None only when no update was recorded, which the recorder prevents
-            return StepEffect.model_construct(moved=bool(moved))
-    return None
