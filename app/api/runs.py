@@ -7,13 +7,14 @@ handler's work is a state check, a pipe write and a small SQLite write, well und
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
 
 from app.api.deps import HistoryDep, RunsDep
 from app.api.schemas import PaceChange
 from app.api.stream import optimizer_marks
-from app.contract.rest import LossSurface, ScalarsExport
+from app.contract.rest import LossSurface, Problem, RefusedInput, ScalarsExport
 from app.contract.run import RunInfo
 from app.engine.experiments import ExperimentConfig, Teaching
 from app.engine.optimizers import OptimizerConfig
@@ -21,6 +22,18 @@ from app.engine.surface import loss_surface
 from app.runs.state import Command
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
+# The errors a route can answer with, documented in the OpenAPI schema.
+REFUSED: dict[int | str, dict[str, Any]] = {
+    422: {"model": RefusedInput, "description": "Refused input, and the field it is about"}
+}
+UNKNOWN: dict[int | str, dict[str, Any]] = {
+    **REFUSED,
+    404: {"model": Problem, "description": "No run with that id"},
+}
+FORBIDDEN: dict[int | str, dict[str, Any]] = {
+    **UNKNOWN,
+    409: {"model": Problem, "description": "The run's state forbids it; the reason says why"},
+}
 
 
 @router.get("")
@@ -28,40 +41,47 @@ async def list_runs(runs: RunsDep) -> list[RunInfo]:
     return runs.all_info()
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        **REFUSED,
+        429: {"model": Problem, "description": "As many runs are live as allowed"},
+    },
+)
 async def create_run(config: ExperimentConfig, runs: RunsDep) -> RunInfo:
     return runs.create(config).info()
 
 
-@router.get("/{run_id}")
+@router.get("/{run_id}", responses=UNKNOWN)
 async def get_run(run_id: str, runs: RunsDep) -> RunInfo:
     return runs.info(run_id)
 
 
-@router.post("/{run_id}/commands/{command}")
+@router.post("/{run_id}/commands/{command}", responses=FORBIDDEN)
 async def send_command(run_id: str, command: Command, runs: RunsDep) -> RunInfo:
     """start, pause, step (one optimizer step), phase (one phase of a step), reset or stop."""
     return runs.command(run_id, command).info()
 
 
-@router.put("/{run_id}/optimizer")
+@router.put("/{run_id}/optimizer", responses=FORBIDDEN)
 async def change_optimizer(run_id: str, optimizer: OptimizerConfig, runs: RunsDep) -> RunInfo:
     """Same optimizer: new hyperparameters, state kept. Another optimizer: fresh state."""
     return runs.change_optimizer(run_id, optimizer).info()
 
 
-@router.put("/{run_id}/teaching")
+@router.put("/{run_id}/teaching", responses=FORBIDDEN)
 async def change_teaching(run_id: str, teaching: Teaching, runs: RunsDep) -> RunInfo:
     """Skip zero_grad, skip backward, or accumulate gradients over k micro-batches per step."""
     return runs.change_teaching(run_id, teaching).info()
 
 
-@router.put("/{run_id}/pace")
+@router.put("/{run_id}/pace", responses=FORBIDDEN)
 async def change_pace(run_id: str, pace: PaceChange, runs: RunsDep) -> RunInfo:
     return runs.change_pace(run_id, pace.steps_per_second).info()
 
 
-@router.get("/{run_id}/surface")
+@router.get("/{run_id}/surface", responses=UNKNOWN)
 async def get_surface(run_id: str, runs: RunsDep) -> LossSurface:
     """The loss over a grid of (w, b), for runs of the two-parameter experiment."""
     config = runs.info(run_id).config
@@ -70,7 +90,7 @@ async def get_surface(run_id: str, runs: RunsDep) -> LossSurface:
     return LossSurface.model_validate(await asyncio.to_thread(loss_surface, config))
 
 
-@router.get("/{run_id}/scalars")
+@router.get("/{run_id}/scalars", responses=UNKNOWN)
 async def export_scalars(run_id: str, runs: RunsDep, history: HistoryDep) -> ScalarsExport:
     """Every step's loss, from step 1, with the racers' series and the optimizer marks; NaN and
     Infinity written as strings, as on the stream."""

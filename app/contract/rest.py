@@ -27,3 +27,23 @@ class LossSurface(Message):
     n: int = Field(description="grid points per axis")
     loss: list[float] = Field(description="n·n losses, row-major: loss[i·n + j] at (w_j, b_i)")
     minimum: tuple[float, float] = Field(description="the least-squares (w, b)")
+
+
+class Problem(Message):
+    """An error: an unknown run (404), a command the run's state forbids (409), too many runs
+    (429)."""
+
+    detail: str = Field(description="the reason, in words")
+
+
+class InputProblem(Message):
+    loc: list[int | str] = Field(description="where in the request, as pydantic gives it")
+    field: str | None = Field(description="the setting it is about (e.g. lr), or null")
+    msg: str = Field(description="a sentence to show beside the field")
+    type: str = Field(description="pydantic's error type")
+
+
+class RefusedInput(Message):
+    """A 422: the request was refused and nothing of it applied."""
+
+    detail: list[InputProblem]

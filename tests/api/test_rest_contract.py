@@ -98,3 +98,15 @@ def test_every_rest_response_is_typed_in_openapi(client: TestClient) -> None:
     assert untyped == []
     scalars = schema["paths"]["/api/runs/{run_id}/scalars"]["get"]["responses"]["200"]
     assert scalars["content"]["application/json"]["schema"]["$ref"].endswith("/ScalarsExport")
+
+
+def test_error_bodies_are_typed_in_openapi_and_match(client: TestClient) -> None:
+    from app.contract.rest import Problem, RefusedInput
+
+    schema = client.get("/openapi.json").json()
+    put = schema["paths"]["/api/runs/{run_id}/optimizer"]["put"]["responses"]
+    refs = {code: put[code]["content"]["application/json"]["schema"]["$ref"] for code in put}
+    assert refs["409"].endswith("/Problem") and refs["404"].endswith("/Problem")
+    assert refs["422"].endswith("/RefusedInput")
+    RefusedInput.model_validate(client.put("/api/runs/x/pace", json={"steps_per_second": 0}).json())
+    Problem.model_validate(client.get("/api/runs/nope").json())
