@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from app.contract.events import ServerEvent
+from app.contract.rest import LossSurface, Problem, RefusedInput, ScalarsExport
 from app.contract.run import RunInfo
 from app.contract.snapshot import SnapshotHeader
 from app.contract.worker import WorkerCommand, WorkerMessage
@@ -19,7 +20,11 @@ from app.contract.worker import WorkerCommand, WorkerMessage
 
 def contract_schema() -> dict[str, Any]:
     roots: dict[str, Any] = {
+        "LossSurface": LossSurface,
+        "Problem": Problem,
+        "RefusedInput": RefusedInput,
         "RunInfo": RunInfo,
+        "ScalarsExport": ScalarsExport,
         "ServerEvent": ServerEvent,
         "SnapshotHeader": SnapshotHeader,
         "WorkerCommand": WorkerCommand,
