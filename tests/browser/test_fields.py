@@ -126,6 +126,15 @@ def test_labels_and_ledger_come_from_the_server(server: Server, page: Page) -> N
     for title in menu.locator("option").all_inner_texts():
         assert fits(menu, title, room=16), title  # 16 px: the menu's arrow
     screenshot(page, "rprop-labels")
+    # what a choice builds is named in torch's words, Muon's split included
+    expect(page.get_by_label("Optimizer", exact=True)).to_have_attribute(
+        "title", "torch.optim.Rprop"
+    )
+    page.get_by_label("Optimizer", exact=True).select_option("muon")
+    expect(page.get_by_label("Newton–Schulz steps")).to_have_value("5")
+    expect(page.get_by_label("Optimizer", exact=True)).to_have_attribute(
+        "title", re.compile(r"^torch\.optim\.Muon \+ torch\.optim\.AdamW: .*biases")
+    )
 
 
 def test_batch_size_seed_and_noise_start_a_new_run(server: Server, page: Page) -> None:

@@ -15,7 +15,7 @@ const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
  *            default: number | boolean, minimum: number | null, maximum: number | null,
  *            exclusive_minimum: boolean, exclusive_maximum: boolean}} HyperparameterSpec
  * @typedef {{name: string, title: string, ledger: boolean, note?: string | null,
- *            hyperparameters: HyperparameterSpec[]}} OptimizerSpec
+ *            torch_class?: string, hyperparameters: HyperparameterSpec[]}} OptimizerSpec
  * @typedef {import("../contract/contract").RunInfo} RunInfo
  * @typedef {import("../contract/contract").ExperimentConfig} ExperimentConfig
  * @typedef {"connecting" | "open" | "closed"} Connection
@@ -230,6 +230,11 @@ export class Controls {
     const optimizer = /** @type {Record<string, unknown>} */ (/** @type {unknown} */ (run.config.optimizer));
     const spec = this.optimizers.get(String(optimizer.name));
     if (spec && this.builtFor !== spec.name) this.buildHyperparameters(spec);
+    // What the choice builds, in torch's own words (Muon: and what trains the biases).
+    if (spec) {
+      this.optimizer.dataset.hint = [spec.torch_class, spec.note].filter(Boolean).join(": ");
+      if (live) this.optimizer.title = this.optimizer.dataset.hint;
+    }
     set(this.optimizer, String(optimizer.name));
     set(this.lr, fieldText(/** @type {number} */ (optimizer.lr)));
     for (const input of this.hyper.querySelectorAll("input")) {
