@@ -299,6 +299,24 @@ export interface RunInfo {
    */
   ready: boolean;
 }
+export interface InputProblem {
+  /**
+   * where in the request, as pydantic gives it
+   */
+  loc: (number | string)[];
+  /**
+   * the setting it is about (e.g. lr), or null
+   */
+  field: string | null;
+  /**
+   * a sentence to show beside the field
+   */
+  msg: string;
+  /**
+   * pydantic's error type
+   */
+  type: string;
+}
 export interface LedgerLine {
   /**
    * the rule in symbols, e.g. m ← β₁·m + (1 − β₁)·g
@@ -315,6 +333,40 @@ export interface LedgerLine {
 }
 export interface LossEffect {
   phase: "loss";
+}
+/**
+ * MSE of y = w·x + b over the whole data set on an n×n grid (rows: b, columns: w).
+ */
+export interface LossSurface {
+  /**
+   * [low, high] of the w axis
+   *
+   * @minItems 2
+   * @maxItems 2
+   */
+  w: unknown[];
+  /**
+   * [low, high] of the b axis
+   *
+   * @minItems 2
+   * @maxItems 2
+   */
+  b: unknown[];
+  /**
+   * grid points per axis
+   */
+  n: number;
+  /**
+   * n·n losses, row-major: loss[i·n + j] at (w_j, b_i)
+   */
+  loss: number[];
+  /**
+   * the least-squares (w, b)
+   *
+   * @minItems 2
+   * @maxItems 2
+   */
+  minimum: unknown[];
 }
 export interface MicroBatch {
   /**
@@ -376,6 +428,16 @@ export interface Pong {
   type: "pong";
 }
 /**
+ * An error: an unknown run (404), a command the run's state forbids (409), too many runs
+ * (429).
+ */
+export interface Problem {
+  /**
+   * the reason, in words
+   */
+  detail: string;
+}
+/**
  * One racer's path, aligned with the `loss` list it travels beside (same steps).
  */
 export interface RaceSeries {
@@ -428,6 +490,12 @@ export interface Ready {
   kind: "ready";
   parameters: string[];
 }
+/**
+ * A 422: the request was refused and nothing of it applied.
+ */
+export interface RefusedInput {
+  detail: InputProblem[];
+}
 export interface Reset {
   v: 1;
   type: "reset";
@@ -470,6 +538,28 @@ export interface ScalarsBatch {
    */
   t1: number;
   race: RaceSeries[] | null;
+}
+/**
+ * A run's whole history of losses, as the stream's history `scalars` carries it.
+ */
+export interface ScalarsExport {
+  run: RunInfo;
+  /**
+   * always 1: loss[i] is the loss of step i + 1
+   */
+  first_step: number;
+  /**
+   * every step's loss; non-finite ones as strings
+   */
+  loss: number[];
+  /**
+   * each racer's series, aligned with loss
+   */
+  race: RaceSeries[] | null;
+  /**
+   * optimizer changes, in order
+   */
+  events: OptimizerMark[];
 }
 export interface Status {
   v: 1;
