@@ -101,5 +101,6 @@ async def export_scalars(run_id: str, runs: RunsDep, history: HistoryDep) -> Sca
         first_step=1,
         loss=await asyncio.to_thread(history.losses, run_id),
         race=await asyncio.to_thread(history.race, run_id),
+        path=await asyncio.to_thread(history.own_path, run_id),
         events=await asyncio.to_thread(optimizer_marks, history, run_id),
     )

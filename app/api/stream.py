@@ -16,7 +16,16 @@ import json
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from app.api.deps import HistoryDep, HubDep, RunsDep, SettingsDep
-from app.contract.events import Error, Event, Hello, OptimizerMark, Pong, RaceSeries, Scalars
+from app.contract.events import (
+    Error,
+    Event,
+    Hello,
+    OptimizerMark,
+    OwnPath,
+    Pong,
+    RaceSeries,
+    Scalars,
+)
 from app.runs.manager import RunManager, UnknownRun
 from app.store.history import History
 from app.stream.hub import Frame, FrameKind, Subscriber
@@ -109,9 +118,9 @@ async def _send_state(websocket: WebSocket, run_id: str, runs: RunManager, histo
     """hello, the whole loss history, marks and the latest snapshot; return the last step sent."""
     info = runs.info(run_id)
     await websocket.send_text(encode_event(Hello.model_construct(run=info)))
-    losses, race = await asyncio.to_thread(_scalars, history, run_id)
+    losses, race, path = await asyncio.to_thread(_scalars, history, run_id)
     marks = await asyncio.to_thread(optimizer_marks, history, run_id)
-    scalars = Scalars.model_construct(first_step=1, loss=losses, history=True, race=race)
+    scalars = Scalars.model_construct(first_step=1, loss=losses, history=True, race=race, path=path)
     await websocket.send_text(encode_event(scalars))
     for mark in marks:
         await websocket.send_text(encode_event(mark))
@@ -147,10 +156,12 @@ async def _send_frames(
                 if frame.last_step <= sent:
                     continue
                 if frame.first_step > sent + 1:
-                    gap, race = await asyncio.to_thread(
+                    gap, race, path = await asyncio.to_thread(
                         _scalars, history, run_id, sent, frame.first_step - 1
                     )
-                    missing = Scalars.model_construct(first_step=sent + 1, loss=gap, race=race)
+                    missing = Scalars.model_construct(
+                        first_step=sent + 1, loss=gap, race=race, path=path
+                    )
                     await websocket.send_text(encode_event(missing))
                 sent = frame.last_step
             await asyncio.wait_for(_send(websocket, frame), send_timeout)
@@ -175,9 +186,14 @@ async def _send(websocket: WebSocket, frame: Frame) -> None:
 
 def _scalars(
     history: History, run_id: str, after: int = 0, upto: int | None = None
-) -> tuple[list[float], list[RaceSeries] | None]:
-    """The losses of steps after..upto from the history, with the racers' series beside them."""
-    return history.losses(run_id, after, upto), history.race(run_id, after, upto)
+) -> tuple[list[float], list[RaceSeries] | None, OwnPath | None]:
+    """The losses of steps after..upto from the history, with the run's own path and the racers'
+    series beside them."""
+    return (
+        history.losses(run_id, after, upto),
+        history.race(run_id, after, upto),
+        history.own_path(run_id, after, upto),
+    )
 
 
 def optimizer_marks(history: History, run_id: str) -> list[OptimizerMark]:

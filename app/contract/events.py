@@ -21,6 +21,13 @@ class RaceSeries(Message):
     b: list[float]
 
 
+class OwnPath(Message):
+    """The run's own (w, b) after each step, aligned with `loss` (surface-2d only)."""
+
+    w: list[float]
+    b: list[float]
+
+
 class Event(Message):
     v: Literal[1] = PROTOCOL_VERSION
 
@@ -55,6 +62,9 @@ class Scalars(Event):
     race: list[RaceSeries] | None = Field(
         default=None, description="surface-2d races: one entry per racer, own optimizer excluded"
     )
+    path: OwnPath | None = Field(
+        default=None, description="surface-2d: the run's own (w, b) after each of these steps"
+    )
 
 
 class Reset(Event):
@@ -66,6 +76,9 @@ class OptimizerMark(Event):
     step: int = Field(description="the change applies from step + 1")
     optimizer: OptimizerConfig
     fresh: bool = Field(description="true: a new optimizer with empty state replaced the old one")
+    previous: OptimizerConfig | None = Field(
+        default=None, description="the configuration it replaced (null in histories before v1.1)"
+    )
 
 
 class Error(Event):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from app.contract.base import Message
-from app.contract.events import OptimizerMark, RaceSeries
+from app.contract.events import OptimizerMark, OwnPath, RaceSeries
 from app.contract.run import RunInfo
 
 
@@ -16,6 +16,7 @@ class ScalarsExport(Message):
     first_step: int = Field(description="always 1: loss[i] is the loss of step i + 1")
     loss: list[float] = Field(description="every step's loss; non-finite ones as strings")
     race: list[RaceSeries] | None = Field(description="each racer's series, aligned with loss")
+    path: OwnPath | None = Field(description="surface-2d: the run's own (w, b), aligned with loss")
     events: list[OptimizerMark] = Field(description="optimizer changes, in order")
 
 
@@ -27,6 +28,7 @@ class LossSurface(Message):
     n: int = Field(description="grid points per axis")
     loss: list[float] = Field(description="n·n losses, row-major: loss[i·n + j] at (w_j, b_i)")
     minimum: tuple[float, float] = Field(description="the least-squares (w, b)")
+    start: tuple[float, float] = Field(description="the (w, b) every optimizer starts from")
 
 
 class Problem(Message):

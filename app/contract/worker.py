@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field
 
 from app.contract.base import Message
-from app.contract.events import RaceSeries
+from app.contract.events import OwnPath, RaceSeries
 from app.engine.experiments import Teaching
 from app.engine.loop import Phase
 from app.engine.optimizers import OptimizerConfig
@@ -60,6 +60,7 @@ class ScalarsBatch(Message):
     t0: float = Field(description="wall clock when the batch's first step ended")
     t1: float = Field(description="wall clock when the batch was sent")
     race: list[RaceSeries] | None = None
+    path: OwnPath | None = None
 
 
 class SnapshotFrame(Message):
@@ -83,6 +84,7 @@ class OptimizerChanged(Message):
     step: int
     optimizer: OptimizerConfig
     fresh: bool
+    previous: OptimizerConfig
 
 
 class Failed(Message):

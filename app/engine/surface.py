@@ -34,6 +34,7 @@ def loss_surface(config: ExperimentConfig, n: int = GRID) -> dict[str, Any]:
         "n": n,
         "loss": loss.flatten().tolist(),
         "minimum": [w_best, b_best],
+        "start": list(SURFACE_START),
     }
 
 

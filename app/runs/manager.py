@@ -93,6 +93,9 @@ class RunManager:
         run = self._live(run_id, "change the optimizer of")
         run.config = run.config.model_copy(update={"optimizer": optimizer})
         send(run, SetOptimizer.model_construct(optimizer=optimizer))
+        # Kept at once, like the other settings: a server that stops before the worker reports the
+        # change must not offer the old optimizer as "the same configuration".
+        self.history.set_config(run.id, run.config.model_dump())
         return run
 
     def change_teaching(self, run_id: str, teaching: Teaching) -> Run:

@@ -67,13 +67,19 @@ class Relay:
         history = self.history
         match message:
             case ScalarsBatch():
-                history.append_scalars(run.id, message.first_step, message.loss, message.race)
+                history.append_scalars(
+                    run.id, message.first_step, message.loss, message.race, message.path
+                )
             case SnapshotFrame(step=step, frame=frame):
                 history.put_snapshot(run.id, step, frame)
             case Ack(command=Command.RESET):
                 history.clear_progress(run.id)
-            case OptimizerChanged(step=step, optimizer=config, fresh=fresh):
-                detail = {"optimizer": config.model_dump(), "fresh": fresh}
+            case OptimizerChanged(step=step, optimizer=config, fresh=fresh, previous=previous):
+                detail = {
+                    "optimizer": config.model_dump(),
+                    "fresh": fresh,
+                    "previous": previous.model_dump(),
+                }
                 history.add_event(run.id, step, "optimizer", detail)
                 history.set_config(run.id, run.config.model_dump())
             case Failed(reason=reason) if allows(run.state, Happening.FAIL):
@@ -96,6 +102,7 @@ class Relay:
                     t1=message.t1,
                     history=False,
                     race=message.race,
+                    path=message.path,
                 )
                 frame = Frame(
                     FrameKind.SCALARS,
@@ -116,8 +123,10 @@ class Relay:
                 # `acknowledged` tells clients the worker has carried the command out: after a
                 # pause, no scalars past this step will follow.
                 publish_status(self.hub, run, acknowledged=command)
-            case OptimizerChanged(step=step, optimizer=config, fresh=fresh):
-                mark = OptimizerMark.model_construct(step=step, optimizer=config, fresh=fresh)
+            case OptimizerChanged(step=step, optimizer=config, fresh=fresh, previous=previous):
+                mark = OptimizerMark.model_construct(
+                    step=step, optimizer=config, fresh=fresh, previous=previous
+                )
                 publish(self.hub, run, mark)
                 publish_status(self.hub, run)
             case Failed(reason=reason) if allows(run.state, Happening.FAIL):

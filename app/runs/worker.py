@@ -89,10 +89,15 @@ class Session:
         losses = torch.stack(self.pending).tolist()
         first = self.loop.step - len(self.pending) + 1
         self.pending = []
-        race = self.race.series() if self.race is not None and self.race.racers else None
+        path, race = (None, None) if self.race is None else self.race.series()
         self.send(
             ScalarsBatch.model_construct(
-                first_step=first, loss=losses, t0=self.pending_since, t1=time.time(), race=race
+                first_step=first,
+                loss=losses,
+                t0=self.pending_since,
+                t1=time.time(),
+                race=race,
+                path=path,
             )
         )
         self.flushed_at = time.perf_counter()
@@ -103,7 +108,7 @@ class Session:
             return self.loop.run_step()
         self.race.about_to_move(self.loop)
         loss = self.loop.run_step()
-        self.race.step_racers()
+        self.race.step_racers(self.loop)
         return loss
 
     def record(self, loss: torch.Tensor) -> None:
@@ -154,13 +159,14 @@ class Session:
                 return self.control(command)
             case SetOptimizer(optimizer=config):
                 self.flush()
+                previous = self.loop.optimizer_config
                 fresh = self.loop.change_optimizer(config)
                 if fresh:
                     self.recorder.attach(self.loop.optimizer)
                 self.config = self.config.model_copy(update={"optimizer": config})
                 self.send(
                     OptimizerChanged.model_construct(
-                        step=self.loop.step, optimizer=config, fresh=fresh
+                        step=self.loop.step, optimizer=config, fresh=fresh, previous=previous
                     )
                 )
             case SetTeaching(teaching=teaching):
@@ -190,7 +196,7 @@ class Session:
                     self.race.about_to_move(self.loop)
                 if self.loop.run_phase() is Phase.STEP:
                     if self.race is not None:
-                        self.race.step_racers()
+                        self.race.step_racers(self.loop)
                     assert self.loop.loss is not None
                     self.record(self.loop.loss.detach())
                 self.send_snapshot()

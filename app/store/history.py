@@ -16,7 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.contract.events import RaceSeries
+from app.contract.events import OwnPath, RaceSeries
+
+# In the race table, the run's own path (surface-2d) is kept beside its racers (0, 1, …).
+OWN_PATH = -1
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -157,6 +160,7 @@ class History:
         first_step: int,
         losses: Sequence[float],
         race: Sequence[RaceSeries] | None = None,
+        path: OwnPath | None = None,
     ) -> None:
         rows = [(run_id, first_step + i, loss) for i, loss in enumerate(losses)]
         with self._write() as db:
@@ -164,6 +168,14 @@ class History:
             db.execute(
                 "UPDATE runs SET step = ? WHERE id = ?", (first_step + len(losses) - 1, run_id)
             )
+            if path is not None:  # the run's own (w, b): racer OWN_PATH, with no loss of its own
+                db.executemany(
+                    "INSERT OR REPLACE INTO race VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (run_id, OWN_PATH, first_step + i, "", None, w, b)
+                        for i, (w, b) in enumerate(zip(path.w, path.b, strict=True))
+                    ],
+                )
             for racer, series in enumerate(race or ()):
                 db.executemany(
                     "INSERT OR REPLACE INTO race VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -188,8 +200,8 @@ class History:
         """Each racer's losses and (w, b) of steps after..upto, aligned with `losses()`; None for
         a run without racers. NaN comes back as NaN, as with losses."""
         rows = self._connection().execute(
-            "SELECT racer, name, loss, w, b FROM race WHERE run_id = ? AND step > ? AND step <= ?"
-            " ORDER BY racer, step",
+            "SELECT racer, name, loss, w, b FROM race WHERE run_id = ? AND racer >= 0"
+            " AND step > ? AND step <= ? ORDER BY racer, step",
             (run_id, after, upto if upto is not None else 2**62),
         )
         found: dict[int, RaceSeries] = {}
@@ -201,6 +213,21 @@ class History:
         if not found:
             return None
         return [found[racer] for racer in sorted(found)]
+
+    def own_path(self, run_id: str, after: int = 0, upto: int | None = None) -> OwnPath | None:
+        """The run's own (w, b) of steps after..upto (surface-2d), aligned with `losses()`."""
+        rows = (
+            self._connection()
+            .execute(
+                "SELECT w, b FROM race WHERE run_id = ? AND racer = ? AND step > ? AND step <= ?"
+                " ORDER BY step",
+                (run_id, OWN_PATH, after, upto if upto is not None else 2**62),
+            )
+            .fetchall()
+        )
+        if not rows:
+            return None
+        return OwnPath(w=[_number(w) for w, _ in rows], b=[_number(b) for _, b in rows])
 
     # snapshots and events
 

@@ -17,6 +17,7 @@ def test_race_series_replay_from_the_history(client: TestClient) -> None:
         race=[{"name": "adam", "lr": 0.05}, {"name": "rmsprop", "lr": 0.01}],
     )
     live: dict[str, list[list[float]]] = {}
+    path: list[tuple[float, float]] = []
     with client.websocket_connect(f"/ws/runs/{run_id}") as ws:
         stream = Stream(ws)
         for _ in range(STEPS):
@@ -28,6 +29,7 @@ def test_race_series_replay_from_the_history(client: TestClient) -> None:
         )
         for message in stream.events:
             if message["type"] == "scalars" and not message["history"]:
+                path += list(zip(message["path"]["w"], message["path"]["b"], strict=True))
                 for series in message["race"]:
                     rows = live.setdefault(series["name"], [])
                     rows += list(zip(series["loss"], series["w"], series["b"], strict=True))
@@ -42,8 +44,13 @@ def test_race_series_replay_from_the_history(client: TestClient) -> None:
         s["name"]: list(zip(s["loss"], s["w"], s["b"], strict=True)) for s in history["race"]
     }
     assert replayed == live
+    assert len(path) == STEPS
+    assert list(zip(history["path"]["w"], history["path"]["b"], strict=True)) == path
 
     exported = client.get(f"/api/runs/{run_id}/scalars").json()
     assert {
         s["name"]: list(zip(s["loss"], s["w"], s["b"], strict=True)) for s in exported["race"]
     } == live
+    assert list(zip(exported["path"]["w"], exported["path"]["b"], strict=True)) == path
+    surface = client.get(f"/api/runs/{run_id}/surface").json()
+    assert surface["start"] == [-0.5, 1.5]  # where every trail begins: y = −0.5·x + 1.5

@@ -215,9 +215,11 @@ def test_optimizer_change_live(client: TestClient) -> None:
         assert response.status_code == 200 and response.json()["config"]["optimizer"]["lr"] == 0.2
         event = stream.until(lambda m: m["type"] == "optimizer")
         assert event["fresh"] is False and event["step"] == 2
+        assert (event["previous"]["lr"], event["optimizer"]["lr"]) == (0.01, 0.2)  # what changed
         client.put(f"/api/runs/{run_id}/optimizer", json={"name": "adam"})
         event = stream.until(lambda m: m["type"] == "optimizer")
         assert event["fresh"] is True and event["optimizer"]["name"] == "adam"
+        assert event["previous"]["name"] == "sgd"
         client.post(f"/api/runs/{run_id}/commands/step")
         stream.until(lambda m: m["type"] == "snapshot" and m["step"] == 3)
         header = stream.snapshots[-1][0]
@@ -226,6 +228,24 @@ def test_optimizer_change_live(client: TestClient) -> None:
         assert "state.exp_avg" in weight["fields"] and weight["state_scalars"]["step"] == 1
         bad = client.put(f"/api/runs/{run_id}/optimizer", json={"name": "adam", "lr": 0})
         assert bad.status_code == 422
+    # the marks replay from the history with what each one replaced
+    marks = client.get(f"/api/runs/{run_id}/scalars").json()["events"]
+    assert [(m["previous"]["name"], m["optimizer"]["name"]) for m in marks] == [
+        ("sgd", "sgd"),
+        ("sgd", "adam"),
+    ]
+
+
+def test_an_accepted_optimizer_change_is_kept_at_once(settings: Settings) -> None:
+    """The stored config is the accepted one even if the server stops before the worker reports
+    the change: "a new run with the same configuration" must not get the old optimizer."""
+    from app.main import create_app
+
+    with TestClient(create_app(settings)) as client:
+        run_id = new_run(client)
+        client.put(f"/api/runs/{run_id}/optimizer", json={"name": "sgd", "lr": 0.3})
+    with TestClient(create_app(settings)) as client:
+        assert client.get(f"/api/runs/{run_id}").json()["config"]["optimizer"]["lr"] == 0.3
 
 
 def test_divergence_streams_nan_and_inf_without_breaking(client: TestClient) -> None:

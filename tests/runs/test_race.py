@@ -63,6 +63,7 @@ class Raced:
         self.snapshots: list[dict[str, Any]] = []
         self.series: dict[str, list[list[float]]] = {}  # racer: (loss, w, b) per step
         self.first_steps: list[int] = []
+        self.path: list[list[float]] = []  # the run's own (w, b) after each step
 
     def take(self, message: Any) -> None:
         if isinstance(message, SnapshotFrame):
@@ -70,6 +71,9 @@ class Raced:
         if isinstance(message, ScalarsBatch):
             assert message.race is not None
             self.first_steps.append(message.first_step)
+            assert message.path is not None
+            assert len(message.path.w) == len(message.path.b) == len(message.loss)
+            self.path += [[w, b] for w, b in zip(message.path.w, message.path.b, strict=True)]
             for entry in message.race:
                 RaceSeries.model_validate(entry.model_dump())
                 assert len(entry.loss) == len(entry.w) == len(entry.b) == len(message.loss)
@@ -113,6 +117,13 @@ def test_the_racers_losses_and_paths_stream_beside_the_runs_own(raced: Raced) ->
     for name, rows in raced.series.items():
         expected = by_hand(config, name, 12)
         torch.testing.assert_close(torch.tensor(rows), torch.tensor(expected), rtol=1e-6, atol=0)
+
+
+def test_the_runs_own_path_streams_beside_its_losses(raced: Raced) -> None:
+    """`scalars.path`: the run's own (w, b) after every step, as its hand-written loop had them."""
+    config = ExperimentConfig.model_validate(RACE)
+    expected = [row[1:] for row in by_hand(config, "SGD", 12)]
+    torch.testing.assert_close(torch.tensor(raced.path), torch.tensor(expected), rtol=1e-6, atol=0)
 
 
 def test_every_competitor_matches_its_hand_written_loop(race: list[dict[str, Any]]) -> None:

@@ -259,7 +259,7 @@ def test_optimizer_change_switches_and_marks_the_step(harness: Harness) -> None:
 
     assert kinds(messages) == ["scalars", "optimizer_changed"]  # pending losses first: mark at 3
     assert max(losses_of(messages)) == 3
-    assert messages[1] == OptimizerChanged(step=3, optimizer=adam, fresh=True)
+    assert messages[1] == OptimizerChanged(step=3, optimizer=adam, fresh=True, previous=SGD)
     new = harness.session.loop.optimizer
     assert isinstance(new, torch.optim.Adam) and new is not old
     assert not old._optimizer_step_pre_hooks and len(new._optimizer_step_pre_hooks) == 1
@@ -276,7 +276,7 @@ def test_optimizer_change_switches_and_marks_the_step(harness: Harness) -> None:
 
     slower = AdamConfig(lr=0.001)
     messages = harness.do("optimizer", slower.model_dump())
-    assert messages == [OptimizerChanged(step=4, optimizer=slower, fresh=False)]
+    assert messages == [OptimizerChanged(step=4, optimizer=slower, fresh=False, previous=adam)]
     assert harness.session.loop.optimizer is new
     assert all(group["lr"] == 0.001 for group in new.param_groups)
     assert harness.session.config.optimizer == slower

@@ -65,6 +65,7 @@ def test_events_are_strict_json_with_type_and_version() -> None:
         "t1": None,
         "history": False,
         "race": None,
+        "path": None,
     }
     assert " " not in text  # compact separators
 

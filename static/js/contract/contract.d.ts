@@ -367,6 +367,13 @@ export interface LossSurface {
    * @maxItems 2
    */
   minimum: unknown[];
+  /**
+   * the (w, b) every optimizer starts from
+   *
+   * @minItems 2
+   * @maxItems 2
+   */
+  start: unknown[];
 }
 export interface MicroBatch {
   /**
@@ -396,6 +403,20 @@ export interface OptimizerChanged {
     | AdafactorConfig
     | MuonConfig;
   fresh: boolean;
+  previous:
+    | SGDConfig
+    | AdamConfig
+    | AdamWConfig
+    | RMSpropConfig
+    | AdagradConfig
+    | AdamaxConfig
+    | NAdamConfig
+    | RAdamConfig
+    | AdadeltaConfig
+    | ASGDConfig
+    | RpropConfig
+    | AdafactorConfig
+    | MuonConfig;
 }
 export interface OptimizerMark {
   v: 1;
@@ -422,6 +443,33 @@ export interface OptimizerMark {
    * true: a new optimizer with empty state replaced the old one
    */
   fresh: boolean;
+  /**
+   * the configuration it replaced (null in histories before v1.1)
+   */
+  previous:
+    | (
+        | SGDConfig
+        | AdamConfig
+        | AdamWConfig
+        | RMSpropConfig
+        | AdagradConfig
+        | AdamaxConfig
+        | NAdamConfig
+        | RAdamConfig
+        | AdadeltaConfig
+        | ASGDConfig
+        | RpropConfig
+        | AdafactorConfig
+        | MuonConfig
+      )
+    | null;
+}
+/**
+ * The run's own (w, b) after each step, aligned with `loss` (surface-2d only).
+ */
+export interface OwnPath {
+  w: number[];
+  b: number[];
 }
 export interface Pong {
   v: 1;
@@ -524,6 +572,10 @@ export interface Scalars {
    * surface-2d races: one entry per racer, own optimizer excluded
    */
   race: RaceSeries[] | null;
+  /**
+   * surface-2d: the run's own (w, b) after each of these steps
+   */
+  path: OwnPath | null;
 }
 export interface ScalarsBatch {
   kind: "scalars";
@@ -538,6 +590,7 @@ export interface ScalarsBatch {
    */
   t1: number;
   race: RaceSeries[] | null;
+  path: OwnPath | null;
 }
 /**
  * A run's whole history of losses, as the stream's history `scalars` carries it.
@@ -556,6 +609,10 @@ export interface ScalarsExport {
    * each racer's series, aligned with loss
    */
   race: RaceSeries[] | null;
+  /**
+   * surface-2d: the run's own (w, b), aligned with loss
+   */
+  path: OwnPath | null;
   /**
    * optimizer changes, in order
    */
