@@ -108,7 +108,9 @@ def test_a_diverging_run_keeps_its_axis_readable(server: Server, page: Page) -> 
 
 
 def test_optimizer_marks_say_what_changed_and_never_overlap(server: Server, page: Page) -> None:
-    run_id = new_run(server, {"experiment": "seed-linear"})
+    run_id = new_run(
+        server, {"experiment": "seed-linear", "optimizer": {"name": "sgd", "lr": 0.01}}
+    )
     for lr in (0.02, 0.05, 0.1, 0.2):
         steps(server, run_id, 2)
         call(server, f"api/runs/{run_id}/optimizer", "PUT", {"name": "sgd", "lr": lr})
@@ -118,7 +120,14 @@ def test_optimizer_marks_say_what_changed_and_never_overlap(server: Server, page
     open_run(page, server, run_id)
     page.wait_for_function(f"document.querySelector('{CHART}').dataset.markLabels")
     marks = page.locator(CHART).get_attribute("data-marks") or ""
-    for change in ("lr 0.02→0.05", "lr 0.05→0.1", "lr 0.1→0.2", "SGD→Adam, lr 0.2→0.05"):
+    # the first too: the history's mark says what it replaced (`previous`)
+    for change in (
+        "step 2: lr 0.01→0.02",
+        "lr 0.02→0.05",
+        "lr 0.05→0.1",
+        "lr 0.1→0.2",
+        "SGD→Adam, lr 0.2→0.05",
+    ):
         assert change in marks, marks
     placed = json.loads(page.locator(CHART).get_attribute("data-mark-labels") or "[]")
     shown = sum(1 + int(p["text"].rsplit("+", 1)[1]) if " +" in p["text"] else 1 for p in placed)
