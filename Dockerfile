@@ -16,7 +16,7 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 COPY scripts/vendor.mjs scripts/
 # postinstall (scripts/vendor.mjs) copies the browser builds into static/vendor/
-RUN npm ci --no-audit --no-fund --loglevel=error
+RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error
 
 # --- Python packages in a virtual environment, copied whole into the final stage ------------------
 FROM python:3.11-slim AS python-deps
