@@ -88,6 +88,38 @@ def test_near_the_minimum_the_gradient_arrow_is_readable_with_its_true_length(
     screenshot(page, "loss-surface-near-minimum")
 
 
+def test_length_labels_of_racers_that_start_together_never_overlap(
+    server: Server, page: Page
+) -> None:
+    """Racers side by side near the start each have a short, stretched −lr·g arrow; the lengths
+    written beside them stack instead of writing over each other."""
+    run_id = new_run(
+        server,
+        {
+            "experiment": "surface-2d",
+            "optimizer": {"name": "adam", "lr": 0.05},
+            "race": [{"name": "muon"}, {"name": "adafactor"}, {"name": "adamax", "lr": 0.05}],
+        },
+    )
+    steps(server, run_id, 3)
+    open_run(page, server, run_id)
+    page.wait_for_function(
+        "JSON.parse(document.querySelector('#surface canvas').dataset.arrows || '[]').length == 4"
+    )
+    boxes = [a["label"] for a in arrows(page) if a["label"] is not None]
+    assert len(boxes) >= 2, arrows(page)  # several labels were written: the case this is about
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            apart = (
+                a["x"] + a["w"] <= b["x"]
+                or b["x"] + b["w"] <= a["x"]
+                or a["y"] + a["h"] <= b["y"]
+                or b["y"] + b["h"] <= a["y"]
+            )
+            assert apart, (a, b)
+    screenshot(page, "loss-surface-labels")
+
+
 def test_race_trails_survive_a_reload(server: Server, page: Page) -> None:
     run_id = new_run(
         server,

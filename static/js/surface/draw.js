@@ -287,14 +287,18 @@ function drawAxes(ctx, surface, rect, height) {
 /**
  * Every racer's trail, then the arrows of its last step, then its current point on top.
  * @param {CanvasRenderingContext2D} ctx @param {Surface} surface @param {Rect} rect @param {Racer[]} racers
- * @returns {{name: string, stretched: boolean, length: number}[]} the −lr·gradient arrows drawn
+ * @returns {{name: string, stretched: boolean, length: number, label: Rect | null}[]} the
+ *   −lr·gradient arrows drawn, with the box of the length written beside each stretched one
  */
 export function drawRacers(ctx, surface, rect, racers) {
   const map = mapper(surface, rect);
   // A little slack past the frame, so a marker on the edge is not cut in half.
   const clip = { x: rect.x - 1, y: rect.y - 1, w: rect.w + 2, h: rect.h + 2 };
-  /** @type {{name: string, stretched: boolean, length: number}[]} */
+  /** @type {{name: string, stretched: boolean, length: number, label: Rect | null}[]} */
   const arrows = [];
+  /** @type {Rect[]} the length labels written so far: racers that start together must not
+   * write over each other */
+  const labels = [];
   ctx.save();
   ctx.lineCap = "round";
   ctx.lineJoin = "round";
@@ -336,8 +340,10 @@ export function drawRacers(ctx, surface, rect, racers) {
     if (gradient) {
       const tip = gradient.stretched ? gradient.tip : stopAtRim(gradient.from, gradient.tip, at, MARKER + 2);
       drawArrow(ctx, gradient.from, tip, clip, racer.color, true);
-      if (gradient.stretched) drawArrowLength(ctx, gradient.from, gradient.tip, gradient.length, clip, racer.color);
-      arrows.push({ name: racer.name, stretched: gradient.stretched, length: gradient.length });
+      const label = gradient.stretched
+        ? drawArrowLength(ctx, gradient.from, gradient.tip, gradient.length, clip, racer.color, labels)
+        : null;
+      arrows.push({ name: racer.name, stretched: gradient.stretched, length: gradient.length, label });
     }
     if (step) {
       const from = map(before);
@@ -444,8 +450,11 @@ function drawArrow(ctx, a, b, clip, color, dashed) {
  * ground so it reads on every band.
  * @param {CanvasRenderingContext2D} ctx @param {number[]} a @param {number[]} b @param {number} length
  * @param {Rect} clip @param {string} color
+ * @param {Rect[]} taken boxes of labels already written: this one moves below them, or, with no
+ *   free place near its arrow, is left out (the arrow itself is still drawn)
+ * @returns {Rect | null} where the label went
  */
-function drawArrowLength(ctx, a, b, length, clip, color) {
+function drawArrowLength(ctx, a, b, length, clip, color, taken) {
   const text = `‖−lr·g‖ = ${formatCompact(length, 2)}`;
   ctx.save();
   ctx.font = `600 ${FONT}`;
@@ -457,6 +466,16 @@ function drawArrowLength(ctx, a, b, length, clip, color) {
   let y = b[1] + (d[1] / norm) * 8 + (d[1] < 0 ? -6 : 6);
   x = Math.max(clip.x + 2, Math.min(clip.x + clip.w - width - 2, x));
   y = Math.max(clip.y + 8, Math.min(clip.y + clip.h - 8, y));
+  const overlaps = (/** @type {number} */ top) =>
+    taken.some((r) => x - 2 < r.x + r.w && r.x < x + width + 2 && top - 7 < r.y + r.h && r.y < top + 7);
+  let tries = 0;
+  while (overlaps(y) && tries++ < 3) y = Math.min(clip.y + clip.h - 8, y + 15);
+  if (overlaps(y)) {
+    ctx.restore();
+    return null;
+  }
+  const box = { x: x - 2, y: y - 7, w: width + 4, h: 14 };
+  taken.push(box);
   ctx.fillStyle = "rgba(255, 255, 255, 0.85)";
   ctx.fillRect(x - 2, y - 7, width + 4, 14);
   ctx.fillStyle = color;
@@ -464,4 +483,5 @@ function drawArrowLength(ctx, a, b, length, clip, color) {
   ctx.textBaseline = "middle";
   ctx.fillText(text, x, y);
   ctx.restore();
+  return box;
 }
