@@ -79,3 +79,20 @@ def test_every_control_has_a_name(server: Server, page: Page) -> None:
     assert nameless == []
     for testid in ("status", "step", "loss"):
         expect(page.get_by_test_id(testid)).to_be_visible()
+
+
+@pytest.mark.parametrize("width", [1280, 390, 360])
+def test_state_rows_are_named_in_full_at_any_width(server: Server, page: Page, width: int) -> None:
+    """'state: momentum_buffer' (the longest state name torch keeps) fits its column, wrapped if
+    need be, on a desktop and on a phone."""
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto(server.url)
+    expect(page.get_by_test_id("connection")).to_have_text("Live")
+    page.get_by_label("Momentum", exact=True).fill("0.9")
+    page.get_by_label("Momentum", exact=True).press("Enter")
+    page.get_by_role("button", name="Step").click()
+    names = page.locator("#params .field-name")
+    expect(names.filter(has_text="momentum_buffer")).to_have_count(2)
+    for name in names.all():
+        assert name.evaluate("(el) => el.scrollWidth <= el.clientWidth"), name.inner_text()
+    screenshot(page, "state-rows")
