@@ -161,7 +161,9 @@ export class LossSurface {
     const arrows = this.surface ? drawRacers(ctx, this.surface, rect, racers) : [];
     // What is drawn, on the element: the browser tests read it.
     this.canvas.dataset.arrows = JSON.stringify(arrows);
-    this.canvas.dataset.trails = JSON.stringify(racers.map((r) => ({ name: r.name, points: r.trail.length })));
+    // (no surface yet: nothing is drawn, so no trail is reported either)
+    const drawn = this.surface ? racers : [];
+    this.canvas.dataset.trails = JSON.stringify(drawn.map((r) => ({ name: r.name, points: r.trail.length })));
     this.renderLegend();
     this.describe();
   }
