@@ -130,9 +130,10 @@ async function main() {
     }
   }
   const picker = bindRacePicker($("race"), optimizers, (names) => {
+    // The same run in every other respect (data, teaching switches, speed): only the racers change.
     const config = {
+      ...store.run?.config,
       experiment: "surface-2d",
-      optimizer: store.run?.config.optimizer,
       race: names.map((name) => ({ name })),
     };
     const titles = names.map((name) => optimizerSpecs.get(name)?.title ?? name);

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import ARTIFACTS, screenshot
-from tests.browser.rest import new_run, open_run, run_until, steps
+from tests.browser.rest import call, new_run, open_run, run_until, steps
 from tests.support import Server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -159,3 +160,28 @@ def test_the_race_picker_closes_on_escape(server: Server, page: Page) -> None:
     page.keyboard.press("Escape")
     expect(picker).not_to_have_attribute("open", "")
     expect(summary).to_be_focused()
+
+
+def test_a_new_race_keeps_the_runs_data_and_switches(server: Server, page: Page) -> None:
+    """Racers change, nothing else: the batch size, seed, noise, teaching switches and speed a
+    learner chose carry over to the new run the picker starts."""
+    chosen = {
+        "experiment": "surface-2d",
+        "optimizer": {"name": "sgd", "lr": 0.05},
+        "batch_size": 1,
+        "seed": 7,
+        "noise": 0.3,
+        "teaching": {"zero_grad": True, "backward": True, "accumulate": 2},
+        "steps_per_second": 10,
+    }
+    run_id = new_run(server, chosen)
+    open_run(page, server, run_id)
+    page.locator("#race-summary").click()
+    page.get_by_role("checkbox", name="Adam", exact=True).check()
+    expect(page).not_to_have_url(re.compile(f"run={run_id}$"))
+    new_id = page.url.split("run=")[1]
+    config = call(server, f"api/runs/{new_id}")["config"]
+    assert [r["name"] for r in config["race"]] == ["adam"]
+    for key, value in chosen.items():
+        assert config[key] == value or key == "optimizer", (key, config[key])
+    assert config["optimizer"]["lr"] == 0.05
