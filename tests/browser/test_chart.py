@@ -8,6 +8,7 @@ import re
 
 import pytest
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser.conftest import ARTIFACTS, screenshot
 from tests.browser.rest import call, new_run, open_run, run_until, steps
@@ -33,6 +34,25 @@ def pixels_of(page: Page, rgb: tuple[int, int, int]) -> int:
         list(rgb),
     )
     return count
+
+
+def drawn_in(page: Page, rgb: tuple[int, int, int], at_least: int, timeout_ms: int = 5000) -> bool:
+    """Wait (a redraw comes on the next animation frame) until that many pixels are this colour."""
+    script = """([r, g, b, least]) => {
+      const canvas = document.querySelector('#loss-chart canvas');
+      if (!canvas) return false;
+      const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+      let n = 0;
+      for (let i = 0; i < data.length; i += 4)
+        if (Math.abs(data[i] - r) < 40 && Math.abs(data[i + 1] - g) < 40
+            && Math.abs(data[i + 2] - b) < 40 && data[i + 3] > 200) n++;
+      return n > least;
+    }"""
+    try:
+        page.wait_for_function(script, arg=[*rgb, at_least], timeout=timeout_ms)
+    except PlaywrightTimeout:
+        return False
+    return True
 
 
 OWN_BLUE = (29, 78, 216)
@@ -80,8 +100,7 @@ def test_log_scale_keeps_the_curve(server: Server, page: Page) -> None:
         f"document.querySelector('{CHART}').querySelector('.u-legend')"
         " && document.querySelector('#loss-chart canvas')"
     )
-    page.wait_for_timeout(100)  # one animation frame for the redraw
-    assert pixels_of(page, OWN_BLUE) > 50, "the log-scale chart is blank"
+    assert drawn_in(page, OWN_BLUE, 50), "the log-scale chart is blank"
     assert_readable_y_axis(page)
     page.get_by_label("Log scale").uncheck()
     assert_readable_y_axis(page)
@@ -209,13 +228,11 @@ def test_racers_losses_are_on_the_chart_with_a_legend_and_survive_a_reload(
     legend = page.locator(f"{CHART} .u-legend")
     expect(legend).to_contain_text("Adam")
     expect(legend).to_contain_text("SGD (this run)")
-    page.wait_for_timeout(100)
-    assert pixels_of(page, RACER_RED) > 20, "Adam's loss is not drawn"
+    assert drawn_in(page, RACER_RED, 20), "Adam's loss is not drawn"
     page.reload()
     expect(page.get_by_test_id("connection")).to_have_text("Live")
     expect(legend).to_contain_text("Adam")
-    page.wait_for_timeout(100)
-    assert pixels_of(page, RACER_RED) > 20, "Adam's loss did not survive the reload"
+    assert drawn_in(page, RACER_RED, 20), "Adam's loss did not survive the reload"
     screenshot(page, "loss-chart-race")
 
 

@@ -7,6 +7,7 @@ import time
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser.conftest import ARTIFACTS, OFFLINE
 from tests.support import Server
@@ -16,6 +17,27 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 def step_of(page: Page) -> int:
     return int(page.get_by_test_id("step").inner_text())
+
+
+def server_step(page: Page) -> int:
+    """The step the server says the page's run is at (the run id is in the URL)."""
+    step: int = page.evaluate(
+        "async () => (await (await fetch('/api/runs/' + location.hash.split('=')[1])).json()).step"
+    )
+    return step
+
+
+def step_stays(page: Page, step: int, seconds: float) -> bool:
+    """Watch the step readout for a while: True when it never left `step` (a change ends the wait
+    at once, so a run that did not stop fails fast)."""
+    try:
+        page.wait_for_function(
+            f"Number(document.querySelector('[data-testid=step]').textContent) !== {step}",
+            timeout=seconds * 1000,
+        )
+    except PlaywrightTimeout:
+        return True
+    return False
 
 
 def loss_of(page: Page) -> float:
@@ -60,15 +82,13 @@ def test_start_pause_step_reset(server: Server, page: Page) -> None:
     page.get_by_role("button", name="Pause").click()
     expect(page.get_by_test_id("status")).to_have_text("paused")
     expect(page.get_by_role("button", name="Start")).to_be_visible()
-    time.sleep(0.3)  # the last batch of the in-flight step lands
-    paused = step_of(page)
-    time.sleep(2.0)
-    assert step_of(page) == paused
+    paused = server_step(page)  # final once the pause is acknowledged (status: paused)
+    expect(page.get_by_test_id("step")).to_have_text(str(paused))  # its last batch has landed
+    assert step_stays(page, paused, 2.0)
 
     page.get_by_role("button", name="Step").click()
     expect(page.get_by_test_id("step")).to_have_text(str(paused + 1))
-    time.sleep(0.5)
-    assert step_of(page) == paused + 1
+    assert step_stays(page, paused + 1, 0.5)
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.locator("canvas.heatmap").first.hover(position={"x": 4, "y": 4})
@@ -116,8 +136,10 @@ def test_two_tabs_follow_each_other(server: Server, browser: Browser) -> None:
     two.wait_for_function("Number(document.querySelector('[data-testid=step]').textContent) > 0")
     two.get_by_role("button", name="Pause").click()
     expect(one.get_by_test_id("status")).to_have_text("paused")
-    time.sleep(0.5)
-    assert step_of(one) == step_of(two) > 0
+    paused = server_step(one)
+    expect(one.get_by_test_id("step")).to_have_text(str(paused))
+    expect(two.get_by_test_id("step")).to_have_text(str(paused))
+    assert paused > 0
     one.get_by_label("Optimizer", exact=True).select_option("rmsprop")
     expect(two.get_by_label("Optimizer", exact=True)).to_have_value("rmsprop")
     context.close()
