@@ -107,7 +107,9 @@ class BackwardEffect(Message):
 
 class StepEffect(Message):
     phase: Literal[Phase.STEP] = Phase.STEP
-    moved: bool = Field(description="false when every Δθ was exactly 0")
+    moved: bool | None = Field(
+        description="false when every Δθ was exactly 0; null when no update was recorded"
+    )
 
 
 Effect = Annotated[

@@ -74,6 +74,5 @@ def effect_of(loop: TrainingLoop, moved: bool | None) -> Effect | None:
                 micro_batches=loop.micro_batches,
             )
         case Phase.STEP:
-            # moved is None only when no update was recorded, which the recorder prevents
-            return StepEffect.model_construct(moved=bool(moved))
+            return StepEffect.model_construct(moved=moved)
     return None

@@ -80,8 +80,8 @@ class Relay:
                     "fresh": fresh,
                     "previous": previous.model_dump(),
                 }
+                # (the config itself was stored when the change was accepted: RunManager)
                 history.add_event(run.id, step, "optimizer", detail)
-                history.set_config(run.id, run.config.model_dump())
             case Failed(reason=reason) if allows(run.state, Happening.FAIL):
                 history.set_state(run.id, RunState.FAILED, reason)
 

@@ -715,9 +715,9 @@ export interface ZeroGradEffect {
 export interface StepEffect {
   phase: "step";
   /**
-   * false when every Δθ was exactly 0
+   * false when every Δθ was exactly 0; null when no update was recorded
    */
-  moved: boolean;
+  moved: boolean | null;
 }
 export interface Tensor {
   /**
