@@ -13,7 +13,6 @@ from fastapi import APIRouter, HTTPException, status
 
 from app.api.deps import HistoryDep, RunsDep
 from app.api.schemas import PaceChange
-from app.api.stream import optimizer_marks
 from app.contract.rest import LossSurface, Problem, RefusedInput, ScalarsExport
 from app.contract.run import RunInfo
 from app.engine.experiments import ExperimentConfig, Teaching
@@ -102,5 +101,5 @@ async def export_scalars(run_id: str, runs: RunsDep, history: HistoryDep) -> Sca
         loss=await asyncio.to_thread(history.losses, run_id),
         race=await asyncio.to_thread(history.race, run_id),
         path=await asyncio.to_thread(history.own_path, run_id),
-        events=await asyncio.to_thread(optimizer_marks, history, run_id),
+        events=await asyncio.to_thread(history.optimizer_marks, run_id),
     )

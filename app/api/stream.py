@@ -20,7 +20,6 @@ from app.contract.events import (
     Error,
     Event,
     Hello,
-    OptimizerMark,
     OwnPath,
     Pong,
     RaceSeries,
@@ -119,7 +118,7 @@ async def _send_state(websocket: WebSocket, run_id: str, runs: RunManager, histo
     info = runs.info(run_id)
     await websocket.send_text(encode_event(Hello.model_construct(run=info)))
     losses, race, path = await asyncio.to_thread(_scalars, history, run_id)
-    marks = await asyncio.to_thread(optimizer_marks, history, run_id)
+    marks = await asyncio.to_thread(history.optimizer_marks, run_id)
     scalars = Scalars.model_construct(first_step=1, loss=losses, history=True, race=race, path=path)
     await websocket.send_text(encode_event(scalars))
     for mark in marks:
@@ -194,11 +193,3 @@ def _scalars(
         history.race(run_id, after, upto),
         history.own_path(run_id, after, upto),
     )
-
-
-def optimizer_marks(history: History, run_id: str) -> list[OptimizerMark]:
-    return [
-        OptimizerMark.model_validate({k: v for k, v in event.items() if k != "kind"})
-        for event in history.events(run_id)
-        if event["kind"] == "optimizer"
-    ]

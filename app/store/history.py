@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.contract.events import OwnPath, RaceSeries
+from app.contract.events import OptimizerMark, OwnPath, RaceSeries
 
 # In the race table, the run's own path (surface-2d) is kept beside its racers (0, 1, …).
 OWN_PATH = -1
@@ -263,6 +263,19 @@ class History:
             "SELECT step, kind, detail FROM events WHERE run_id = ? ORDER BY rowid", (run_id,)
         )
         return [{"step": step, "kind": kind, **json.loads(detail)} for step, kind, detail in rows]
+
+    def optimizer_marks(self, run_id: str) -> list[OptimizerMark]:
+        """The run's optimizer changes, in order. A mark written by an older version that no
+        longer validates is passed on as it was stored rather than breaking the stream."""
+        marks = []
+        for event in self.events(run_id):
+            if event.pop("kind") != "optimizer":
+                continue
+            try:
+                marks.append(OptimizerMark.model_validate(event))
+            except ValueError:
+                marks.append(OptimizerMark.model_construct(**event))
+        return marks
 
     def clear_progress(self, run_id: str) -> None:
         """A reset starts the run again from its seed: its curve, snapshots and marks go."""

@@ -114,6 +114,23 @@ def test_events_in_order(history: History) -> None:
     assert history.events("b") == []
 
 
+def test_optimizer_marks_replay_even_when_an_old_one_no_longer_validates(
+    history: History,
+) -> None:
+    history.add_run("a", "seed-linear", {}, RunState.RUNNING)
+    sgd = {"name": "sgd", "lr": 0.01, "momentum": 0.0}
+    history.add_event("a", 2, "optimizer", {"optimizer": {"name": "adam"}, "fresh": True})
+    # written by an older version: lr 50 was allowed then, and no `previous` was kept
+    history.add_event("a", 5, "optimizer", {"optimizer": {**sgd, "lr": 50.0}, "fresh": True})
+    history.add_event("a", 9, "optimizer", {"optimizer": sgd, "fresh": False, "previous": sgd})
+    marks = history.optimizer_marks("a")
+    assert [(m.step, m.fresh) for m in marks] == [(2, True), (5, True), (9, False)]
+    assert marks[0].optimizer.name == "adam" and marks[0].previous is None
+    assert marks[1].optimizer == {**sgd, "lr": 50.0}  # shown as it was stored
+    assert marks[2].previous is not None and marks[2].previous.name == "sgd"
+    assert history.optimizer_marks("b") == []
+
+
 def test_clear_progress_forgets_one_runs_curve(history: History, path: Path) -> None:
     for run_id in ("a", "b"):
         history.add_run(run_id, "seed-linear", {"seed": 1}, RunState.RUNNING)
