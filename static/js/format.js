@@ -8,6 +8,9 @@
  * exponent written "1.000e−6" (no "+" and no leading zeros), never rounded away to "0.00000".
  */
 
+/** One colour per line and trail: the run's own first, then each racer, on every chart and map. */
+export const SERIES_COLORS = ["#1d4ed8", "#dc2626", "#059669", "#7c3aed", "#b45309"];
+
 export const NAN_COLOR = [214, 0, 214]; // magenta: never mistaken for a value on the scale
 export const POS_INF_COLOR = [40, 40, 40];
 export const NEG_INF_COLOR = [40, 40, 40];

@@ -1,7 +1,8 @@
 // @ts-check
 /** The entry module: wires the store, the socket, the API and the views together. Nothing else. */
 import { api } from "./api.js";
-import { LIVE, RunFlow } from "./runFlow.js";
+import { LIVE } from "./protocol.js";
+import { RunFlow } from "./runFlow.js";
 import { Store } from "./store.js";
 import { Controls } from "./views/controls.js";
 import { CodeView } from "./views/codeView.js";
@@ -28,7 +29,7 @@ async function main() {
   controls.render(null); // nothing to control until the stream says which run this is
   const chart = new LossChart($("loss-chart"), $("nonfinite"));
   chart.setOptimizerTitles(optimizers);
-  const optimizerSpecs = new Map(optimizers.map((/** @type {{name: string, title: string, ledger?: boolean}} */ o) => [o.name, o]));
+  const optimizerSpecs = controls.optimizers; // by name, as GET /api/optimizers gave them
   const parameters = new ParametersView($("params"), $("detail"), (name) => {
     const spec = optimizerSpecs.get(name);
     // An older server without the `ledger` flag: every optimizer it streams a prediction for has a rule.
@@ -53,7 +54,7 @@ async function main() {
   function redraw() {
     scheduled = false;
     if (dirty.has("run")) chart.setRun(store.run);
-    if (dirty.has("losses")) chart.setLosses(store.losses, store.stepCount, store.race.racers);
+    if (dirty.has("losses")) chart.setLosses(store.losses.values, store.losses.count, store.race.racers);
     if (dirty.has("marks")) chart.setMarks(store.marks);
     if (dirty.has("snapshot")) parameters.render(store.snapshot);
     if (dirty.has("snapshot") || dirty.has("run")) code.render(store.snapshot, store.latestPhase());
@@ -112,7 +113,7 @@ async function main() {
   });
   /** @type {HTMLInputElement} */ ($("logscale")).addEventListener("change", (event) => {
     chart.setLog(/** @type {HTMLInputElement} */ (event.target).checked);
-    chart.setLosses(store.losses, store.stepCount, store.race.racers);
+    chart.setLosses(store.losses.values, store.losses.count, store.race.racers);
   });
 
   /** The two-parameter experiment has its loss surface beside the loss chart. */

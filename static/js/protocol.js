@@ -3,6 +3,9 @@
 
 export const PROTOCOL_VERSION = 1;
 
+/** The states in which a run has a worker and takes commands. */
+export const LIVE = ["idle", "running", "paused"];
+
 /**
  * JSON carries NaN and ±Infinity as the strings "NaN", "Infinity", "-Infinity"; Number() reads them.
  * @param {number | string | null | undefined} value

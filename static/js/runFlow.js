@@ -5,10 +5,10 @@
  * what happened in the notice and offers the next action, so no state is a dead end.
  */
 import { api } from "./api.js";
+import { LIVE } from "./protocol.js";
 import { RunSocket } from "./socket.js";
 
 /** The states in which a run can train. */
-export const LIVE = ["idle", "running", "paused"];
 
 /**
  * @typedef {import("./store.js").Store} Store

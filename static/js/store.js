@@ -2,7 +2,7 @@
 /** All client state in one place: the run, every step's loss, the latest snapshot, the connection. */
 import { Channel } from "./pubsub.js";
 import { decodeSnapshot, num } from "./protocol.js";
-import { RaceHistory } from "./lib/series.js";
+import { RaceHistory, StepSeries } from "./lib/series.js";
 
 /**
  * @typedef {import("./contract/contract").RunInfo} RunInfo
@@ -13,9 +13,8 @@ export class Store {
   constructor() {
     /** @type {RunInfo | null} */
     this.run = null;
-    /** Loss of step k at index k-1; grows by doubling. */
-    this.losses = new Float64Array(1024);
-    this.stepCount = 0;
+    /** Every step's loss: step k at index k − 1 of `losses.values`, steps 1 … `losses.count`. */
+    this.losses = new StepSeries();
     /** @type {import("./protocol.js").Snapshot | null} */
     this.snapshot = null;
     /** @type {"connecting" | "open" | "closed"} */
@@ -32,21 +31,12 @@ export class Store {
 
   /** @param {number} firstStep @param {(number | string | null)[]} values */
   setLosses(firstStep, values) {
-    const end = firstStep - 1 + values.length;
-    if (end > this.losses.length) {
-      let size = this.losses.length;
-      while (size < end) size *= 2;
-      const grown = new Float64Array(size);
-      grown.set(this.losses.subarray(0, this.stepCount));
-      this.losses = grown;
-    }
-    for (let i = 0; i < values.length; i++) this.losses[firstStep - 1 + i] = num(values[i]);
-    this.stepCount = Math.max(this.stepCount, end);
+    this.losses.set(firstStep, values);
     this.changed.publish("losses");
   }
 
   clear() {
-    this.stepCount = 0;
+    this.losses.clear();
     this.snapshot = null;
     this.marks = [];
     this.race.clear();
@@ -130,7 +120,7 @@ export class Store {
     if (header && header.loss != null && (header.phase === "loss" || header.phase === "backward")) {
       return num(header.loss);
     }
-    if (this.stepCount > 0) return this.losses[this.stepCount - 1];
+    if (this.losses.count > 0) return this.losses.values[this.losses.count - 1];
     return this.run?.loss == null ? null : num(this.run.loss);
   }
 
@@ -140,6 +130,6 @@ export class Store {
   }
 
   latestStep() {
-    return Math.max(this.stepCount, this.run?.step ?? 0);
+    return Math.max(this.losses.count, this.run?.step ?? 0);
   }
 }

@@ -5,6 +5,7 @@
  * run's real state and configuration (a change made in another tab shows here too) without
  * touching the field the user is typing in, and says why a control is off.
  */
+import { LIVE } from "../protocol.js";
 import { errorOf, fieldText, fitWidth, readNumber, settle, showError } from "./fields.js";
 
 /** @param {string} id */
@@ -22,7 +23,6 @@ const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
  * @typedef {(change: Promise<unknown>) => void} Settled
  */
 
-const LIVE = ["idle", "running", "paused"];
 /** The data's settings: each defines the data set or its batches, so a change makes a new run. */
 const DATA_FIELDS = /** @type {const} */ (["batch_size", "seed", "noise"]);
 

@@ -16,7 +16,7 @@
  *   they would overlap (lib/marks.js).
  */
 import uPlot from "../../vendor/uPlot.esm.js";
-import { formatCompact, formatNumber, NAN_COLOR } from "../format.js";
+import { formatCompact, formatNumber, NAN_COLOR, SERIES_COLORS } from "../format.js";
 import { countNonFinite, mergeIndices, pick, selectIndices } from "../lib/decimate.js";
 import { lossTickLabels, toAxis, yFactor } from "../lib/lossAxis.js";
 import { layoutLabels, markLabels, noteConfig } from "../lib/marks.js";
@@ -28,8 +28,6 @@ import { layoutLabels, markLabels, noteConfig } from "../lib/marks.js";
  * @typedef {{name: string, values: ArrayLike<number>, count: number, color: string}} Line
  */
 
-/** The run's own line, then the racers', in the loss surface's colours (views/race.js). */
-export const LINE_COLORS = ["#1d4ed8", "#dc2626", "#059669", "#7c3aed", "#b45309"];
 const MARK_INK = "#374151";
 const NON_FINITE = `rgb(${NAN_COLOR.join(", ")})`;
 const FONT_PX = 11;
@@ -125,7 +123,7 @@ export class LossChart {
         // Away from the chart the legend reads the latest step; over it, the hovered one.
         value: (_u, v) => (v != null ? String(v) : this.lines[0]?.count ? String(this.lines[0].count) : "—"),
       },
-      ...(this.lines.length ? this.lines : [{ name: "", color: LINE_COLORS[0] }]).map((line, i) => ({
+      ...(this.lines.length ? this.lines : [{ name: "", color: SERIES_COLORS[0] }]).map((line, i) => ({
         label: i === 0 ? (racing && this.ownName ? `${this.ownName} (this run)` : "loss") : line.name,
         stroke: line.color,
         width: i === 0 ? 1.6 : 1.3,
@@ -257,12 +255,12 @@ export class LossChart {
    */
   setLosses(values, count, racers = []) {
     this.lines = [
-      { name: "loss", values, count, color: LINE_COLORS[0] },
+      { name: "loss", values, count, color: SERIES_COLORS[0] },
       ...racers.map((r, i) => ({
         name: r.name,
         values: r.loss.values,
         count: Math.min(r.loss.count, count),
-        color: LINE_COLORS[(i + 1) % LINE_COLORS.length],
+        color: SERIES_COLORS[(i + 1) % SERIES_COLORS.length],
       })),
     ];
     const { count: bad, firstStep } = countNonFinite(values, count);

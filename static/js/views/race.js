@@ -4,11 +4,11 @@
  * Trails are built from the history's race series (every step, and they survive a reload), or
  * where the history has none yet, from the snapshots' `race` entries.
  */
+import { SERIES_COLORS } from "../format.js";
 import { pathOf } from "../lib/series.js";
 
 /** @typedef {import("../lib/series.js").RaceHistory} RaceHistory */
 
-export const RACER_COLORS = ["#1d4ed8", "#dc2626", "#059669", "#7c3aed", "#b45309"];
 
 /**
  * @typedef {{name: string, optimizer: Record<string, unknown>, point: [number, number],
@@ -48,7 +48,7 @@ export class RaceTrails {
       const fromHistory = series && series.w.count > 0 ? pathOf(series.w, series.b) : null;
       return {
         name: entry.name,
-        color: RACER_COLORS[i % RACER_COLORS.length],
+        color: SERIES_COLORS[i % SERIES_COLORS.length],
         point: entry.point,
         trail: fromHistory ?? this.trails[i] ?? [],
         gradientStep: entry.before && entry.gradient_step ? entry.gradient_step : null,
