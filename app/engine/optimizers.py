@@ -282,9 +282,6 @@ NOT_OFFERED: dict[str, str] = {
     "SparseAdam": "takes sparse gradients only (nn.Embedding(sparse=True)); dense layers have none",
 }
 
-OPTIMIZER_TITLES: dict[str, str] = {name: entry.title for name, entry in REGISTRY.items()}
-
-
 def entry_of(config: BaseModel) -> OptimizerEntry:
     return REGISTRY[getattr(config, "name")]  # noqa: B009 - every optimizer config has a literal name
 

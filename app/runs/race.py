@@ -13,7 +13,7 @@ from app.contract.events import OwnPath, RaceSeries
 from app.contract.snapshot import Racer
 from app.engine.experiments import ExperimentConfig
 from app.engine.loop import TrainingLoop
-from app.engine.optimizers import OPTIMIZER_TITLES
+from app.engine.optimizers import entry_of
 
 
 def point(loop: TrainingLoop) -> tuple[float, float]:
@@ -23,8 +23,7 @@ def point(loop: TrainingLoop) -> tuple[float, float]:
 
 
 def title(loop: TrainingLoop) -> str:
-    name = getattr(loop.optimizer_config, "name", "")
-    return OPTIMIZER_TITLES.get(name, name)
+    return entry_of(loop.optimizer_config).title
 
 
 def _row(loss: torch.Tensor, loop: TrainingLoop) -> torch.Tensor:
