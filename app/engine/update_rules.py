@@ -15,6 +15,8 @@ m exp_avg, v exp_avg_sq or square_avg, v̂ max_exp_avg_sq, ḡ grad_avg, s Adagr
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -35,10 +37,17 @@ class LedgerLine:
 
 
 def _number(x: float) -> str:
-    # Parenthesised when negative, so that "0.9·(-0.2)" and "(-0.2)²" read unambiguously.
-    # Whole numbers (the step count t) in full: "1234567", not "1.23457e+06".
+    """An operand as the page writes numbers: "−" for every minus sign, "NaN", "Inf", exponents
+    without padding ("1e−6"). Parenthesised when negative, so that "0.9·(−0.2)" and "(−0.2)²" read
+    unambiguously. Whole numbers (the step count t) in full: "1234567", not "1.23457e+06"."""
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "Inf" if x > 0 else "(−Inf)"
     text = f"{x:.0f}" if x.is_integer() and abs(x) < 1e15 else f"{x:.6g}"
-    return f"({text})" if text.startswith("-") else text
+    text = re.sub(r"e([+-])0*(\d)", lambda m: "e" + ("-" if m[1] == "-" else "") + m[2], text)
+    text = text.replace("-", "−")
+    return f"({text})" if text.startswith("−") else text
 
 
 class Writer:

@@ -136,8 +136,8 @@ def test_sgd_lines_write_the_rule_with_the_element_numbers() -> None:
         element=1,
     )
     assert [(line.symbolic, line.numeric) for line in ledger.lines] == [
-        ("b ← μ·b + (1 − τ)·g", "b ← 0.9·(-0.4) + 0.5·(-0.25)"),
-        ("θ ← θ − γ·b", "θ ← (-2) − 0.1·(-0.485)"),
+        ("b ← μ·b + (1 − τ)·g", "b ← 0.9·(−0.4) + 0.5·(−0.25)"),
+        ("θ ← θ − γ·b", "θ ← (−2) − 0.1·(−0.485)"),
     ]
     assert ledger.lines[0].value == pytest.approx(-0.485)
     assert ledger.lines[1].value == pytest.approx(-2 + 0.0485)

@@ -17,20 +17,6 @@ import { fieldView, num } from "../protocol.js";
 const AGREEMENT = 1e-6;
 
 /**
- * The server writes the ledger's numbers as Python does ("-0.5", "1e-06", "nan", "inf"); the page
- * writes "−", "NaN" and "Inf" everywhere, so one set of spellings shows side by side.
- * @param {string} text
- */
-export function typeset(text) {
-  return text
-    .replace(/(^|[^\w.])-(?=[\d.]|inf\b)/g, "$1−")
-    .replace(/(\d)e-(\d)/g, "$1e−$2")
-    .replace(/ - /g, " − ")
-    .replace(/\bnan\b/gi, "NaN")
-    .replace(/\binf\b/gi, "Inf");
-}
-
-/**
  * Whether the update and the ledger belong to the snapshot's own step: after `step()` they do;
  * after zero_grad, forward, loss or backward of the next step they are the previous step's.
  * @param {Snapshot} snapshot
@@ -176,7 +162,7 @@ function ledgerOf(tensor, index, actual, predicted, previousStep) {
       symbolic.textContent = line.symbolic;
       const numeric = document.createElement("div");
       numeric.className = "numeric num";
-      numeric.textContent = `${typeset(line.numeric)} = ${formatNumber(num(line.value), 6)}`;
+      numeric.textContent = `${line.numeric} = ${formatNumber(num(line.value), 6)}`;
       item.append(symbolic, numeric);
       list.append(item);
     }
