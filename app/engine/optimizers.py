@@ -282,6 +282,7 @@ NOT_OFFERED: dict[str, str] = {
     "SparseAdam": "takes sparse gradients only (nn.Embedding(sparse=True)); dense layers have none",
 }
 
+
 def entry_of(config: BaseModel) -> OptimizerEntry:
     return REGISTRY[getattr(config, "name")]  # noqa: B009 - every optimizer config has a literal name
 
