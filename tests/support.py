@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 
 def free_port() -> int:
@@ -57,3 +59,15 @@ class Server:
             self.process.terminate()
             self.process.wait(timeout=15)
             self.process = None
+
+
+def call(server: Server, path: str, method: str = "GET", body: object = None) -> Any:
+    """One JSON request to the real server, as a program would send it (no Origin, no cookie)."""
+    request = urllib.request.Request(
+        server.url + path.lstrip("/"),
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)

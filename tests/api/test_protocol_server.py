@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import os
 import socket
 import struct
 import time
-import urllib.request
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import websockets
 
-from tests.support import Server, free_port
+from tests.support import Server, call, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -32,17 +29,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     running.start()
     yield running
     running.stop()
-
-
-def rest(server: Server, path: str, method: str = "GET", body: Any = None) -> Any:
-    request = urllib.request.Request(
-        server.url + path.lstrip("/"),
-        method=method,
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)
 
 
 def test_an_unknown_run_id_is_accepted_then_closed_with_4404(server: Server) -> None:
@@ -83,10 +69,10 @@ def test_a_client_dropped_for_being_slow_receives_1008_before_the_tcp_close(
     # the server's keepalive (a ping every 20 s, answered within 20 s) would close it with 1011.
     racers = [{"name": name, "lr": 0.01} for name in ("adam", "rmsprop", "adagrad", "nadam")]
     config = {"experiment": "surface-2d", "race": racers, "steps_per_second": None}
-    run_id = rest(server, "/api/runs", "POST", config)["id"]
-    rest(server, f"/api/runs/{run_id}/commands/start", "POST")
+    run_id = call(server, "/api/runs", "POST", config)["id"]
+    call(server, f"/api/runs/{run_id}/commands/start", "POST")
     deadline = time.monotonic() + 120
-    while rest(server, f"/api/runs/{run_id}")["step"] < 5000:
+    while call(server, f"/api/runs/{run_id}")["step"] < 5000:
         assert time.monotonic() < deadline, "the run did not train"
         time.sleep(0.2)
     stalled = socket.socket()
@@ -105,7 +91,7 @@ def test_a_client_dropped_for_being_slow_receives_1008_before_the_tcp_close(
         # Read nothing until the server has taken the client in, and then let it go.
         deadline = time.monotonic() + 60
         for connections in (1, 0):
-            while rest(server, "/api/server")["connections"] != connections:
+            while call(server, "/api/server")["connections"] != connections:
                 assert time.monotonic() < deadline, f"the connection count never was {connections}"
                 time.sleep(0.05)
         dropped_at = time.monotonic()
@@ -115,7 +101,7 @@ def test_a_client_dropped_for_being_slow_receives_1008_before_the_tcp_close(
             received += chunk
     finally:
         stalled.close()
-        rest(server, f"/api/runs/{run_id}/commands/stop", "POST")
+        call(server, f"/api/runs/{run_id}/commands/stop", "POST")
     assert dropped_at - connected_at < 30  # before the keepalive could have closed it
     head, _, body = bytes(received).partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 101")

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.request
 from collections.abc import Callable
 from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from tests.support import Server
+from tests.support import Server, call
 
-
-def call(server: Server, path: str, method: str = "GET", body: object = None) -> Any:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(
-        server.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
+__all__ = ["call", "new_run", "open_run", "run_until", "steps"]
 
 
 def new_run(server: Server, config: dict[str, object]) -> str:

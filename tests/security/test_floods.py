@@ -6,19 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import os
 import socket
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import websockets
 
-from tests.support import Server, free_port
+from tests.support import Server, call, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -31,17 +28,6 @@ def server(tmp_path: Path) -> Iterator[Server]:
     running.stop()
 
 
-def get(server: Server, path: str, method: str = "GET", body: Any = None) -> Any:
-    request = urllib.request.Request(
-        server.url + path.lstrip("/"),
-        method=method,
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)
-
-
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -51,15 +37,15 @@ def rss_mb(pid: int) -> float:
 
 def connections_drop_to_zero(server: Server, limit: float) -> None:
     deadline = time.monotonic() + limit
-    while get(server, "/api/server")["connections"] != 0:
-        assert time.monotonic() < deadline, get(server, "/api/server")
+    while call(server, "/api/server")["connections"] != 0:
+        assert time.monotonic() < deadline, call(server, "/api/server")
         time.sleep(0.2)
 
 
 def running_run(server: Server) -> str:
-    run_id: str = get(server, "/api/runs")[0]["id"]
-    get(server, f"/api/runs/{run_id}/pace", "PUT", {"steps_per_second": None})
-    get(server, f"/api/runs/{run_id}/commands/start", "POST")
+    run_id: str = call(server, "/api/runs")[0]["id"]
+    call(server, f"/api/runs/{run_id}/pace", "PUT", {"steps_per_second": None})
+    call(server, f"/api/runs/{run_id}/commands/start", "POST")
     return run_id
 
 
@@ -89,8 +75,8 @@ def test_a_burst_of_500_connects_that_vanish_mid_frame(server: Server) -> None:
     assert outcomes.count("connected") >= 64  # up to the cap, at least
     connections_drop_to_zero(server, 30)
     assert rss_mb(server.process.pid) < before + 150
-    assert get(server, "/healthz")["status"] == "ok"
-    assert get(server, f"/api/runs/{run_id}")["state"] == "running"
+    assert call(server, "/healthz")["status"] == "ok"
+    assert call(server, f"/api/runs/{run_id}")["state"] == "running"
 
 
 def test_a_client_that_never_reads_is_disconnected(server: Server) -> None:
@@ -109,12 +95,12 @@ def test_a_client_that_never_reads_is_disconnected(server: Server) -> None:
     )
     try:
         time.sleep(1.0)
-        assert get(server, "/api/server")["connections"] == 1
+        assert call(server, "/api/server")["connections"] == 1
         before = rss_mb(server.process.pid)
         # The queue overflows, a resync sends the whole history, the send stalls, and after the
         # send timeout (2 s here) the server lets the client go.
         connections_drop_to_zero(server, 90)
         assert rss_mb(server.process.pid) < before + 150
-        assert get(server, f"/api/runs/{run_id}")["state"] == "running"
+        assert call(server, f"/api/runs/{run_id}")["state"] == "running"
     finally:
         stalled.close()
