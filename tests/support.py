@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import socket
@@ -71,3 +72,28 @@ def call(server: Server, path: str, method: str = "GET", body: object = None) ->
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.load(response)
+
+
+def stalled_websocket(server: Server, run_id: str) -> socket.socket:
+    """A client that opens a run's websocket with a tiny receive buffer and then reads nothing: the
+    slow browser tab every fan-out must survive."""
+    stalled = socket.socket()
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stalled.connect(("127.0.0.1", server.port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    stalled.sendall(
+        (
+            f"GET /ws/runs/{run_id} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    return stalled
+
+
+def wait_for_connections(server: Server, count: int, limit: float) -> None:
+    """Until the server counts exactly `count` open websockets (GET /api/server)."""
+    deadline = time.monotonic() + limit
+    while (now := call(server, "/api/server")["connections"]) != count:
+        assert time.monotonic() < deadline, f"{now} connections, never {count}"
+        time.sleep(0.05)

@@ -4,9 +4,6 @@ on the wire."""
 from __future__ import annotations
 
 import asyncio
-import base64
-import os
-import socket
 import struct
 import time
 from collections.abc import Iterator
@@ -14,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 import websockets
 
-from tests.support import Server, call, free_port
+from tests.support import Server, call, free_port, stalled_websocket, wait_for_connections
 
 pytestmark = pytest.mark.slow
 
@@ -75,25 +72,12 @@ def test_a_client_dropped_for_being_slow_receives_1008_before_the_tcp_close(
     while call(server, f"/api/runs/{run_id}")["step"] < 5000:
         assert time.monotonic() < deadline, "the run did not train"
         time.sleep(0.2)
-    stalled = socket.socket()
-    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    stalled.connect(("127.0.0.1", server.port))
     connected_at = time.monotonic()
-    key = base64.b64encode(os.urandom(16)).decode()
-    stalled.sendall(
-        (
-            f"GET /ws/runs/{run_id} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
-            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        ).encode()
-    )
+    stalled = stalled_websocket(server, run_id)
     try:
         # Read nothing until the server has taken the client in, and then let it go.
-        deadline = time.monotonic() + 60
-        for connections in (1, 0):
-            while call(server, "/api/server")["connections"] != connections:
-                assert time.monotonic() < deadline, f"the connection count never was {connections}"
-                time.sleep(0.05)
+        wait_for_connections(server, 1, 30)
+        wait_for_connections(server, 0, 30)
         dropped_at = time.monotonic()
         received = bytearray()
         stalled.settimeout(30)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import time
 
 import pytest
@@ -100,6 +101,30 @@ def test_start_pause_step_reset(server: Server, page: Page) -> None:
     expect(page.get_by_test_id("status")).to_have_text("idle")
     page.wait_for_function("() => true")
     assert chart_pixels(page) == 0
+
+
+def test_a_pause_at_max_speed_shows_the_last_steps_update(server: Server, page: Page) -> None:
+    """At full speed only some steps were recorded; the step before a pause always is, so the
+    paused page shows that step's update Δθ, never "not recorded"."""
+    page.goto(server.url)
+    expect(page.get_by_test_id("connection")).to_have_text("Live")
+    page.get_by_label("Speed").select_option("")  # Max
+    page.wait_for_function(
+        "async () => (await (await fetch('/api/runs/' + location.hash.split('=')[1])).json())"
+        ".config.steps_per_second === null"
+    )
+    page.get_by_role("button", name="Start").click()
+    page.wait_for_function("Number(document.querySelector('[data-testid=step]').textContent) > 500")
+    page.get_by_role("button", name="Pause").click()
+    expect(page.get_by_test_id("status")).to_have_text("paused")
+    paused = server_step(page)
+    expect(page.get_by_test_id("phase-result")).to_contain_text(f"(step {paused})")
+    updates = (
+        page.locator("#params .field-row").filter(has_text="update Δθ").locator(".field-scale")
+    )
+    expect(updates).to_have_count(2)
+    for scale in updates.all():
+        expect(scale).to_have_text(re.compile(r"^±\d"))  # a recorded update, not "not recorded"
 
 
 def test_keyboard_only(server: Server, page: Page) -> None:

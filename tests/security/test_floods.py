@@ -5,17 +5,13 @@ registry back at zero, while training goes on."""
 from __future__ import annotations
 
 import asyncio
-import base64
-import os
-import socket
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import websockets
 
-from tests.support import Server, call, free_port
+from tests.support import Server, call, free_port, stalled_websocket, wait_for_connections
 
 pytestmark = pytest.mark.slow
 
@@ -33,13 +29,6 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise AssertionError("no VmRSS")
-
-
-def connections_drop_to_zero(server: Server, limit: float) -> None:
-    deadline = time.monotonic() + limit
-    while call(server, "/api/server")["connections"] != 0:
-        assert time.monotonic() < deadline, call(server, "/api/server")
-        time.sleep(0.2)
 
 
 def running_run(server: Server) -> str:
@@ -73,7 +62,7 @@ def test_a_burst_of_500_connects_that_vanish_mid_frame(server: Server) -> None:
 
     outcomes = asyncio.run(burst())
     assert outcomes.count("connected") >= 64  # up to the cap, at least
-    connections_drop_to_zero(server, 30)
+    wait_for_connections(server, 0, 30)
     assert rss_mb(server.process.pid) < before + 150
     assert call(server, "/healthz")["status"] == "ok"
     assert call(server, f"/api/runs/{run_id}")["state"] == "running"
@@ -82,24 +71,13 @@ def test_a_burst_of_500_connects_that_vanish_mid_frame(server: Server) -> None:
 def test_a_client_that_never_reads_is_disconnected(server: Server) -> None:
     assert server.process is not None
     run_id = running_run(server)
-    stalled = socket.socket()
-    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    stalled.connect(("127.0.0.1", server.port))
-    key = base64.b64encode(os.urandom(16)).decode()
-    stalled.sendall(
-        (
-            f"GET /ws/runs/{run_id} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
-            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        ).encode()
-    )
+    stalled = stalled_websocket(server, run_id)
     try:
-        time.sleep(1.0)
-        assert call(server, "/api/server")["connections"] == 1
+        wait_for_connections(server, 1, 30)
         before = rss_mb(server.process.pid)
         # The queue overflows, a resync sends the whole history, the send stalls, and after the
         # send timeout (2 s here) the server lets the client go.
-        connections_drop_to_zero(server, 90)
+        wait_for_connections(server, 0, 90)
         assert rss_mb(server.process.pid) < before + 150
         assert call(server, f"/api/runs/{run_id}")["state"] == "running"
     finally:
