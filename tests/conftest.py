@@ -79,3 +79,14 @@ class Stream:
         while (message := self.next())["type"] != "pong":
             seen.append(message)
         return seen
+
+
+def step_n(client: TestClient, stream: Stream, run_id: str, n: int) -> Message:
+    """n Step commands from step 0, and the status that acknowledges the last of them."""
+    for _ in range(n):
+        assert client.post(f"/api/runs/{run_id}/commands/step").status_code == 200
+    return stream.until(
+        lambda m: (
+            m["type"] == "status" and m.get("acknowledged") == "step" and m["run"]["step"] == n
+        )
+    )

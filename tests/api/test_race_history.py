@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import Stream, new_run
+from tests.conftest import Stream, new_run, step_n
 
 STEPS = 6
 
@@ -20,13 +20,7 @@ def test_race_series_replay_from_the_history(client: TestClient) -> None:
     path: list[tuple[float, float]] = []
     with client.websocket_connect(f"/ws/runs/{run_id}") as ws:
         stream = Stream(ws)
-        for _ in range(STEPS):
-            client.post(f"/api/runs/{run_id}/commands/step")
-        stream.until(
-            lambda m: (
-                m["type"] == "status" and m["acknowledged"] == "step" and m["run"]["step"] == STEPS
-            )
-        )
+        step_n(client, stream, run_id, STEPS)
         for message in stream.events:
             if message["type"] == "scalars" and not message["history"]:
                 path += list(zip(message["path"]["w"], message["path"]["b"], strict=True))

@@ -12,7 +12,7 @@ import pytest
 import torch
 from fastapi.testclient import TestClient
 
-from tests.conftest import Stream, new_run
+from tests.conftest import Stream, new_run, step_n
 
 PROTOCOL = Path(__file__).resolve().parents[2] / "docs/protocol.md"
 STEPS = 40
@@ -54,13 +54,7 @@ def test_the_documented_recipe_reproduces_the_streamed_losses(
     run_id = new_run(client, **config)
     with client.websocket_connect(f"/ws/runs/{run_id}") as ws:
         stream = Stream(ws)
-        for _ in range(STEPS):
-            client.post(f"/api/runs/{run_id}/commands/step")
-        stream.until(
-            lambda m: (
-                m["type"] == "status" and m["acknowledged"] == "step" and m["run"]["step"] == STEPS
-            )
-        )
+        step_n(client, stream, run_id, STEPS)
     streamed = [stream.losses[step] for step in range(1, STEPS + 1)]
     defaults = {"seed": 0, "n_samples": 256, "batch_size": 32, "noise": 0.1}
     settings = {**defaults, **{k: v for k, v in config.items() if k in defaults}}

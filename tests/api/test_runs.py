@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from app.engine.experiments import ExperimentConfig
 from app.settings import Settings
-from tests.conftest import Stream, new_run
+from tests.conftest import Stream, new_run, step_n
 from tests.engine.oracle import run_oracle
 
 
@@ -22,16 +22,6 @@ def field(header: dict[str, Any], data: Any, tensor: str, name: str) -> torch.Te
     offset, length = entry["fields"][name]["view"]
     values = np.asarray(data[offset : offset + length], dtype=np.float32)
     return torch.from_numpy(values.copy()).reshape(entry["shape"])
-
-
-def step_n(client: TestClient, stream: Stream, run_id: str, n: int) -> dict[str, Any]:
-    for _ in range(n):
-        assert client.post(f"/api/runs/{run_id}/commands/step").status_code == 200
-    return stream.until(
-        lambda m: (
-            m["type"] == "status" and m.get("acknowledged") == "step" and m["run"]["step"] == n
-        )
-    )
 
 
 def test_healthz_and_catalogue(client: TestClient) -> None:
