@@ -76,6 +76,7 @@ COPY --from=python-deps /opt/venv /opt/venv
 WORKDIR /app
 COPY pyproject.toml ./
 COPY app/ app/
+COPY stepscope/ stepscope/
 COPY templates/ templates/
 COPY static/ static/
 COPY --from=frontend /src/static/vendor/ static/vendor/

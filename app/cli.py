@@ -24,12 +24,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=defaults.data_dir,
         help="where the run history (SQLite) is kept",
     )
+    parser.add_argument(
+        "--experiments",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a Python file, or a folder of them, defining more experiments (repeatable;"
+        " see docs/experiments.md)",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    settings = ensure_token(Settings(host=args.host, port=args.port, data_dir=args.data_dir))
+    settings = ensure_token(
+        Settings(
+            host=args.host,
+            port=args.port,
+            data_dir=args.data_dir,
+            experiments=args.experiments or Settings().experiments,
+        )
+    )
     if settings.exposed:
         print(
             f"Stepscope listens on {settings.host}, beyond this machine: every request needs "

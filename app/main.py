@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,6 +16,7 @@ from app.api import catalogue, pages, runs, stream
 from app.api.encoding import ProtocolJSONResponse
 from app.api.errors import refused_input
 from app.engine.experiments import ExperimentConfig
+from app.engine.loader import load_experiments
 from app.runs.manager import RunManager, TooManyRuns, UnknownRun
 from app.runs.state import LIVE_STATES, IllegalTransition
 from app.security.guard import Guard
@@ -26,6 +28,9 @@ from app.stream.hub import Hub
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = ensure_token(settings or get_settings())
+    for problem in load_experiments(settings.experiments):
+        # by name, with its error; the server starts with the experiments that did load
+        print(f"Stepscope: could not load experiments from {problem}", file=sys.stderr, flush=True)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     # frames a browser may fall behind before it is resynced from the history
     queue_limit: int = Field(256, ge=8, le=65536)
     default_run: bool = True  # create a run of the seed experiment at start-up
+    # Python files (or folders of them) that define more experiments: code from the command line
+    # only, never from a request (docs/experiments.md)
+    experiments: list[Path] = []
 
     # Exposure. On loopback no token is needed; bound anywhere else, one is required, and is
     # generated at start-up when not given (STEPSCOPE_TOKEN).

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import typing
+from typing import Any
+
 import annotated_types
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from app.api.schemas import ExperimentSpec, HyperparameterSpec, LoopSource, OptimizerSpec
-from app.engine.experiments import EXPERIMENTS, ExperimentConfig
+from app.api.schemas import (
+    BuilderSpec,
+    ExperimentSpec,
+    HyperparameterSpec,
+    LoopSource,
+    OptimizerSpec,
+)
+from app.engine.experiments import EXPERIMENTS, LOSS_TITLES, RUN_SETTINGS, ExperimentConfig
 from app.engine.loop import loop_source
+from app.engine.models import Activation, Architecture, Feature
 from app.engine.optimizers import REGISTRY
 
 router = APIRouter(prefix="/api", tags=["catalogue"])
@@ -70,6 +80,30 @@ def list_experiments() -> list[ExperimentSpec]:
             title=experiment.title,
             description=experiment.description,
             default_config=ExperimentConfig(experiment=experiment.name).model_dump(),
+            task=experiment.task,
+            settings=[name for name in RUN_SETTINGS if name in experiment.settings],
+            losses=list(experiment.losses),
+            models=list(experiment.models),
+            source=experiment.source,
         )
         for experiment in EXPERIMENTS.values()
     ]
+
+
+@router.get("/builder")
+def model_builder() -> BuilderSpec:
+    hidden = Architecture.model_fields["hidden"]
+    (units,) = typing.get_args(hidden.annotation)
+    unit_bounds = typing.get_args(units)[1].metadata
+    return BuilderSpec(
+        max_hidden_layers=_bound(hidden.metadata, "max_length"),
+        min_units=_bound(unit_bounds, "ge"),
+        max_units=_bound(unit_bounds, "le"),
+        activations=list(typing.get_args(Activation)),
+        features=list(typing.get_args(Feature)),
+        losses=dict(LOSS_TITLES),
+    )
+
+
+def _bound(metadata: list[Any], name: str) -> int:
+    return int(next(getattr(m, name) for m in metadata if getattr(m, name, None) is not None))

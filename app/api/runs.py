@@ -13,10 +13,11 @@ from fastapi import APIRouter, HTTPException, status
 
 from app.api.deps import HistoryDep, RunsDep
 from app.api.schemas import PaceChange
-from app.contract.rest import LossSurface, Problem, RefusedInput, ScalarsExport
+from app.contract.rest import DataPoints, LossSurface, Problem, RefusedInput, ScalarsExport
 from app.contract.run import RunInfo
 from app.engine.experiments import ExperimentConfig, Teaching
 from app.engine.optimizers import OptimizerConfig
+from app.engine.points import data_points
 from app.engine.surface import loss_surface
 from app.runs.state import Command
 
@@ -87,6 +88,19 @@ async def get_surface(run_id: str, runs: RunsDep) -> LossSurface:
     if config.experiment != "surface-2d":
         raise HTTPException(status.HTTP_404_NOT_FOUND, "only surface-2d runs have a loss surface")
     return LossSurface.model_validate(await asyncio.to_thread(loss_surface, config))
+
+
+@router.get("/{run_id}/points", responses=UNKNOWN)
+async def get_points(run_id: str, runs: RunsDep) -> DataPoints:
+    """The run's training and validation samples, for 1-D and 2-D inputs (made again from the
+    run's seed, so they are the very samples it trains on)."""
+    config = runs.info(run_id).config
+    points = await asyncio.to_thread(data_points, config)
+    if points is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, "only runs whose inputs are one or two numbers have points"
+        )
+    return points
 
 
 @router.get("/{run_id}/scalars", responses=UNKNOWN)

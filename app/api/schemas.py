@@ -36,6 +36,28 @@ class ExperimentSpec(BaseModel):
     title: str
     description: str
     default_config: dict[str, Any]
+    task: Literal["regression", "binary", "classes"] = Field(
+        description="what the model predicts: a value, one of two classes, or one of several"
+    )
+    settings: list[str] = Field(
+        description="the config's settings the page may change (each change is a new run)"
+    )
+    losses: list[str] = Field(description="the losses the page may choose; empty: its own loss")
+    models: list[str] = Field(
+        description="the model builder's kinds it takes (mlp, cnn); empty: a fixed model"
+    )
+    source: str = Field(description="built-in, or the file it was loaded from")
+
+
+class BuilderSpec(BaseModel):
+    """What the model builder may build: the bounds of `Architecture`, read from the model."""
+
+    max_hidden_layers: int
+    min_units: int
+    max_units: int
+    activations: list[str]
+    features: list[str] = Field(description="Playground's input features, for 2-D data")
+    losses: dict[str, str] = Field(description="loss name → the torch class it builds")
 
 
 class Health(BaseModel):

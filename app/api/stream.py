@@ -18,6 +18,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from app.api.deps import HistoryDep, HubDep, RunsDep, SettingsDep
 from app.contract.events import (
     Error,
+    Evaluations,
     Event,
     Hello,
     OwnPath,
@@ -123,6 +124,10 @@ async def _send_state(websocket: WebSocket, run_id: str, runs: RunManager, histo
     await websocket.send_text(encode_event(scalars))
     for mark in marks:
         await websocket.send_text(encode_event(mark))
+    points = await asyncio.to_thread(history.evaluations, run_id)
+    if points:
+        evaluations = Evaluations.model_construct(points=points, history=True)
+        await websocket.send_text(encode_event(evaluations))
     snapshot = await asyncio.to_thread(history.latest_snapshot, run_id)
     if snapshot is not None:
         await websocket.send_bytes(snapshot)

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from app.contract.base import PROTOCOL_VERSION, Message
 from app.contract.run import RunInfo
+from app.contract.views import Evaluation
 from app.engine.optimizers import OptimizerConfig
 from app.runs.state import Command
 
@@ -67,6 +68,14 @@ class Scalars(Event):
     )
 
 
+class Evaluations(Event):
+    """Training and validation metrics, measured at display rate (not every step)."""
+
+    type: Literal["evaluation"] = "evaluation"
+    points: list[Evaluation] = Field(description="in step order")
+    history: bool = Field(default=False, description="true: read from the history on (re)sync")
+
+
 class Reset(Event):
     type: Literal["reset"] = "reset"
 
@@ -91,6 +100,6 @@ class Pong(Event):
 
 
 ServerEvent = Annotated[
-    Hello | Status | Scalars | Reset | OptimizerMark | Error | Pong,
+    Hello | Status | Scalars | Evaluations | Reset | OptimizerMark | Error | Pong,
     Field(discriminator="type"),
 ]

@@ -31,6 +31,21 @@ class LossSurface(Message):
     start: tuple[float, float] = Field(description="the (w, b) every optimizer starts from")
 
 
+class PointSet(Message):
+    inputs: list[list[float]] = Field(description="each sample's inputs (one or two numbers)")
+    targets: list[float] = Field(description="each sample's target: a class (0, 1, …) or a value")
+
+
+class DataPoints(Message):
+    """A run's samples, for experiments whose inputs are one or two numbers: what the decision
+    boundary or the fitted curve is drawn over. At most 2,000 of each split."""
+
+    dims: int = Field(description="inputs per sample: 1 or 2")
+    task: str = Field(description="regression, binary or classes")
+    train: PointSet
+    validation: PointSet | None = Field(description="null when nothing is held out")
+
+
 class Problem(Message):
     """An error: an unknown run (404), a command the run's state forbids (409), too many runs
     (429)."""

@@ -12,13 +12,11 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from app.contract.base import PROTOCOL_VERSION, Message
+from app.contract.snapshot_span import Span
+from app.contract.views import Evaluation, ModelViews
 from app.engine.experiments import Teaching
 from app.engine.loop import Phase
 from app.engine.optimizers import OptimizerConfig
-
-Span = Annotated[
-    tuple[int, int], Field(description="[offset, length] in float32 elements of the data block")
-]
 
 
 class Stats(Message):
@@ -131,3 +129,9 @@ class SnapshotHeader(Message):
     effect: Effect | None = Field(description="what the last phase did; null before any")
     micro_batch: MicroBatch
     tensors: list[Tensor]
+    views: ModelViews | None = Field(
+        default=None, description="what the model does over its inputs; null for the classic two"
+    )
+    evaluation: Evaluation | None = Field(
+        default=None, description="training and validation metrics at this step, where measured"
+    )

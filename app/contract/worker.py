@@ -12,6 +12,7 @@ from pydantic import ConfigDict, Field
 
 from app.contract.base import Message
 from app.contract.events import OwnPath, RaceSeries
+from app.contract.views import Evaluation
 from app.engine.experiments import Teaching
 from app.engine.loop import Phase
 from app.engine.optimizers import OptimizerConfig
@@ -87,12 +88,17 @@ class OptimizerChanged(Message):
     previous: OptimizerConfig
 
 
+class Evaluated(Message):
+    kind: Literal["evaluated"] = "evaluated"
+    point: Evaluation
+
+
 class Failed(Message):
     kind: Literal["failed"] = "failed"
     reason: str
 
 
 WorkerMessage = Annotated[
-    Ready | ScalarsBatch | SnapshotFrame | Ack | OptimizerChanged | Failed,
+    Ready | ScalarsBatch | SnapshotFrame | Evaluated | Ack | OptimizerChanged | Failed,
     Field(discriminator="kind"),
 ]

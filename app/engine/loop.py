@@ -40,9 +40,11 @@ class TrainingLoop:
         # Seed the global generator: nn.Module initialisation draws from it. Same seed, same run.
         torch.manual_seed(config.seed)
         self.config = config
-        self.model: nn.Module = experiment.make_model()
-        self.loss_fn: nn.Module = experiment.make_loss()
-        self.batches = Batches(experiment.make_dataset(config), config.batch_size, config.seed)
+        self.experiment = experiment
+        self.model: nn.Module = experiment.model(config)
+        self.loss_fn: nn.Module = experiment.make_loss(config)
+        self.data = experiment.data(config)
+        self.batches = Batches(self.data, config.batch_size, config.seed)
         self.optimizer_config: OptimizerConfig = config.optimizer
         self.optimizer = build_optimizer(config.optimizer, self.model.parameters())
         self.teaching = config.teaching

@@ -42,6 +42,9 @@ FEATURES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 class Architecture(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    kind: Literal["mlp", "cnn"] = Field(
+        default="mlp", description="cnn: the small convolutional network, for the 8×8 digits"
+    )
     hidden: Annotated[list[Annotated[int, Field(ge=1, le=256)]], Field(max_length=6)] = [4, 2]
     activation: Activation = "tanh"
     # Playground's inputs for the 2-D data sets; ignored by the others.

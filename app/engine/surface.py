@@ -17,7 +17,7 @@ def loss_surface(config: ExperimentConfig, n: int = GRID) -> dict[str, Any]:
     The window holds the start and the least-squares minimum with a margin, so every path from the
     start stays on the map unless it diverges.
     """
-    data = EXPERIMENTS["surface-2d"].make_dataset(config)
+    data = EXPERIMENTS["surface-2d"].data(config)
     x, y = data.inputs.flatten().double(), data.targets.flatten().double()
     design = torch.stack([x, torch.ones_like(x)], dim=1)
     w_best, b_best = torch.linalg.lstsq(design, y.unsqueeze(1)).solution.flatten().tolist()

@@ -68,6 +68,7 @@ class Recorder:
         # Unarmed steps: the parameters as they were before the latest step(), and which step.
         self._shadow = [p.detach().clone() for _, p in parameters]
         self._shadow_at = 0
+        self.shown_updates: dict[nn.Parameter, torch.Tensor] = {}  # those of the latest snapshot
         # views sharing the parameters' storage: optimizers update in place, so these stay current,
         # and copying from them needs no autograd bookkeeping (no `no_grad` per step)
         self._sources = [p.detach() for _, p in parameters]
@@ -133,6 +134,7 @@ class Recorder:
                     p: p.detach() - before
                     for (_, p), before in zip(self.parameters, self._shadow, strict=True)
                 }
+            self.shown_updates = updates
             return build_snapshot(
                 self.parameters, optimizer, updates, self.ledgers if fresh else {}
             )

@@ -14,6 +14,7 @@ from app.contract.snapshot import (
     StepEffect,
     ZeroGradEffect,
 )
+from app.contract.views import Evaluation, ModelViews
 from app.engine.loop import Phase, TrainingLoop
 from app.instrument.recorder import Snapshot
 
@@ -21,7 +22,11 @@ BATCH_ROWS_SHOWN = 8  # predictions beside targets, in a snapshot
 
 
 def snapshot_header(
-    loop: TrainingLoop, snapshot: Snapshot, race: list[Racer] | None
+    loop: TrainingLoop,
+    snapshot: Snapshot,
+    race: list[Racer] | None,
+    views: ModelViews | None = None,
+    evaluation: Evaluation | None = None,
 ) -> SnapshotHeader:
     loss, batch = batch_so_far(loop)
     return SnapshotHeader.model_construct(
@@ -35,6 +40,8 @@ def snapshot_header(
         effect=effect_of(loop, snapshot.moved()),
         micro_batch=MicroBatch.model_construct(index=loop.micro_batch, of=loop.micro_batches),
         tensors=snapshot.tensors,
+        views=views,
+        evaluation=evaluation,
     )
 
 

@@ -15,9 +15,10 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
-from app.contract.events import OptimizerMark, Reset, Scalars
+from app.contract.events import Evaluations, OptimizerMark, Reset, Scalars
 from app.contract.worker import (
     Ack,
+    Evaluated,
     Failed,
     OptimizerChanged,
     Ready,
@@ -72,6 +73,8 @@ class Relay:
                 )
             case SnapshotFrame(step=step, frame=frame):
                 history.put_snapshot(run.id, step, frame)
+            case Evaluated(point=point):
+                history.add_evaluation(run.id, point)
             case Ack(command=Command.RESET):
                 history.clear_progress(run.id)
             case OptimizerChanged(step=step, optimizer=config, fresh=fresh, previous=previous):
@@ -113,6 +116,8 @@ class Relay:
                 self.hub.publish(run.id, frame)
             case SnapshotFrame(frame=frame):
                 self.hub.publish(run.id, Frame(FrameKind.SNAPSHOT, frame))
+            case Evaluated(point=point):
+                publish(self.hub, run, Evaluations.model_construct(points=[point], history=False))
             case Ack(command=command):
                 if run.unanswered:
                     run.unanswered.popleft()

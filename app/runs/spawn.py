@@ -8,6 +8,7 @@ import signal
 from multiprocessing.connection import Connection
 
 from app.contract.worker import WorkerCommand
+from app.engine.loader import loaded_files
 from app.runs.run import Run
 from app.runs.worker import run_worker
 
@@ -23,7 +24,13 @@ def spawn_worker(run: Run) -> Connection:
     run.posted = CONTEXT.RawValue("q", 0)
     run.process = CONTEXT.Process(
         target=run_worker,
-        args=(run.config.model_dump_json(), commands, run.posted, frames),
+        args=(
+            run.config.model_dump_json(),
+            commands,
+            run.posted,
+            frames,
+            [str(path) for path in loaded_files()],
+        ),
         name=f"stepscope-run-{run.id}",
         daemon=True,
     )

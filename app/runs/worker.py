@@ -19,7 +19,9 @@ from __future__ import annotations
 import contextlib
 import time
 import traceback
+from collections.abc import Sequence
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Protocol
 
 import torch
@@ -27,6 +29,7 @@ import torch
 from app.contract.worker import (
     Ack,
     Control,
+    Evaluated,
     Failed,
     OptimizerChanged,
     Ready,
@@ -39,8 +42,11 @@ from app.contract.worker import (
     WorkerMessage,
 )
 from app.engine.experiments import ExperimentConfig
+from app.engine.loader import load_experiments
 from app.engine.loop import Phase, TrainingLoop
+from app.instrument.evaluation import Evaluator
 from app.instrument.governor import Governor
+from app.instrument.pictures import Block, Pictures
 from app.instrument.recorder import Recorder
 from app.runs.header import snapshot_header
 from app.runs.race import Race
@@ -76,6 +82,16 @@ class Session:
         self.flushed_at = time.perf_counter()
         self.next_step_at = 0.0
         self.race = Race(self.config) if self.config.experiment == "surface-2d" else None
+        loop = self.loop
+        experiment = loop.experiment
+        self.evaluator: Evaluator | None = None
+        self.pictures: Pictures | None = None
+        if experiment.pictured:
+            self.evaluator = Evaluator(loop.data, experiment.task, loop.loss_fn)
+            self.pictures = Pictures(
+                loop.model, loop.data, experiment.task, loop.loss_fn, experiment.image_shape
+            )
+        self.evaluated_at = -1  # the step of the latest evaluation sent to the history
 
     # what the loop reports
 
@@ -122,7 +138,19 @@ class Session:
         loop = self.loop
         snapshot = self.recorder.snapshot(loop.optimizer)
         race = None if self.race is None else self.race.view(loop)
-        frame = encode_snapshot(snapshot_header(loop, snapshot, race), snapshot.data)
+        evaluation, views, pictured = None, None, b""
+        if self.evaluator is not None:
+            evaluation = self.evaluator.evaluate(loop.model, loop.step)
+            if loop.step != self.evaluated_at:  # a pause after a pause: the same point again
+                self.evaluated_at = loop.step
+                self.send(Evaluated.model_construct(point=evaluation))
+        if self.pictures is not None:
+            block = Block(len(snapshot.data) // 4)
+            confusion = None if self.evaluator is None else self.evaluator.confusion
+            views = self.pictures.render(block, self.recorder.shown_updates, confusion)
+            pictured = block.tobytes()
+        header = snapshot_header(loop, snapshot, race, views, evaluation)
+        frame = encode_snapshot(header, snapshot.data + pictured)
         self.send(SnapshotFrame.model_construct(step=loop.step, frame=frame))
 
     def ack(self, command: Command) -> None:
@@ -244,9 +272,18 @@ class Session:
                     return
 
 
-def run_worker(config_json: str, commands: Connection, posted: Counter, out: Connection) -> None:
-    """The worker process's entry point."""
+def run_worker(
+    config_json: str,
+    commands: Connection,
+    posted: Counter,
+    out: Connection,
+    experiment_files: Sequence[str] = (),
+) -> None:
+    """The worker process's entry point. A spawned process starts with the built-in experiments
+    only: it loads the server's experiment files again before it reads its config."""
     try:
+        for problem in load_experiments(Path(file) for file in experiment_files):
+            raise RuntimeError(f"could not load experiments from {problem}")
         Session(ExperimentConfig.model_validate_json(config_json), out).serve(commands, posted)
     except (EOFError, BrokenPipeError):
         pass  # the server went away; nothing is listening for a report

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from app.contract.events import OptimizerMark, OwnPath, RaceSeries
+from app.contract.views import Evaluation
 
 # In the race table, the run's own path (surface-2d) is kept beside its racers (0, 1, …).
 OWN_PATH = -1
@@ -276,6 +277,21 @@ class History:
             except ValueError:
                 marks.append(OptimizerMark.model_construct(**event))
         return marks
+
+    def add_evaluation(self, run_id: str, point: Evaluation) -> None:
+        detail = point.model_dump()
+        self.add_event(run_id, detail.pop("step"), "evaluation", detail)
+
+    def evaluations(self, run_id: str) -> list[Evaluation]:
+        """The run's training and validation metrics, in step order."""
+        rows = self._connection().execute(
+            "SELECT step, detail FROM events WHERE run_id = ? AND kind = 'evaluation'"
+            " ORDER BY step, rowid",
+            (run_id,),
+        )
+        return [
+            Evaluation.model_construct(step=step, **json.loads(detail)) for step, detail in rows
+        ]
 
     def clear_progress(self, run_id: str) -> None:
         """A reset starts the run again from its seed: its curve, snapshots and marks go."""

@@ -4,9 +4,10 @@
 export type Command = "start" | "pause" | "step" | "phase" | "reset" | "stop";
 export type Phase = "zero_grad" | "forward" | "loss" | "backward" | "step";
 export type RunState = "idle" | "running" | "paused" | "stopped" | "failed";
-export type ServerEvent = Hello | Status | Scalars | Reset | OptimizerMark | Error | Pong;
+export type ServerEvent = Hello | Status | Scalars | Evaluations | Reset | OptimizerMark | Error | Pong;
 export type WorkerCommand = Control | SetOptimizer | SetTeaching | SetPace;
-export type WorkerMessage = Ready | ScalarsBatch | SnapshotFrame | Ack | OptimizerChanged | Failed;
+export type WorkerMessage =
+  Ready | ScalarsBatch | SnapshotFrame | Evaluated | Ack | OptimizerChanged | Failed;
 
 /**
  * Every message between worker, server and browser (docs/protocol.md).
@@ -78,6 +79,22 @@ export interface AdamaxConfig {
   weight_decay: number;
   name: "adamax";
 }
+export interface Architecture {
+  /**
+   * cnn: the small convolutional network, for the 8×8 digits
+   */
+  kind: "mlp" | "cnn";
+  /**
+   * @maxItems 6
+   */
+  hidden: number[];
+  activation: "relu" | "tanh" | "sigmoid" | "gelu" | "identity";
+  /**
+   * @minItems 1
+   * @maxItems 7
+   */
+  features: ("x1" | "x2" | "x1^2" | "x2^2" | "x1*x2" | "sin x1" | "sin x2")[];
+}
 export interface BackwardEffect {
   phase: "backward";
   /**
@@ -105,17 +122,84 @@ export interface Control {
   kind: "control";
   command: Command;
 }
+/**
+ * The model's output along its one input (1-D regression), to draw over the samples.
+ */
+export interface CurveView {
+  x: number[];
+  y: number[];
+}
 export interface Error {
   v: 1;
   type: "error";
   message: string;
 }
+export interface Evaluated {
+  kind: "evaluated";
+  point: Evaluation;
+}
+/**
+ * The model on the training and the validation samples (up to 512 of each, always the same
+ * ones), with no gradient and in eval mode, after `step` optimizer steps.
+ */
+export interface Evaluation {
+  step: number;
+  /**
+   * the loss over the training samples
+   */
+  train_loss: number | null;
+  /**
+   * null when nothing is held out
+   */
+  validation_loss: number | null;
+  /**
+   * 0…1; classification only
+   */
+  train_accuracy: number | null;
+  /**
+   * 0…1; classification with validation
+   */
+  validation_accuracy: number | null;
+}
+/**
+ * Training and validation metrics, measured at display rate (not every step).
+ */
+export interface Evaluations {
+  v: 1;
+  type: "evaluation";
+  /**
+   * in step order
+   */
+  points: Evaluation[];
+  /**
+   * true: read from the history on (re)sync
+   */
+  history: boolean;
+}
+/**
+ * One run's whole configuration. Fields left out take the experiment's own defaults.
+ */
 export interface ExperimentConfig {
-  experiment: "seed-linear" | "surface-2d";
+  /**
+   * an experiment's name, from GET /api/experiments (e.g. seed-linear, spiral)
+   */
+  experiment: string;
   seed: number;
   n_samples: number;
   batch_size: number;
   noise: number;
+  /**
+   * the share of the samples held out for validation
+   */
+  validation_fraction: number;
+  /**
+   * the model builder's network; null: the experiment's own model
+   */
+  architecture: Architecture | null;
+  /**
+   * the loss the page chose; null: the experiment's own loss
+   */
+  loss: ("mse" | "bce" | "cross_entropy") | null;
   optimizer:
     | SGDConfig
     | AdamConfig
@@ -257,6 +341,26 @@ export interface Stats {
    */
   inf: number;
 }
+/**
+ * The first layer's weights as small images: one per unit (a Linear reading an image) or
+ * per kernel (a Conv2d).
+ */
+export interface FilterView {
+  parameter: string;
+  /**
+   * images drawn (the first 32 at most)
+   */
+  count: number;
+  height: number;
+  width: number;
+  /**
+   * count × height × width weights
+   *
+   * @minItems 2
+   * @maxItems 2
+   */
+  values: unknown[];
+}
 export interface ForwardEffect {
   phase: "forward";
 }
@@ -384,6 +488,135 @@ export interface MicroBatch {
    * micro-batches per step (teaching.accumulate)
    */
   of: number;
+}
+export interface ModelViews {
+  plane: PlaneView | null;
+  curve: CurveView | null;
+  network: NetworkView | null;
+  filters: FilterView | null;
+  /**
+   * validation samples by true class (rows) and predicted class (columns)
+   */
+  confusion: number[][] | null;
+}
+/**
+ * The model over a grid of the input plane (2-D inputs only): rows go up x₂, columns along x₁.
+ */
+export interface PlaneView {
+  /**
+   * [low, high] of the first input
+   *
+   * @minItems 2
+   * @maxItems 2
+   */
+  x1: unknown[];
+  /**
+   * [low, high] of the second input
+   *
+   * @minItems 2
+   * @maxItems 2
+   */
+  x2: unknown[];
+  /**
+   * grid points per axis of `output`
+   */
+  n: number;
+  /**
+   * n × n outputs, row-major
+   *
+   * @minItems 2
+   * @maxItems 2
+   */
+  output: unknown[];
+  /**
+   * probability of class 1 (binary), the model's value (regression), or the predicted class index (several classes)
+   */
+  output_kind: "probability" | "value" | "class";
+  /**
+   * grid points per axis of each unit map
+   */
+  unit_n: number;
+  /**
+   * each hidden unit's output (the first 8 per layer)
+   */
+  units: UnitMap[];
+}
+export interface UnitMap {
+  /**
+   * the hidden layer, 1-based
+   */
+  layer: number;
+  /**
+   * the unit in its layer, 0-based
+   */
+  unit: number;
+  /**
+   * unit_n × unit_n activations, row-major, rows along x₂
+   *
+   * @minItems 2
+   * @maxItems 2
+   */
+  values: unknown[];
+}
+/**
+ * The model's chain of linear layers, for a diagram of units and weighted edges.
+ */
+export interface NetworkView {
+  /**
+   * at most this many units of a layer are drawn
+   */
+  shown: number;
+  layers: NetworkLayer[];
+  /**
+   * links[i] joins layers[i] to layers[i + 1]
+   */
+  links: NetworkLink[];
+}
+export interface NetworkLayer {
+  /**
+   * input, hidden 1, …, output
+   */
+  name: string;
+  /**
+   * how many units the layer has
+   */
+  units: number;
+  /**
+   * the input features' names, where known
+   */
+  labels: string[] | null;
+}
+/**
+ * A linear layer's weights between two drawn layers: W[:rows, :cols] of the `parameter`.
+ */
+export interface NetworkLink {
+  /**
+   * the weight's name in the model, e.g. 1.weight
+   */
+  parameter: string;
+  /**
+   * units drawn in the layer it feeds (≤ network.shown)
+   */
+  rows: number;
+  /**
+   * units drawn in the layer it reads (≤ network.shown)
+   */
+  cols: number;
+  /**
+   * [offset, length] in float32 elements of the data block
+   *
+   * @minItems 2
+   * @maxItems 2
+   */
+  value: unknown[];
+  /**
+   * null before the first backward
+   */
+  grad: unknown[] | null;
+  /**
+   * the last step's Δθ; null when none is recorded
+   */
+  update: unknown[] | null;
 }
 export interface OptimizerChanged {
   kind: "optimizer_changed";
@@ -704,6 +937,14 @@ export interface SnapshotHeader {
   effect: (ZeroGradEffect | ForwardEffect | LossEffect | BackwardEffect | StepEffect) | null;
   micro_batch: MicroBatch;
   tensors: Tensor[];
+  /**
+   * what the model does over its inputs; null for the classic two
+   */
+  views: ModelViews | null;
+  /**
+   * training and validation metrics at this step, where measured
+   */
+  evaluation: Evaluation | null;
 }
 export interface ZeroGradEffect {
   phase: "zero_grad";
