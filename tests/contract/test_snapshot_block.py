@@ -1,17 +1,22 @@
 """docs/protocol.md, the snapshot's data block: every float lies under exactly one documented view
-(a field's `view` or `histogram`), NaN/Inf counts are integers, and `std` is the population form."""
+(a field's `view` or `histogram`, or a span of `views`), NaN/Inf counts are integers, and `std` is the population form."""
 
 from __future__ import annotations
 
 import json
 import math
+import multiprocessing
+from typing import Any
 
+import pytest
 import torch
 from torch import nn
 
-from app.contract.snapshot import Tensor
+from app.contract.snapshot import SnapshotHeader, Tensor
+from app.engine.experiments import ExperimentConfig
 from app.instrument.recorder import Recorder
-from app.stream.protocol import to_json
+from app.runs.worker import Session
+from app.stream.protocol import decode_snapshot, to_json
 
 
 def snapshot_after_adam_steps() -> tuple[list[Tensor], bytes, dict[str, nn.Parameter]]:
@@ -64,3 +69,46 @@ def test_counts_are_integers_and_std_is_the_population_form() -> None:
     sample = torch.std(finite, correction=1).item()
     assert math.isclose(value.stats.std, population, rel_tol=1e-5)
     assert not math.isclose(value.stats.std, sample, rel_tol=1e-3)
+
+
+def view_spans(views: dict[str, Any]) -> list[tuple[int, int]]:
+    """Every span of a snapshot's `views`, as docs/protocol.md lists them."""
+    spans: list[tuple[int, int]] = []
+    if views["plane"]:
+        spans.append(views["plane"]["output"])
+        spans += [unit["values"] for unit in views["plane"]["units"]]
+    for link in (views["network"] or {}).get("links", []):
+        spans += [span for span in (link["value"], link["grad"], link["update"]) if span]
+    if views["filters"]:
+        spans.append(views["filters"]["values"])
+    return spans
+
+
+@pytest.mark.parametrize("experiment", ["spiral", "digits", "sine"])
+def test_with_pictures_every_float_is_still_under_exactly_one_span(experiment: str) -> None:
+    sent, received = multiprocessing.Pipe()
+    session = Session(ExperimentConfig(experiment=experiment), sent)
+    for _ in range(3):
+        session.record(session.full_step())
+    session.recorder.arm()
+    session.record(session.full_step())
+    session.send_snapshot()
+    frame = None
+    while received.poll():
+        message = received.recv()
+        if message.kind == "snapshot":
+            frame = message.frame
+    assert frame is not None
+    header, data = decode_snapshot(frame)
+    SnapshotHeader.model_validate(header)
+    spans = view_spans(header["views"])
+    assert spans, "a pictured experiment's snapshot has views"
+    for tensor in header["tensors"]:
+        for field in tensor["fields"].values():
+            if field is not None:
+                spans += [field["view"]] + ([field["histogram"]] if field["histogram"] else [])
+    covered = [0] * len(data)
+    for offset, length in spans:
+        for i in range(offset, offset + length):
+            covered[i] += 1
+    assert covered == [1] * len(data)
