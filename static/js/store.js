@@ -1,12 +1,13 @@
 // @ts-check
 /** All client state in one place: the run, every step's loss, the latest snapshot, the connection. */
 import { Channel } from "./pubsub.js";
-import { decodeSnapshot, num } from "./protocol.js";
+import { decodeSnapshot, decodeViews, num } from "./protocol.js";
+import { EvaluationSeries } from "./lib/evaluations.js";
 import { RaceHistory, StepSeries } from "./lib/series.js";
 
 /**
  * @typedef {import("./contract/contract").RunInfo} RunInfo
- * @typedef {"run" | "losses" | "snapshot" | "connection" | "marks" | "error"} Change
+ * @typedef {"run" | "losses" | "snapshot" | "connection" | "marks" | "error" | "evaluation"} Change
  */
 
 export class Store {
@@ -17,6 +18,10 @@ export class Store {
     this.losses = new StepSeries();
     /** @type {import("./protocol.js").Snapshot | null} */
     this.snapshot = null;
+    /** @type {import("./protocol.js").Views | null} the newest snapshot's model views, spans read */
+    this.views = null;
+    /** Train and validation loss and accuracy, at the steps the server measured them. */
+    this.evaluations = new EvaluationSeries();
     /** @type {"connecting" | "open" | "closed"} */
     this.connection = "connecting";
     /** @type {import("./lib/marks.js").Mark[]} optimizer changes, marked on the charts */
@@ -38,8 +43,11 @@ export class Store {
   clear() {
     this.losses.clear();
     this.snapshot = null;
+    this.views = null;
     this.marks = [];
     this.race.clear();
+    this.evaluations.clear();
+    this.changed.publish("evaluation");
     this.changed.publish("losses");
     this.changed.publish("snapshot");
     this.changed.publish("marks");
@@ -49,6 +57,7 @@ export class Store {
   receive(data) {
     if (data instanceof ArrayBuffer) {
       this.snapshot = decodeSnapshot(data);
+      this.views = decodeViews(this.snapshot);
       this.changed.publish("snapshot");
       return;
     }
@@ -65,6 +74,9 @@ export class Store {
       case "scalars":
         this.race.add(message.first_step, message.race, message.path);
         this.setLosses(message.first_step, message.loss);
+        break;
+      case "evaluation":
+        if (this.evaluations.add(message.points)) this.changed.publish("evaluation");
         break;
       case "reset":
         this.clear();

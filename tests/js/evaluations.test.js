@@ -1,0 +1,45 @@
+// The run's evaluations and their place on the loss chart (static/js/lib/evaluations.js).
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { EvaluationSeries, alignAt, lowerBound } from "../../static/js/lib/evaluations.js";
+
+/** @param {number} step @param {object} [rest] */
+const point = (step, rest = {}) => ({
+  step, train_loss: 1 / step, validation_loss: 2 / step, train_accuracy: null, validation_accuracy: null, ...rest,
+});
+
+test("points are kept in step order; a repeated or older step is left out", () => {
+  const s = new EvaluationSeries();
+  assert.equal(s.add([point(5), point(10)]), 2);
+  // the history's last point comes again live, then an older one, then a new one
+  assert.equal(s.add([point(10), point(7), point(15)]), 1);
+  assert.deepEqual(s.steps, [5, 10, 15]);
+  assert.deepEqual(s.validationLoss, [2 / 5, 2 / 10, 2 / 15]);
+  assert.equal(s.indexOf(10), 1);
+  assert.equal(s.indexOf(11), -1);
+  s.clear();
+  assert.equal(s.count, 0);
+  assert.equal(s.add([point(3)]), 1); // a new run starts again from any step
+});
+
+test("null is 'not measured' (NaN in the arrays, flags off); 'NaN' from the wire is a value", () => {
+  const s = new EvaluationSeries();
+  s.add([point(1, { validation_loss: null })]);
+  assert.equal(s.hasValidation, false);
+  assert.equal(s.hasAccuracy, false);
+  assert.ok(Number.isNaN(s.validationLoss[0]));
+  s.add([point(2, { validation_loss: "NaN", validation_accuracy: 0.973, train_accuracy: 1 })]);
+  assert.equal(s.hasValidation, true);
+  assert.equal(s.hasAccuracy, true);
+  assert.ok(Number.isNaN(s.validationLoss[1]));
+  assert.equal(s.validationAccuracy[1], 0.973);
+});
+
+test("sparse values land on the chart's steps, null elsewhere and where not finite", () => {
+  assert.deepEqual(alignAt([2, 5, 9], [0.5, NaN, 0.1], [1, 2, 3, 5, 8, 9, 10]), [null, 0.5, null, null, null, 0.1, null]);
+  assert.deepEqual(alignAt([], [], [1, 2]), [null, null]);
+  assert.equal(lowerBound([1, 3, 5], 4), 2);
+  assert.equal(lowerBound([1, 3, 5], 6), 3);
+  assert.equal(lowerBound([1, 3, 5], 0), 0);
+});
