@@ -48,7 +48,10 @@ async function request(path, init) {
 }
 
 export const api = {
+  /** @returns {Promise<import("./views/builder.js").ExperimentSpec[]>} */
   experiments: () => request("/api/experiments"),
+  /** @returns {Promise<import("./views/builder.js").BuilderSpec>} the model builder's bounds and choices */
+  builder: () => request("/api/builder"),
   optimizers: () => request("/api/optimizers"),
   /** @returns {Promise<RunInfo[]>} */
   runs: () => request("/api/runs"),

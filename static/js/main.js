@@ -1,10 +1,13 @@
 // @ts-check
 /** The entry module: wires the store, the socket, the API and the views together. Nothing else. */
 import { api } from "./api.js";
-import { LIVE } from "./protocol.js";
 import { RunFlow } from "./runFlow.js";
 import { Store } from "./store.js";
 import { Controls } from "./views/controls.js";
+import { Builder } from "./views/builder.js";
+import { bindCopyLink } from "./views/share.js";
+import { describeChange, sameOptimizer } from "./lib/configText.js";
+import { readLink } from "./lib/urlState.js";
 import { CodeView } from "./views/codeView.js";
 import { LossChart } from "./views/lossChart.js";
 import { LossSurface } from "./views/lossSurface.js";
@@ -20,16 +23,20 @@ async function main() {
   const store = new Store();
   const readouts = new Readouts();
   const notice = new Notice($("notice"));
-  const [experiments, optimizers, source] = await Promise.all([
+  const [experiments, optimizers, source, builderSpec] = await Promise.all([
     api.experiments(),
     api.optimizers(),
     api.source(),
+    api.builder(),
   ]);
   const controls = new Controls(experiments, optimizers);
   controls.render(null); // nothing to control until the stream says which run this is
   const chart = new LossChart($("loss-chart"), $("nonfinite"));
   chart.setOptimizerTitles(optimizers);
   const optimizerSpecs = controls.optimizers; // by name, as GET /api/optimizers gave them
+  const builder = new Builder($("builder"), experiments, builderSpec, optimizerSpecs);
+  builder.render(null);
+  bindCopyLink(/** @type {HTMLButtonElement} */ ($("copy-link")), /** @type {HTMLInputElement} */ ($("link-text")), $("link-status"));
   const parameters = new ParametersView($("params"), $("detail"), (name) => {
     const spec = optimizerSpecs.get(name);
     // An older server without the `ledger` flag: every optimizer it streams a prediction for has a rule.
@@ -59,6 +66,7 @@ async function main() {
     if (dirty.has("snapshot")) parameters.render(store.snapshot);
     if (dirty.has("snapshot") || dirty.has("run")) code.render(store.snapshot, store.latestPhase());
     if (dirty.has("run") || dirty.has("connection")) controls.render(store.run, store.connection);
+    if (dirty.has("run") || dirty.has("connection")) builder.render(store.run, store.connection);
     if (dirty.has("run") || dirty.has("connection")) flow.explainRun();
     if (dirty.has("run")) showSurface();
     if (dirty.has("snapshot")) {
@@ -106,11 +114,12 @@ async function main() {
   });
   controls.bindData((config) => {
     const before = /** @type {Record<string, unknown>} */ (store.run?.config ?? {});
-    const changed = Object.entries(config)
-      .filter(([key, value]) => before[key] !== value)
-      .map(([key, value]) => `${key.replace("_", " ")} ${value}`);
-    return flow.replaceRun(config, `${changed.join(", ")}: the data changed, the optimizer is the same`);
+    const changed = describeChange(before, config, builderSpec.losses);
+    const optimizer = /** @type {{name: string, lr?: number}} */ (/** @type {unknown} */ (config.optimizer));
+    const same = sameOptimizer(optimizer, optimizerSpecs.get(optimizer.name)?.title);
+    return flow.replaceRun(config, `${changed.join(", ")}: the data changed, ${same}`);
   });
+  builder.bindApply((config, why) => flow.replaceRun(config, why));
   /** @type {HTMLInputElement} */ ($("logscale")).addEventListener("change", (event) => {
     chart.setLog(/** @type {HTMLInputElement} */ (event.target).checked);
     chart.setLosses(store.losses.values, store.losses.count, store.race.racers);
@@ -141,11 +150,8 @@ async function main() {
     attempt(flow.replaceRun(config, titles.length ? `the race is now against ${titles.join(", ")}` : "the race was cleared"));
   });
 
-  const wanted = new URLSearchParams(location.hash.slice(1)).get("run");
-  const runs = await api.runs();
-  const live = runs.find((r) => LIVE.includes(r.state));
-  const chosen = runs.find((r) => r.id === wanted) ?? live ?? (await api.createRun({}));
-  flow.follow(chosen.id);
+  // The address names a run and holds its configuration: open it, or start the same run again.
+  await flow.open(readLink(location.search, location.hash));
 }
 
 main().catch((error) => {

@@ -5,6 +5,7 @@
  * what happened in the notice and offers the next action, so no state is a dead end.
  */
 import { api } from "./api.js";
+import { linkFor } from "./lib/urlState.js";
 import { LIVE } from "./protocol.js";
 import { RunSocket } from "./socket.js";
 
@@ -31,13 +32,21 @@ export class RunFlow {
     this.followed = null;
     /** the run state the notice last explained */
     this.explained = "";
+    // The address follows the run's configuration (a change made in another tab too).
+    store.changed.subscribe((change) => {
+      if (change === "run") this.writeLink();
+    });
   }
 
-  /** Watch one run: its id goes in the URL, so a reload or a shared link shows the same run. @param {string} id */
-  follow(id) {
+  /**
+   * Watch one run: its id and configuration go in the address, so a reload or a shared link
+   * shows the same run, or starts the same one where it is gone.
+   * @param {string} id @param {object | null} [config] null until the run's hello says it
+   */
+  follow(id, config = null) {
     this.followed = id;
     this.socket?.close();
-    history.replaceState(null, "", `#run=${id}`);
+    this.setLink(linkFor(location, id, config));
     this.socket = new RunSocket(id, {
       onMessage: (data) => this.store.receive(data),
       onState: (state) => this.store.setConnection(state),
@@ -61,7 +70,7 @@ export class RunFlow {
       if (refused.status === 429) this.offerToStopLive(refused.message, config, why);
       throw error;
     }
-    this.follow(run.id);
+    this.follow(run.id, run.config);
     if (!previous) return;
     const wasLive = stopPrevious && LIVE.includes(previous.state);
     if (wasLive) await api.command(previous.id, "stop").catch(() => {});
@@ -70,6 +79,63 @@ export class RunFlow {
       `New run: ${why}.${wasLive ? ` The previous run (${previous.title}, step ${previous.step}) was stopped; its history stays readable.` : ""}`,
       [{ label: "Open the previous run", act: () => this.follow(previous.id) }],
     );
+  }
+
+  /** The followed run's address, with its configuration as the store has it now. */
+  writeLink() {
+    const run = this.store.run;
+    if (run && run.id === this.followed) this.setLink(linkFor(location, run.id, run.config));
+  }
+
+  /** Replace the address (no new history entry: a run's changes are not pages to go back to). @param {string} link */
+  setLink(link) {
+    const now = `${location.pathname}${location.search}${location.hash}`;
+    if (link !== now) history.replaceState(null, "", link);
+  }
+
+  /**
+   * Open what the page's address asks for: the run it names, where it exists and can train (or
+   * where the address has no configuration: a link from before); else a new run from the
+   * address's configuration; else the live run, or a new default run. A configuration that
+   * cannot be read, or that the server refuses, is said in the notice, and the page opens what
+   * it would without it: never a blank page.
+   * @param {import("./lib/urlState.js").Link} link
+   */
+  async open(link) {
+    const runs = await api.runs();
+    const named = link.run ? runs.find((r) => r.id === link.run) : undefined;
+    const live = runs.find((r) => LIVE.includes(r.state));
+    if (link.problem) {
+      const instead = named ? "the run it names" : live ? "the live run" : "a new run of the default experiment";
+      this.notice.show("link", `The link's configuration could not be read (${link.problem}), so it was not used: this is ${instead}.`, [], "warning");
+    }
+    if (named && (LIVE.includes(named.state) || !link.config)) return this.follow(named.id);
+    if (link.config) {
+      const gone = !link.run
+        ? "The link names no run"
+        : named
+          ? `The link's run (${named.title}) is ${named.state}`
+          : "The link's run is not on this server";
+      try {
+        const run = await api.createRun(link.config);
+        this.follow(run.id, run.config);
+        /** @type {Action[]} */
+        const back = named ? [{ label: `Open the ${named.state} run`, act: () => this.follow(named.id) }] : [];
+        this.notice.show("link", `${gone}: a new run was started from the link's configuration (the same seed, data, model and optimizer: the same curve).`, back);
+        return;
+      } catch (error) {
+        const refused = /** @type {{status?: number, reason?: string, message: string}} */ (error);
+        const instead = named ? "the run it names" : live ? "the live run" : "a new run of the default experiment";
+        if (refused.status === 429) {
+          // At the cap of live runs: the way out (stop them, then start it) is one click away.
+          this.offerToStopLive(`${gone}, and ${refused.message}`, link.config, "the link's configuration");
+        } else {
+          this.notice.show("link", `${gone}, and its configuration was refused (${refused.reason ?? refused.message}): this is ${instead} instead.`, [], "warning");
+        }
+      }
+    }
+    const chosen = named ?? live ?? (await api.createRun({}));
+    this.follow(chosen.id);
   }
 
   /**

@@ -5,6 +5,7 @@
  * run's real state and configuration (a change made in another tab shows here too) without
  * touching the field the user is typing in, and says why a control is off.
  */
+import { DATA_TITLES } from "../lib/configText.js";
 import { LIVE } from "../protocol.js";
 import { errorOf, fieldText, fitWidth, readNumber, settle, showError } from "./fields.js";
 
@@ -23,12 +24,21 @@ const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
  * @typedef {(change: Promise<unknown>) => void} Settled
  */
 
-/** The data's settings: each defines the data set or its batches, so a change makes a new run. */
-const DATA_FIELDS = /** @type {const} */ (["batch_size", "seed", "noise"]);
+/**
+ * The data's settings: each defines the data set or its batches, so a change makes a new run.
+ * An experiment lets the page change only those in its `settings`; the others are not shown.
+ */
+const DATA_FIELDS = /** @type {const} */ (["batch_size", "seed", "noise", "n_samples", "validation_fraction"]);
 
 export class Controls {
-  /** @param {{name: string, title: string}[]} experiments @param {OptimizerSpec[]} optimizers */
+  /**
+   * @param {{name: string, title: string, settings?: string[]}[]} experiments
+   * @param {OptimizerSpec[]} optimizers
+   */
   constructor(experiments, optimizers) {
+    /** which settings each experiment lets the page change (all, for a server that does not say) */
+    this.settings = new Map(experiments.map((e) => [e.name, e.settings ? new Set(e.settings) : null]));
+    this.dataFixed = $("data-fixed");
     this.optimizers = new Map(optimizers.map((o) => [o.name, o]));
     this.start = /** @type {HTMLButtonElement} */ ($("start"));
     this.step = /** @type {HTMLButtonElement} */ ($("step"));
@@ -249,8 +259,30 @@ export class Controls {
     this.backward.checked = teaching.backward;
     set(this.accumulate, String(teaching.accumulate));
     DATA_FIELDS.forEach((name, i) => set(this.data[i], fieldText(run.config[name])));
+    this.showDataSettings(run);
     const pace = run.config.steps_per_second;
     set(this.pace, pace == null ? "" : String(pace));
+  }
+
+  /**
+   * Only the data settings this run's experiment lets the page change are fields; the others are
+   * named with their fixed values, so a missing field is not a mystery.
+   * @param {RunInfo} run
+   */
+  showDataSettings(run) {
+    const allowed = this.settings.get(run.experiment);
+    /** @type {string[]} */
+    const fixed = [];
+    DATA_FIELDS.forEach((name, i) => {
+      const shown = !allowed || allowed.has(name);
+      const label = this.data[i].closest("label");
+      if (label) label.hidden = !shown;
+      if (!shown) {
+        showError(this.data[i], null);
+        fixed.push(`${DATA_TITLES[name]} ${fieldText(run.config[name])}`);
+      }
+    });
+    this.dataFixed.textContent = fixed.length ? ` This experiment fixes ${fixed.join(", ")}.` : "";
   }
 }
 
