@@ -4,6 +4,9 @@
 /**
  * @typedef {import("./contract/contract").RunInfo} RunInfo
  * @typedef {{loc?: (string | number)[], msg: string}} FieldError one entry of a 422's detail
+ * @typedef {{inputs: number[][], targets: number[]}} PointSet
+ * @typedef {{dims: 1 | 2, task: "regression" | "binary" | "classes", train: PointSet,
+ *            validation: PointSet | null}} DataPoints a run's samples, to draw (GET /api/runs/{id}/points)
  */
 
 /** A refused request: the HTTP status (0: the server could not be reached) and the server's words. */
@@ -58,6 +61,8 @@ export const api = {
   source: () => request("/api/source"),
   /** @param {string} runId */
   surface: (runId) => request(`/api/runs/${runId}/surface`),
+  /** @param {string} runId @returns {Promise<DataPoints>} */
+  points: (runId) => request(`/api/runs/${runId}/points`),
   /** @param {object} config @returns {Promise<RunInfo>} */
   createRun: (config) => request("/api/runs", { method: "POST", body: JSON.stringify(config) }),
   /** @param {string} runId @param {string} command @returns {Promise<RunInfo>} */

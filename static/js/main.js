@@ -11,6 +11,7 @@ import { readLink } from "./lib/urlState.js";
 import { CodeView } from "./views/codeView.js";
 import { LossChart } from "./views/lossChart.js";
 import { LossSurface } from "./views/lossSurface.js";
+import { ModelPanels } from "./views/model/panels.js";
 import { ParametersView } from "./views/parameters.js";
 import { Notice } from "./views/notice.js";
 import { bindRacePicker, RaceTrails } from "./views/race.js";
@@ -44,6 +45,7 @@ async function main() {
   });
   const code = new CodeView($("code"), $("code-file"), $("phase-result"), source);
   const surface = new LossSurface($("surface"));
+  const model = new ModelPanels(experiments, (runId) => api.points(runId));
   const trails = new RaceTrails();
   /** @type {string | null} the run whose loss surface is drawn */
   let surfaceOf = null;
@@ -63,6 +65,9 @@ async function main() {
     if (dirty.has("run")) chart.setRun(store.run);
     if (dirty.has("losses")) chart.setLosses(store.losses.values, store.losses.count, store.race.racers);
     if (dirty.has("marks")) chart.setMarks(store.marks);
+    if (dirty.has("evaluation")) chart.setEvaluations(store.evaluations);
+    if (dirty.has("evaluation")) model.setEvaluations(store.evaluations, store.run);
+    if (dirty.has("snapshot") || dirty.has("run")) model.render(store.run, store.views);
     if (dirty.has("snapshot")) parameters.render(store.snapshot);
     if (dirty.has("snapshot") || dirty.has("run")) code.render(store.snapshot, store.latestPhase());
     if (dirty.has("run") || dirty.has("connection")) controls.render(store.run, store.connection);

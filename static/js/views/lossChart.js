@@ -14,10 +14,15 @@
  *   widest label, so the title never overlaps the numbers.
  * - Optimizer marks say what changed ("lr 0.01→0.1"), staggered in rows, folded into "+n" where
  *   they would overlap (lib/marks.js).
+ * - Where the server evaluates the model (issue 9), the loss over the training set and over the
+ *   validation set join the per-batch loss: sparse points at the evaluated steps, merged into the
+ *   same step column (null elsewhere, joined across the gaps) and decimated in their own index
+ *   space, so a long run still draws about two points per pixel column per line.
  */
 import uPlot from "../../vendor/uPlot.esm.js";
 import { formatCompact, formatNumber, NAN_COLOR, SERIES_COLORS } from "../format.js";
 import { countNonFinite, mergeIndices, pick, selectIndices } from "../lib/decimate.js";
+import { alignAt, lowerBound } from "../lib/evaluations.js";
 import { lossTickLabels, toAxis, yFactor } from "../lib/lossAxis.js";
 import { layoutLabels, markLabels, noteConfig } from "../lib/marks.js";
 
@@ -26,7 +31,13 @@ import { layoutLabels, markLabels, noteConfig } from "../lib/marks.js";
  * @typedef {import("../lib/marks.js").OptimizerConfig} OptimizerConfig
  * @typedef {import("../lib/series.js").RacerSeries} RacerSeries
  * @typedef {{name: string, values: ArrayLike<number>, count: number, color: string}} Line
+ * @typedef {import("../lib/evaluations.js").EvaluationSeries} EvaluationSeries
+ * @typedef {{name: string, key: "trainLoss" | "validationLoss", color: string, dash?: number[]}} EvaluatedLine
  */
+
+/** The evaluated losses' lines: the training set's dashed in the batch loss's blue, validation in orange. */
+export const TRAINING_SET_COLOR = "#1e3a8a";
+export const VALIDATION_COLOR = "#c2410c";
 
 const MARK_INK = "#374151";
 const NON_FINITE = `rgb(${NAN_COLOR.join(", ")})`;
@@ -50,6 +61,10 @@ export class LossChart {
     this.marks = [];
     /** @type {Line[]} */
     this.lines = [];
+    /** @type {EvaluationSeries | null} the run's evaluations, sparse in steps */
+    this.evaluations = null;
+    /** @type {EvaluatedLine[]} the evaluated losses drawn after the per-step lines */
+    this.evaluated = [];
     /** Steps of the drawn points whose own loss is not finite. @type {number[]} */
     this.nonFiniteSteps = [];
     /** What y values uPlot is given: loss / factor, or log10(loss). */
@@ -108,7 +123,8 @@ export class LossChart {
   /** The uPlot series, one per line: changes only when the racers do. */
   seriesKey() {
     const racing = this.lines.length > 1;
-    return JSON.stringify([this.log, racing ? this.lines.map((l) => l.name) : [], racing ? this.ownName : ""]);
+    const evaluated = this.evaluated.map((l) => l.name);
+    return JSON.stringify([this.log, racing ? this.lines.map((l) => l.name) : [], racing ? this.ownName : "", evaluated]);
   }
 
   create() {
@@ -124,13 +140,24 @@ export class LossChart {
         value: (_u, v) => (v != null ? String(v) : this.lines[0]?.count ? String(this.lines[0].count) : "—"),
       },
       ...(this.lines.length ? this.lines : [{ name: "", color: SERIES_COLORS[0] }]).map((line, i) => ({
-        label: i === 0 ? (racing && this.ownName ? `${this.ownName} (this run)` : "loss") : line.name,
+        label: i === 0 ? (racing && this.ownName ? `${this.ownName} (this run)` : this.evaluated.length ? "batch" : "loss") : line.name,
         stroke: line.color,
         width: i === 0 ? 1.6 : 1.3,
         spanGaps: false,
         points: { show: false },
         /** The true loss at the hovered step, NaN and ±Inf included. @type {uPlot.Series.Value} */
         value: (u, _v, seriesIdx, idx) => this.hoverValue(u, seriesIdx, idx),
+      })),
+      ...this.evaluated.map((line) => ({
+        label: line.name,
+        stroke: line.color,
+        width: 1.8,
+        dash: line.dash,
+        spanGaps: true, // sparse: joined across the steps with no evaluation
+        points: { size: 5, fill: line.color },
+        /** @type {uPlot.Series.Value} */
+        value: (/** @type {uPlot} */ u, /** @type {unknown} */ _v, /** @type {number} */ _i, /** @type {number | null} */ idx) =>
+          this.evaluatedValue(u, line, idx),
       })),
     ];
     /** @type {uPlot.Options} */
@@ -211,6 +238,21 @@ export class LossChart {
     return formatNumber(line.values[step - 1], 5);
   }
 
+  /**
+   * An evaluated loss in the legend: at the hovered step, or the latest one before it (named by its
+   * step); away from the chart, the latest.
+   * @param {uPlot} u @param {EvaluatedLine} line @param {number | null} idx
+   */
+  evaluatedValue(u, line, idx) {
+    const ev = this.evaluations;
+    if (!ev || !ev.count) return "—";
+    const step = idx == null ? Infinity : u.data[0][idx];
+    const at = lowerBound(ev.steps, step + 1) - 1; // the last evaluation at or before the step
+    if (at < 0) return "—";
+    const text = formatNumber(ev[line.key][at], 5);
+    return ev.steps[at] === step || idx == null ? text : `${text} (step ${ev.steps[at]})`;
+  }
+
   size() {
     return {
       width: Math.max(200, Math.floor(this.element.clientWidth)),
@@ -270,6 +312,21 @@ export class LossChart {
     else this.refresh();
   }
 
+  /**
+   * The run's evaluations: the training set's and the validation set's loss as two more lines.
+   * @param {EvaluationSeries} evaluations
+   */
+  setEvaluations(evaluations) {
+    this.evaluations = evaluations;
+    /** @type {EvaluatedLine[]} */
+    const lines = [];
+    if (evaluations.count) lines.push({ name: "training set", key: "trainLoss", color: TRAINING_SET_COLOR, dash: [5, 3] });
+    if (evaluations.hasValidation) lines.push({ name: "validation", key: "validationLoss", color: VALIDATION_COLOR });
+    this.evaluated = lines;
+    if (this.seriesKey() !== this.key) this.create();
+    else this.refresh();
+  }
+
   /** Decimate for the current width and zoom, and hand uPlot the columns. */
   refresh() {
     const plot = this.plot;
@@ -302,17 +359,39 @@ export class LossChart {
         ...selectIndices(values, to, n, 50),
       ];
     };
-    const indices = mergeIndices(this.lines.map((line) => indicesOf(line.values, line.count)));
+    // The evaluated points, decimated in their own index space (all of them while they are few).
+    const ev = this.evaluations;
+    /** @type {number[]} */
+    let picked = [];
+    if (ev && this.evaluated.length) {
+      const n = ev.count;
+      const evalIndices = (/** @type {ArrayLike<number>} */ values) => {
+        if (!this.zoom) return selectIndices(values, 0, n, columns);
+        const from = Math.max(0, lowerBound(ev.steps, this.zoom.min) - 1);
+        const to = Math.min(n, lowerBound(ev.steps, this.zoom.max) + 1);
+        return [...selectIndices(values, 0, from, 50), ...selectIndices(values, from, to, columns), ...selectIndices(values, to, n, 50)];
+      };
+      picked = mergeIndices(this.evaluated.map((line) => evalIndices(ev[line.key])));
+    }
+    const evalSteps = picked.map((i) => /** @type {EvaluationSeries} */ (ev).steps[i]);
+    const indices = mergeIndices([
+      ...this.lines.map((line) => indicesOf(line.values, line.count)),
+      evalSteps.map((step) => step - 1),
+    ]);
     const own = this.lines[0]?.values ?? [];
     this.nonFiniteSteps = indices.filter((i) => i < count && !Number.isFinite(own[i])).map((i) => i + 1);
+    const x = indices.map((i) => i + 1);
     const columnsY = this.lines.map((line) =>
       pick(line.values, indices).map((v, k) => (indices[k] < line.count ? v : null)),
     );
+    for (const line of this.evaluated) {
+      const values = picked.map((i) => /** @type {EvaluationSeries} */ (ev)[line.key][i]);
+      columnsY.push(alignAt(evalSteps, values, x));
+    }
     let largest = 0;
     for (const column of columnsY) for (const v of column) if (v !== null && Math.abs(v) > largest) largest = Math.abs(v);
     this.factor = this.log ? 1 : yFactor(largest);
     const y = columnsY.map((column) => column.map((v) => toAxis(v, this.factor, this.log)));
-    const x = indices.map((i) => i + 1);
     return /** @type {uPlot.AlignedData} */ ([x, ...(y.length ? y : [[]])]);
   }
 

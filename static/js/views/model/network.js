@@ -1,0 +1,144 @@
+// @ts-check
+/**
+ * The network as a diagram (issue 9): its layers as columns of units, every drawn weight as an
+ * edge coloured by sign (blue +, orange −) and sized by its magnitude against the largest of its
+ * layer, switchable between the weights, their gradients and the last step's updates: the dance
+ * of the Parameters panel drawn on the network itself. The geometry is in lib/networkLayout.js.
+ */
+import { formatNumber } from "../../format.js";
+import { CLASS0, CLASS1, css } from "../../lib/colors.js";
+import { edgeStyle, edgesOf, largestPerLink, layoutNetwork } from "../../lib/networkLayout.js";
+import { FONT, INK, fitCanvas } from "./canvas.js";
+
+/**
+ * @typedef {import("../../protocol.js").Network} Network
+ * @typedef {"value" | "grad" | "update"} EdgeMode
+ */
+
+const MODE_WORDS = { value: "weights", grad: "gradients", update: "updates" };
+const SIGN_COLORS = { positive: css(CLASS1), negative: css(CLASS0), zero: "#98a2b3", nonfinite: "rgb(214, 0, 214)" };
+
+export class NetworkDiagram {
+  /**
+   * @param {HTMLElement} stage where the canvas goes
+   * @param {HTMLElement} modes the radio group "Edges show" (inputs valued value, grad, update)
+   * @param {HTMLElement} caption what the edges say now
+   */
+  constructor(stage, modes, caption) {
+    this.stage = stage;
+    this.modes = modes;
+    this.caption = caption;
+    this.canvas = document.createElement("canvas");
+    this.canvas.setAttribute("role", "img");
+    this.canvas.setAttribute("aria-label", "Network diagram: waiting for the first snapshot.");
+    stage.append(this.canvas);
+    /** @type {Network | null} */
+    this.network = null;
+    modes.addEventListener("change", () => this.draw());
+    new ResizeObserver(() => this.draw()).observe(stage);
+  }
+
+  /** @returns {EdgeMode} */
+  get mode() {
+    const checked = /** @type {HTMLInputElement | null} */ (this.modes.querySelector("input:checked"));
+    const value = checked?.value;
+    return value === "grad" || value === "update" ? value : "value";
+  }
+
+  /** @param {Network} network */
+  render(network) {
+    this.network = network;
+    this.draw();
+  }
+
+  draw() {
+    const network = this.network;
+    const width = Math.floor(this.stage.clientWidth);
+    const height = Math.floor(this.stage.clientHeight);
+    if (!network || width < 60 || height < 60) return;
+    const ctx = fitCanvas(this.canvas, width, height);
+    this.canvas.style.width = `${width}px`;
+    this.canvas.style.height = `${height}px`;
+    ctx.font = FONT;
+    const labels = network.layers[0]?.labels ?? [];
+    const labelRoom = labels.length ? Math.max(...labels.map((l) => ctx.measureText(l).width)) + 14 : 0;
+    const box = { x: 22 + labelRoom, y: 30, w: Math.max(10, width - 44 - labelRoom), h: Math.max(10, height - 44) };
+    const layout = layoutNetwork(network.layers, network.shown, box);
+    const mode = this.mode;
+    const values = network.links.map((link) => link[mode]);
+    const largest = largestPerLink(values);
+    const edges = edgesOf(layout, network.links.map((link, i) => ({ rows: link.rows, cols: link.cols, values: values[i] })));
+    // Faint edges first, so the strong ones are drawn on top.
+    const styled = edges
+      .map((edge) => ({ edge, style: edgeStyle(edge.value, largest[edge.layer]) }))
+      .sort((a, b) => a.style.alpha - b.style.alpha);
+    const counts = { positive: 0, negative: 0, zero: 0, nonfinite: 0 };
+    ctx.lineCap = "round";
+    for (const { edge, style } of styled) {
+      counts[style.sign]++;
+      ctx.strokeStyle = SIGN_COLORS[style.sign];
+      ctx.globalAlpha = style.alpha;
+      ctx.lineWidth = style.width;
+      ctx.beginPath();
+      ctx.moveTo(edge.from[0], edge.from[1]);
+      ctx.lineTo(edge.to[0], edge.to[1]);
+      ctx.stroke();
+    }
+    ctx.globalAlpha = 1;
+    // Missing values (no gradient before the first backward, no update recorded): grey hairlines.
+    const missing = network.links.filter((link) => !link[mode]).length;
+    if (missing) {
+      const skeleton = edgesOf(layout, network.links.map((link) => ({ ...link, values: link[mode] ? null : link.value })));
+      ctx.strokeStyle = "#d0d5dd";
+      ctx.lineWidth = 0.5;
+      ctx.beginPath();
+      for (const edge of skeleton) {
+        ctx.moveTo(edge.from[0], edge.from[1]);
+        ctx.lineTo(edge.to[0], edge.to[1]);
+      }
+      ctx.stroke();
+    }
+    // Units, column headings, input names and what is not drawn.
+    ctx.lineWidth = 1.2;
+    for (const column of layout.columns) {
+      ctx.fillStyle = INK;
+      ctx.textAlign = "center";
+      ctx.textBaseline = "bottom";
+      ctx.font = `600 ${FONT}`;
+      ctx.fillText(column.name, column.x, 13);
+      ctx.font = FONT;
+      ctx.fillText(`${column.units} unit${column.units === 1 ? "" : "s"}`, column.x, 26);
+      for (const node of column.nodes) {
+        ctx.beginPath();
+        ctx.arc(column.x, node.y, layout.radius, 0, 2 * Math.PI);
+        ctx.fillStyle = "#ffffff";
+        ctx.fill();
+        ctx.strokeStyle = "#344054";
+        ctx.stroke();
+        if (node.label) {
+          ctx.fillStyle = "#111827";
+          ctx.textAlign = "right";
+          ctx.textBaseline = "middle";
+          ctx.fillText(node.label, column.x - layout.radius - 5, node.y);
+        }
+      }
+      if (column.more > 0) {
+        ctx.fillStyle = INK;
+        ctx.textAlign = "center";
+        ctx.textBaseline = "middle";
+        ctx.fillText(`+${column.more} more`, column.x, Math.min(column.moreY, height - 8));
+      }
+    }
+    const words = MODE_WORDS[mode];
+    this.canvas.dataset.mode = mode;
+    this.canvas.dataset.edges = String(edges.length);
+    this.canvas.dataset.counts = JSON.stringify(counts);
+    this.canvas.dataset.largest = largest.map((m) => formatNumber(m, 3)).join(" | ");
+    this.caption.textContent = missing
+      ? `No ${words} yet for ${missing} of ${network.links.length} layers (grey): press Step.`
+      : `Edges: ${words}. Blue +, orange −; width and strength: |value| ÷ its layer's largest (${this.canvas.dataset.largest}).`;
+    const shapes = network.layers.map((l) => `${l.name} ${l.units}`).join(", ");
+    const label = `Network diagram, edges show ${words}: ${shapes}; ${counts.positive} positive and ${counts.negative} negative edges drawn.`;
+    if (this.canvas.getAttribute("aria-label") !== label) this.canvas.setAttribute("aria-label", label);
+  }
+}
