@@ -22,7 +22,8 @@ pytestmark = [
 def run_of(page: Page) -> dict[str, Any]:
     """The run as the server has it, by the id in the page's URL."""
     run_id = page.url.split("#run=")[1]
-    response = page.request.get(page.url.split("#")[0] + f"api/runs/{run_id}")
+    # the page's own address, without its query (?config=…) and fragment
+    response = page.request.get(re.split(r"[?#]", page.url)[0] + f"api/runs/{run_id}")
     info: dict[str, Any] = response.json()
     return info
 
