@@ -154,7 +154,8 @@ export class LossChart {
         width: 1.8,
         dash: line.dash,
         spanGaps: true, // sparse: joined across the steps with no evaluation
-        points: { size: 5, fill: line.color },
+        // Dots while the evaluations are few enough to tell apart; a line alone once they crowd.
+        points: { size: 5, fill: line.color, show: (/** @type {uPlot} */ u) => (this.evaluations?.count ?? 0) * 6 < u.bbox.width / devicePixelRatio },
         /** @type {uPlot.Series.Value} */
         value: (/** @type {uPlot} */ u, /** @type {unknown} */ _v, /** @type {number} */ _i, /** @type {number | null} */ idx) =>
           this.evaluatedValue(u, line, idx),

@@ -62,7 +62,7 @@ export class NetworkDiagram {
     ctx.font = FONT;
     const labels = network.layers[0]?.labels ?? [];
     const labelRoom = labels.length ? Math.max(...labels.map((l) => ctx.measureText(l).width)) + 14 : 0;
-    const box = { x: 22 + labelRoom, y: 30, w: Math.max(10, width - 44 - labelRoom), h: Math.max(10, height - 44) };
+    const box = { x: 22 + labelRoom, y: 38, w: Math.max(10, width - 44 - labelRoom), h: Math.max(10, height - 52) };
     const layout = layoutNetwork(network.layers, network.shown, box);
     const mode = this.mode;
     const values = network.links.map((link) => link[mode]);
@@ -98,16 +98,22 @@ export class NetworkDiagram {
       }
       ctx.stroke();
     }
-    // Units, column headings, input names and what is not drawn.
+    // Units, column headings, input names and what is not drawn. Headings shorten ("h1", "16")
+    // where the columns are too close for "hidden 1" and "16 units".
+    const pitch = layout.columns.length > 1 ? layout.columns[1].x - layout.columns[0].x : width;
+    const heads = layout.columns.map((c) => [c.name, `${c.units} unit${c.units === 1 ? "" : "s"}`]);
+    ctx.font = `600 ${FONT}`;
+    const fits = heads.every(([name, count]) => Math.max(ctx.measureText(name).width, ctx.measureText(count).width) <= pitch - 8);
     ctx.lineWidth = 1.2;
-    for (const column of layout.columns) {
+    layout.columns.forEach((column, i) => {
+      const [name, count] = fits ? heads[i] : [shortName(column.name), String(column.units)];
       ctx.fillStyle = INK;
       ctx.textAlign = "center";
       ctx.textBaseline = "bottom";
       ctx.font = `600 ${FONT}`;
-      ctx.fillText(column.name, column.x, 13);
+      ctx.fillText(name, column.x, 13);
       ctx.font = FONT;
-      ctx.fillText(`${column.units} unit${column.units === 1 ? "" : "s"}`, column.x, 26);
+      ctx.fillText(count, column.x, 26);
       for (const node of column.nodes) {
         ctx.beginPath();
         ctx.arc(column.x, node.y, layout.radius, 0, 2 * Math.PI);
@@ -128,7 +134,7 @@ export class NetworkDiagram {
         ctx.textBaseline = "middle";
         ctx.fillText(`+${column.more} more`, column.x, Math.min(column.moreY, height - 8));
       }
-    }
+    });
     const words = MODE_WORDS[mode];
     this.canvas.dataset.mode = mode;
     this.canvas.dataset.edges = String(edges.length);
@@ -141,4 +147,9 @@ export class NetworkDiagram {
     const label = `Network diagram, edges show ${words}: ${shapes}; ${counts.positive} positive and ${counts.negative} negative edges drawn.`;
     if (this.canvas.getAttribute("aria-label") !== label) this.canvas.setAttribute("aria-label", label);
   }
+}
+
+/** "hidden 2" → "h2", "input" → "in", "output" → "out": column headings where room is short. @param {string} name */
+function shortName(name) {
+  return name.replace(/^hidden /, "h").replace(/^input$/, "in").replace(/^output$/, "out");
 }
