@@ -84,6 +84,7 @@ def list_experiments() -> list[ExperimentSpec]:
             settings=[name for name in RUN_SETTINGS if name in experiment.settings],
             losses=list(experiment.losses),
             models=list(experiment.models),
+            features=experiment.features,
             source=experiment.source,
         )
         for experiment in EXPERIMENTS.values()

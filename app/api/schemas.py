@@ -46,6 +46,9 @@ class ExperimentSpec(BaseModel):
     models: list[str] = Field(
         description="the model builder's kinds it takes (mlp, cnn); empty: a fixed model"
     )
+    features: bool = Field(
+        description="the builder's network reads Playground's input features of 2-D points"
+    )
     source: str = Field(description="built-in, or the file it was loaded from")
 
 

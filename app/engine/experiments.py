@@ -156,6 +156,8 @@ class Experiment:
     settings: frozenset[str] = frozenset({"seed", "batch_size"})
     # the model builder's kinds this experiment takes ("mlp", "cnn"); empty: a fixed model
     models: tuple[str, ...] = ()
+    # the model builder's network reads Playground's input features (x₁, x₂, x₁², …) of 2-D points
+    features: bool = False
     # inputs that are images of this (height, width): the first layer's weights are drawn as such
     image_shape: tuple[int, int] | None = None
     # pictures of the model (boundary, units, network, evaluation); off for the classic two,

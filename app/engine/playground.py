@@ -63,6 +63,7 @@ def _plane(name: str, title: str, description: str, **defaults: Any) -> Experime
         task="binary",
         losses=("bce", "mse"),
         models=("mlp",),
+        features=True,
         settings=BUILDER_SETTINGS,
         defaults={
             "n_samples": 500,
