@@ -24,13 +24,21 @@ def free_port() -> int:
 class Server:
     """`python -m app` on a free port, as a user would start it."""
 
-    def __init__(self, data_dir: Path, port: int, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int,
+        env: dict[str, str] | None = None,
+        args: list[str] | None = None,
+    ) -> None:
         self.data_dir, self.port, self.env = data_dir, port, env or {}
+        self.args = args or []  # more command-line arguments, e.g. --experiments PATH
+        self.log = data_dir.parent / f"server-{port}.log"  # its stdout and stderr
         self.url = f"http://127.0.0.1:{port}/"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        log = (self.data_dir.parent / f"server-{self.port}.log").open("ab")
+        log = self.log.open("ab")
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -40,6 +48,7 @@ class Server:
                 str(self.port),
                 "--data-dir",
                 str(self.data_dir),
+                *self.args,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -1,0 +1,206 @@
+"""`stepscope --experiments PATH`: the user's own experiment files, loaded by the real server.
+
+One server, started as a user would with examples/ripple.py, a file with a syntax error, a file
+that raises at import, a folder (with a good file, one that defines no experiment, a private file
+and a text file) and a path that does not exist: it starts anyway, names each broken file with its
+error, lists the experiments that loaded with their source, and their runs train in their worker
+processes. Code is loaded only from the command line: no request can name a file.
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.error
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import Server, call, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+RIPPLE = ROOT / "examples" / "ripple.py"
+
+WAVE = '''
+"""A second experiment, in a folder: z = sin(x1 + x2), by a 2-8-1 MLP."""
+import torch
+from torch import nn
+
+import stepscope
+
+
+def data(config):
+    generator = torch.Generator().manual_seed(config.seed)
+    points = 4 * torch.rand(config.n_samples, 2, generator=generator) - 2
+    return stepscope.Data(inputs=points, targets=torch.sin(points.sum(dim=1, keepdim=True)))
+
+
+WAVE = stepscope.Experiment(
+    name="wave",
+    title="Wave (from a folder)",
+    description="z = sin(x1 + x2)",
+    data=data,
+    model=lambda config: nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 1)),
+    loss=lambda config: nn.MSELoss(),
+    defaults={"steps_per_second": None, "optimizer": {"name": "adam", "lr": 0.02}},
+)
+'''
+
+
+class Files:
+    def __init__(self, root: Path) -> None:
+        self.broken = root / "broken.py"
+        self.broken.write_text("import stepscope\n\ndef make_data(config:\n    return None\n")
+        self.raises = root / "raises.py"
+        self.raises.write_text(
+            "import stepscope\n\nraise RuntimeError('the data folder /nowhere is missing')\n"
+        )
+        self.folder = root / "more"
+        self.folder.mkdir()
+        self.wave = self.folder / "wave.py"
+        self.wave.write_text(WAVE)
+        self.empty = self.folder / "empty.py"
+        self.empty.write_text("X = 1\n")
+        (self.folder / "_helpers.py").write_text("raise SystemExit('never imported')\n")
+        (self.folder / "notes.txt").write_text("not Python\n")
+        self.missing = root / "missing.py"
+
+    def args(self) -> list[str]:
+        paths = [RIPPLE, self.broken, self.raises, self.folder, self.missing]
+        return [arg for path in paths for arg in ("--experiments", str(path))]
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> Files:
+    return Files(tmp_path_factory.mktemp("experiments"))
+
+
+@pytest.fixture(scope="module")
+def server(files: Files, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    running = Server(tmp_path_factory.mktemp("server") / "data", free_port(), args=files.args())
+    running.start()
+    yield running
+    running.stop()
+
+
+def started_log(server: Server) -> str:
+    return server.log.read_text()
+
+
+def test_the_server_starts_and_names_each_broken_file_with_its_error(
+    server: Server, files: Files
+) -> None:
+    log = started_log(server)
+    problems = [line for line in log.splitlines() if "could not load experiments" in line]
+    assert len(problems) == 4, log
+    said = {
+        files.broken: "SyntaxError: ",
+        files.raises: "RuntimeError: the data folder /nowhere is missing (line 3)",
+        files.empty: "defines no stepscope.Experiment at module level",
+        files.missing: "no such file or folder",
+    }
+    for path, error in said.items():
+        line = next((p for p in problems if f"{path}: " in p or f"{path.resolve()}: " in p), "")
+        assert error in line, (path, problems)
+    syntax = next(p for p in problems if str(files.broken) in p)
+    assert "(line 3)" in syntax  # where the unclosed parenthesis is found
+    assert "_helpers" not in log and "notes.txt" not in log  # private files and text: skipped
+
+
+def test_the_loaded_experiments_are_listed_with_their_source(server: Server, files: Files) -> None:
+    listed = {e["name"]: e for e in call(server, "api/experiments")}
+    assert listed["ripple"]["source"] == str(RIPPLE.resolve())
+    assert listed["ripple"]["title"] == "Ripple (your own experiment)"
+    assert listed["ripple"]["task"] == "regression" and listed["ripple"]["models"] == []
+    assert listed["ripple"]["settings"] == [
+        "seed",
+        "n_samples",
+        "noise",
+        "validation_fraction",
+        "batch_size",
+    ]
+    assert listed["ripple"]["default_config"]["n_samples"] == 600
+    assert listed["wave"]["source"] == str(files.wave.resolve())
+    assert listed["seed-linear"]["source"] == "built-in"
+    names = list(listed)
+    assert names[: names.index("wide-mlp") + 1] == [  # the built-in ones first, in menu order
+        "seed-linear",
+        "surface-2d",
+        "circle",
+        "xor",
+        "gaussians",
+        "moons",
+        "spiral",
+        "sine",
+        "digits",
+        "wide-mlp",
+    ]
+    assert set(names[names.index("wide-mlp") + 1 :]) == {"ripple", "wave"}
+
+
+def ready_run(server: Server, config: dict[str, Any]) -> str:
+    run_id: str = call(server, "api/runs", "POST", config)["id"]
+    deadline = time.monotonic() + 60
+    while not (run := call(server, f"api/runs/{run_id}"))["ready"]:
+        assert run["state"] != "failed", run["reason"]
+        assert time.monotonic() < deadline, "the worker did not get ready"
+        time.sleep(0.1)
+    return run_id
+
+
+def train_until(server: Server, run_id: str, steps: int) -> list[float]:
+    call(server, f"api/runs/{run_id}/commands/start", "POST")
+    deadline = time.monotonic() + 60
+    while (run := call(server, f"api/runs/{run_id}"))["step"] < steps:
+        assert run["state"] == "running", run
+        assert time.monotonic() < deadline, f"only {run['step']} steps in 60 s"
+        time.sleep(0.1)
+    call(server, f"api/runs/{run_id}/commands/pause", "POST")
+    losses: list[float] = call(server, f"api/runs/{run_id}/scalars")["loss"]
+    return losses
+
+
+def mean(values: list[float]) -> float:
+    return sum(values) / len(values)
+
+
+def test_a_run_of_the_ripple_trains_in_its_worker(server: Server) -> None:
+    run_id = ready_run(server, {"experiment": "ripple"})
+    run = call(server, f"api/runs/{run_id}")
+    assert run["title"] == "Ripple (your own experiment)"
+    assert run["config"]["optimizer"]["name"] == "adam" and run["config"]["batch_size"] == 32
+    losses = train_until(server, run_id, 600)
+    assert len(losses) >= 600
+    first, last = mean(losses[:50]), mean(losses[-50:])
+    assert last < 0.5 * first, (first, last)
+    points = call(server, f"api/runs/{run_id}/points")
+    assert points["dims"] == 2 and len(points["train"]["inputs"]) == 450  # 600, a quarter held out
+
+
+def test_an_experiment_from_a_folder_trains_too(server: Server) -> None:
+    run_id = ready_run(server, {"experiment": "wave"})
+    losses = train_until(server, run_id, 300)
+    assert mean(losses[-30:]) < 0.5 * mean(losses[:30])
+
+
+def refused(server: Server, path: str, method: str, body: object) -> tuple[int, str]:
+    try:
+        call(server, path, method, body)
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+    raise AssertionError(f"{method} {path} was accepted")
+
+
+def test_code_is_never_loaded_from_a_request(server: Server, files: Files) -> None:
+    for name in (str(files.wave), "examples/ripple.py", "os"):
+        status, text = refused(server, "api/runs", "POST", {"experiment": name})
+        assert status == 422 and "no experiment is named" in text
+    status, text = refused(server, "api/runs", "POST", {"experiment": "ripple", "path": "x.py"})
+    assert status == 422 and "Extra inputs are not permitted" in text
+    # no route takes an experiment in: the list is read-only
+    status, _ = refused(server, "api/experiments", "POST", {"path": str(files.wave)})
+    assert status == 405
+    paths = call(server, "openapi.json")["paths"]
+    assert list(paths["/api/experiments"]) == ["get"]
+    assert not [p for p in paths if "load" in p or "upload" in p or "file" in p]
