@@ -18,7 +18,7 @@ import { errorOf, showError } from "./fields.js";
  * @typedef {"connecting" | "open" | "closed"} Connection
  * @typedef {{name: string, title: string, description?: string, default_config: ExperimentConfig,
  *            task?: string, settings: string[], losses: string[], models: string[],
- *            source?: string}} ExperimentSpec one entry of GET /api/experiments
+ *            features?: boolean, source?: string}} ExperimentSpec one entry of GET /api/experiments
  * @typedef {{max_hidden_layers: number, min_units: number, max_units: number, activations: string[],
  *            features: string[], losses: Record<string, string>}} BuilderSpec GET /api/builder
  * @typedef {{status?: number, reason?: string, message: string,
@@ -46,12 +46,13 @@ function element(tag, attributes = {}, children = []) {
 }
 
 /**
- * Whether an experiment's network reads Playground's features of 2-D points. The experiments list
- * does not say how many numbers an input has; the builder's 2-D sets are the ones whose own
- * network reads more than x₁ (the 1-D curve and the digits name only x₁, which they ignore).
+ * Whether an experiment's network reads Playground's features of 2-D points, as the experiments
+ * list says. A server from before that flag: the 2-D sets are the ones whose own network reads
+ * more than x₁ (the 1-D curve and the digits name only x₁, which they ignore).
  * @param {ExperimentSpec} spec
  */
 export function takesFeatures(spec) {
+  if (typeof spec.features === "boolean") return spec.features;
   const features = spec.default_config.architecture?.features ?? [];
   return features.some((name) => name !== "x1");
 }
@@ -90,7 +91,7 @@ export class Builder {
     this.layers = element("ol", { class: "layers", id: "hidden-layers", "aria-label": "Hidden layers and their units" });
     this.addLayer = /** @type {HTMLButtonElement} */ (element("button", { type: "button", id: "add-layer" }, ["Add layer"]));
     this.layersField = element("div", { class: "layers-field", role: "group", "aria-labelledby": "layers-title" }, [
-      element("span", { id: "layers-title" }, ["Hidden layers (units each)"]),
+      element("span", { id: "layers-title" }, ["Hidden layers, units each:"]),
       this.layers,
       this.addLayer,
     ]);
@@ -114,16 +115,11 @@ export class Builder {
 
     this.apply = /** @type {HTMLButtonElement} */ (element("button", { type: "button", id: "builder-apply", class: "primary" }, ["Apply"]));
     this.discard = /** @type {HTMLButtonElement} */ (element("button", { type: "button", id: "builder-discard" }, ["Discard changes"]));
-    this.pending = element("span", { id: "builder-pending", class: "hint", role: "status", "data-testid": "builder-pending" });
+    this.pending = element("p", { id: "builder-pending", class: "hint", role: "status", "data-testid": "builder-pending" });
     this.applyRow = element("div", { class: "apply-row" }, [this.apply, this.discard, this.pending]);
 
-    this.body.replaceChildren(this.kindField, this.layersField, this.activationField, this.featuresOrLoss(), this.applyRow);
+    this.body.replaceChildren(this.kindField, this.layersField, this.activationField, this.lossField, this.features, this.applyRow);
     this.listen();
-  }
-
-  /** The inputs and the loss share a row: both are short. */
-  featuresOrLoss() {
-    return element("div", { class: "builder-row" }, [this.features, this.lossField]);
   }
 
   /** @param {(config: ExperimentConfig, why: string) => Promise<unknown>} handler starts the new run; rejects when refused */
@@ -347,14 +343,14 @@ export class Builder {
       ...hidden.map((units, i) => {
         const input = /** @type {HTMLInputElement} */ (element("input", {
           type: "number", id: `layer-${i + 1}-units`, min: String(low), max: String(high), step: "1",
-          inputmode: "numeric", "data-layer": String(i),
+          inputmode: "numeric", "data-layer": String(i), "aria-label": `Layer ${i + 1} units`,
         }));
         input.value = String(units);
         input.dataset.hint = `Layer ${i + 1}: ${low} to ${high} units`;
         const remove = element("button", { type: "button", class: "remove-layer", "data-layer": String(i), "aria-label": `Remove layer ${i + 1}` }, ["−"]);
         remove.dataset.hint = `Remove hidden layer ${i + 1}`;
         // The layer's number shows; its whole name ("Layer 1 units") is what a screen reader says.
-        const label = element("label", {}, [element("span", { class: "layer-number", "aria-hidden": "true" }, [`${i + 1}`]), element("span", { class: "visually-hidden" }, [`Layer ${i + 1} units`]), input]);
+        const label = element("label", {}, [element("span", { class: "layer-number", "aria-hidden": "true" }, [`${i + 1}`]), input]);
         return element("li", { class: "layer" }, [label, remove]);
       }),
     );
