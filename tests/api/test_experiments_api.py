@@ -63,6 +63,9 @@ def test_the_experiments_say_their_task_settings_losses_models_and_source(
         assert experiment["losses"] == losses, experiment["name"]
         assert experiment["models"] == models, experiment["name"]
         assert experiment["source"] == "built-in"
+        # the builder's input features apply to the 2-D sets alone
+        plane = experiment["name"] in ("circle", "xor", "gaussians", "moons", "spiral")
+        assert experiment["features"] is plane, experiment["name"]
         assert experiment["title"] and experiment["description"]
 
 
