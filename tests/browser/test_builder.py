@@ -274,21 +274,51 @@ def test_hostile_entries_send_nothing_broken(server: Server, page: Page) -> None
     )
     expect(page.get_by_label("Activation")).to_have_value("tanh")
 
-    # every data field: each entry is refused beside it and the run keeps its value
+    # every data field: each entry is refused beside it, with its reason, and the run keeps its
+    # value (entries alternate so that each reason differs from the one before it)
     data = {
-        "Samples": ["", "0", "-1", "100001", "2.5", "abc"],
-        "Validation share": ["", "-1", "0.95", "999", "abc"],
-        "Batch size": ["", "0", "-1", "abc"],
-        "Seed": ["", "-1", "2147483648", "abc"],
-        "Noise": ["", "-1", "999", "abc"],
+        "Samples": [
+            ("0", "greater than or equal to 1"),
+            ("", "Empty"),
+            ("100001", "less than or equal to 100000"),
+            ("2.5", "valid integer"),
+            ("-1", "greater than or equal to 1"),
+            ("abc", "Empty"),
+        ],
+        "Validation share": [
+            ("-1", "greater than or equal to 0"),
+            ("", "Empty"),
+            ("0.95", "less than or equal to 0.9"),
+            ("abc", "Empty"),
+            ("999", "less than or equal to 0.9"),
+        ],
+        "Batch size": [
+            ("0", "greater than or equal to 1"),
+            ("", "Empty"),
+            ("-1", "greater than or equal to 1"),
+            ("abc", "Empty"),
+        ],
+        "Seed": [
+            ("-1", "greater than or equal to 0"),
+            ("", "Empty"),
+            ("2147483648", "less than or equal to 2147483647"),
+            ("abc", "Empty"),
+        ],
+        "Noise": [
+            ("-1", "greater than or equal to 0"),
+            ("", "Empty"),
+            ("999", "less than or equal to 10"),
+            ("abc", "Empty"),
+        ],
     }
     for label, entries in data.items():
         field = page.get_by_label(label, exact=True)
         shown = field.input_value()
         error = page.get_by_test_id(f"{field.get_attribute('id')}-error")
-        for entry in entries:
+        for entry, reason in entries:
             enter(page, label, entry)
-            expect(error).to_contain_text(re.compile("Refused|Empty|Not a number"))
+            expect(error).to_contain_text(reason)
+            expect(error).to_contain_text(f"the run still uses {shown}", ignore_case=True)
             expect(field).to_have_value(shown)
     assert run_id_of(page) == first
     assert call(server, f"api/runs/{first}")["config"] == config
