@@ -2,7 +2,9 @@
 /**
  * The first layer's weights as images (issue 9): for the digits' MLP each hidden unit's 64 input
  * weights as the 8×8 picture they read, for the CNN each 3×3 kernel. One diverging scale for all
- * of them (the largest |weight| at full colour), so their strengths compare.
+ * Each image on its own diverging scale (its largest |weight| at full colour): early in training
+ * most weights are a small fraction of the largest anywhere, and a shared scale shows them as
+ * blank squares. The title says the range of those scales.
  */
 import { divergingColor, formatNumber, maxAbs } from "../../format.js";
 
@@ -36,16 +38,22 @@ export class FilterImages {
       });
       this.grid.replaceChildren(...this.canvases);
     }
-    const scale = maxAbs(values);
     const size = height * width;
+    let smallest = Infinity;
+    let largest = 0;
     this.canvases.forEach((canvas, k) => {
       const image = new ImageData(width, height);
+      const scale = maxAbs(values.subarray(k * size, (k + 1) * size));
+      smallest = Math.min(smallest, scale);
+      largest = Math.max(largest, scale);
+      canvas.dataset.scale = String(scale);
       for (let i = 0; i < size; i++) {
         const [r, g, b] = divergingColor(values[k * size + i], scale);
         image.data.set([r, g, b, 255], i * 4);
       }
       /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d")).putImageData(image, 0, 0);
     });
-    this.unit.textContent = `(${parameter}: ${count} of ${height}×${width}, ±${formatNumber(scale, 2)})`;
+    const range = count ? `each to its own ±max, ${formatNumber(smallest, 2)} to ${formatNumber(largest, 2)}` : "";
+    this.unit.textContent = `(${parameter}: ${count} of ${height}×${width}; ${range})`;
   }
 }

@@ -103,7 +103,7 @@ export class NetworkDiagram {
     const pitch = layout.columns.length > 1 ? layout.columns[1].x - layout.columns[0].x : width;
     const heads = layout.columns.map((c) => [c.name, `${c.units} unit${c.units === 1 ? "" : "s"}`]);
     ctx.font = `600 ${FONT}`;
-    const fits = heads.every(([name, count]) => Math.max(ctx.measureText(name).width, ctx.measureText(count).width) <= pitch - 8);
+    const fits = heads.every(([name, count]) => Math.max(ctx.measureText(name).width, ctx.measureText(count).width) <= pitch - 12);
     ctx.lineWidth = 1.2;
     layout.columns.forEach((column, i) => {
       const [name, count] = fits ? heads[i] : [shortName(column.name), String(column.units)];
@@ -132,7 +132,9 @@ export class NetworkDiagram {
         ctx.fillStyle = INK;
         ctx.textAlign = "center";
         ctx.textBaseline = "middle";
-        ctx.fillText(`+${column.more} more`, column.x, Math.min(column.moreY, height - 8));
+        const more = `+${column.more} more`;
+        const half = ctx.measureText(more).width / 2 + 2; // kept whole inside the canvas
+        ctx.fillText(more, Math.max(half, Math.min(width - half, column.x)), Math.min(column.moreY, height - 8));
       }
     });
     const words = MODE_WORDS[mode];
