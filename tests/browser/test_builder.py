@@ -360,3 +360,34 @@ def test_the_builder_is_usable_at_390_and_1280(
     finally:
         context.close()
     assert not errors, errors
+
+
+def test_another_tabs_change_shows_in_the_address_and_a_draft_survives_it(
+    server: Server, browser: Browser
+) -> None:
+    run_id = new_run(server, {"experiment": "xor", "steps_per_second": 10})
+    context = browser.new_context(viewport=WIDE)
+    try:
+        one, two = context.new_page(), context.new_page()
+        open_run(one, server, run_id)
+        open_run(two, server, run_id)
+        two.get_by_role("button", name="Add layer").click()
+        expect(two.get_by_test_id("builder-pending")).to_contain_text("2 hidden layers → 3")
+        enter(one, "Learning rate", "0.07")
+        two.wait_for_function(
+            "() => { const t = new URLSearchParams(location.search).get('config');"
+            " return JSON.parse(atob(t.replace(/-/g, '+').replace(/_/g, '/'))).optimizer.lr"
+            " === 0.07 }"
+        )
+        expect(two.get_by_label("Learning rate")).to_have_value("0.07")
+        # the draft stayed through the other tab's change, and the new run has both
+        expect(two.get_by_label("Layer 3 units")).to_have_value("4")
+        two.get_by_role("button", name="Apply").click()
+        expect(two.get_by_test_id("notice")).to_contain_text(
+            "the optimizer is the same (Adam, lr 0.07)"
+        )
+        config = call(server, f"api/runs/{run_id_of(two)}")["config"]
+        assert config["optimizer"]["lr"] == 0.07
+        assert config["architecture"]["hidden"] == [6, 4, 4]
+    finally:
+        context.close()

@@ -160,7 +160,7 @@ export class Builder {
       if (units === null) return;
       const hidden = [...this.draft.architecture.hidden];
       hidden[index] = units;
-      this.edit({ hidden }, false);
+      this.edit({ hidden });
     });
     this.features.addEventListener("change", (event) => {
       const box = /** @type {HTMLInputElement} */ (event.target);
@@ -205,15 +205,11 @@ export class Builder {
     return value;
   }
 
-  /**
-   * Change the draft's network; `rebuild` false keeps the layer fields (an edit of one of them
-   * must not take the focus away from the next field).
-   * @param {Partial<Architecture>} change @param {boolean} [rebuild]
-   */
-  edit(change, rebuild = true) {
+  /** Change the draft's network. @param {Partial<Architecture>} change */
+  edit(change) {
     if (!this.draft.architecture) return;
     this.draft = { ...this.draft, architecture: { ...this.draft.architecture, ...change } };
-    this.show(rebuild);
+    this.show();
   }
 
   resetDraft() {
@@ -250,8 +246,7 @@ export class Builder {
     this.show();
   }
 
-  /** @param {boolean} [rebuild] rebuild the layer fields */
-  show(rebuild = true) {
+  show() {
     const run = this.run;
     const experiment = run ? this.experiments.get(run.experiment) : undefined;
     const settings = new Set(experiment?.settings ?? []);
@@ -276,7 +271,11 @@ export class Builder {
       setSelect(this.kind, arch.kind);
       setSelect(this.activation, arch.activation);
       for (const box of this.featureBoxes) box.checked = arch.features.includes(/** @type {any} */ (box.value));
-      if (rebuild) this.buildLayers(arch.hidden);
+      // Rebuilt only when layers come or go; otherwise each field shows the draft's units, except
+      // the one being typed in (a status message must not wipe an entry half made).
+      const inputs = /** @type {NodeListOf<HTMLInputElement>} */ (this.layers.querySelectorAll("input"));
+      if (!this.layers.dataset.built || inputs.length !== arch.hidden.length) this.buildLayers(arch.hidden);
+      else inputs.forEach((input, i) => document.activeElement !== input && (input.value = String(arch.hidden[i])));
     }
     if (chooses) {
       const titles = this.spec.losses;
@@ -355,6 +354,7 @@ export class Builder {
       }),
     );
     if (!hidden.length) this.layers.append(element("li", { class: "hint" }, ["none: a linear model"]));
+    this.layers.dataset.built = "yes";
     if (refocus) document.getElementById(refocus)?.focus();
   }
 
@@ -367,18 +367,18 @@ export class Builder {
     const why = `${describeChange(run.config, config, this.spec.losses).join(", ")}: ${sameOptimizer(optimizer, this.optimizers.get(optimizer.name)?.title)}`;
     this.clearErrors();
     this.applying = true;
-    this.show(false);
+    this.show();
     this.onApply(config, why).then(
       () => {
         this.applying = false;
-        this.show(false);
+        this.show();
       },
       (/** @type {Refusal} */ error) => {
         this.applying = false;
         // At the cap of live runs the notice offers the way out; the draft waits for it.
-        if (error.status === 429) return this.show(false);
+        if (error.status === 429) return this.show();
         if (error.status === 0 || !error.status) {
-          this.show(false);
+          this.show();
           return showError(this.apply, `Not started: ${error.message}`);
         }
         this.refused(error);
