@@ -391,3 +391,32 @@ def test_another_tabs_change_shows_in_the_address_and_a_draft_survives_it(
         assert config["architecture"]["hidden"] == [6, 4, 4]
     finally:
         context.close()
+
+
+def test_only_what_the_experiment_allows_is_shown(server: Server, page: Page) -> None:
+    page.goto(server.url)
+    expect(page.get_by_test_id("connection")).to_have_text("Live")
+    # the seed's model is its own: the builder says so instead of offering fields that do nothing
+    fixed = page.locator("#builder-fixed")
+    expect(fixed).to_contain_text("The model is fixed in Seed: Linear(10, 1)")
+    expect(page.get_by_label("Activation")).to_be_hidden()
+    expect(page.get_by_label("Validation share")).to_be_hidden()
+    page.get_by_label("Experiment").select_option("digits")
+    expect(fixed).to_be_hidden()
+    # the digits: no noise or sample count to change, no input features, MLP or CNN, one loss
+    expect(page.get_by_label("Noise", exact=True)).to_be_hidden()
+    expect(page.get_by_label("Samples", exact=True)).to_be_hidden()
+    expect(page.locator("#data-fixed")).to_have_text(
+        " This experiment fixes noise 0, samples 1797."
+    )
+    expect(page.get_by_label("x₁", exact=True)).to_be_hidden()
+    loss = page.get_by_label("Loss", exact=True)
+    expect(loss).to_be_disabled()
+    expect(loss).to_have_attribute("title", re.compile("CrossEntropyLoss is the only loss"))
+    page.get_by_label("Model type").select_option("cnn")
+    expect(page.get_by_label("Layer 1 units")).to_be_hidden()  # the CNN's layers are its own
+    expect(page.get_by_label("Activation")).to_be_hidden()
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_test_id("notice")).to_contain_text("the architecture changed (MLP → CNN)")
+    expect(page.get_by_label("Model type")).to_have_value("cnn")
+    assert run_of(server, page)["config"]["architecture"]["kind"] == "cnn"
