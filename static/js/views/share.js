@@ -10,12 +10,17 @@
  * @param {HTMLElement} status says what happened
  */
 export function bindCopyLink(button, field, status) {
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let fading;
   button.addEventListener("click", async () => {
     const link = location.href;
     field.value = link;
+    clearTimeout(fading);
     if (await copied(link, field)) {
       field.hidden = true;
       status.textContent = "Link copied: it opens this run, or starts the same run where this one is gone.";
+      // Said once; the top bar is not the place for a sentence that is no longer news.
+      fading = setTimeout(() => (status.textContent = ""), 8000);
       return;
     }
     field.hidden = false;
@@ -23,8 +28,11 @@ export function bindCopyLink(button, field, status) {
     field.select();
     status.textContent = "This browser does not let the page copy: the link is selected, copy it (Ctrl+C or ⌘C).";
   });
-  // The link in the field is the address of the moment: a newer one replaces it.
-  window.addEventListener("popstate", () => (field.value = location.href));
+  // Once copied by hand (the field left), the field and its sentence go.
+  field.addEventListener("blur", () => {
+    field.hidden = true;
+    status.textContent = "";
+  });
 }
 
 /** @param {string} link @param {HTMLInputElement} field */
