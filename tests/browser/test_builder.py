@@ -261,6 +261,13 @@ def test_hostile_entries_send_nothing_broken(server: Server, page: Page) -> None
     expect(add).to_be_disabled()
     expect(add).to_have_attribute("title", "At most 6 hidden layers")
     page.get_by_role("button", name="Discard changes").click()
+    # and as few as none: a linear model, which is a network too
+    for _ in range(3):
+        page.get_by_role("button", name="Remove layer 1").click()
+    expect(page.locator("#hidden-layers")).to_have_text("none: a linear model")
+    expect(page.get_by_test_id("builder-pending")).to_contain_text("3 hidden layers → 0")
+    expect(page.get_by_role("button", name="Apply")).to_be_enabled()
+    page.get_by_role("button", name="Discard changes").click()
 
     # a value no menu offers (as a tampered page would send) is refused by the server, beside its field
     page.evaluate(
