@@ -26,6 +26,7 @@ from typing import Protocol
 
 import torch
 
+from app.contract.views import Evaluation
 from app.contract.worker import (
     Ack,
     Control,
@@ -91,7 +92,13 @@ class Session:
             self.pictures = Pictures(
                 loop.model, loop.data, experiment.task, loop.loss_fn, experiment.image_shape
             )
-        self.evaluated_at = -1  # the step of the latest evaluation sent to the history
+        # The step of the latest evaluation sent to the history. Step 0 is never sent: the loss
+        # curve starts at step 1, and the untrained model is in the first snapshot's header.
+        self.evaluated_at = 0
+        # Evaluation is cheap (well under a millisecond on the built-in sets) and a validation
+        # curve wants points: it has its own, smaller budget, and comes up to 10 times a second
+        # between snapshots as well as with each.
+        self.evaluation_governor = Governor(budget=0.02, max_rate=10.0)
 
     # what the loop reports
 
@@ -138,12 +145,7 @@ class Session:
         loop = self.loop
         snapshot = self.recorder.snapshot(loop.optimizer)
         race = None if self.race is None else self.race.view(loop)
-        evaluation, views, pictured = None, None, b""
-        if self.evaluator is not None:
-            evaluation = self.evaluator.evaluate(loop.model, loop.step)
-            if loop.step != self.evaluated_at:  # a pause after a pause: the same point again
-                self.evaluated_at = loop.step
-                self.send(Evaluated.model_construct(point=evaluation))
+        evaluation, views, pictured = self.evaluate(), None, b""
         if self.pictures is not None:
             block = Block(len(snapshot.data) // 4)
             confusion = None if self.evaluator is None else self.evaluator.confusion
@@ -152,6 +154,12 @@ class Session:
         header = snapshot_header(loop, snapshot, race, views, evaluation)
         frame = encode_snapshot(header, snapshot.data + pictured)
         self.send(SnapshotFrame.model_construct(step=loop.step, frame=frame))
+
+    def show_untrained(self) -> None:
+        """A pictured experiment shows its model before any step: the boundary of the untrained
+        network, its diagram and its accuracy at step 0."""
+        if self.pictures is not None:
+            self.send_snapshot()
 
     def ack(self, command: Command) -> None:
         loop = self.loop
@@ -162,6 +170,18 @@ class Session:
         )
 
     # what the loop does
+
+    def evaluate(self) -> Evaluation | None:
+        """Measure the model now, and send the point to the history unless its step has one."""
+        if self.evaluator is None:
+            return None
+        loop = self.loop
+        evaluation = self.evaluator.evaluate(loop.model, loop.step)
+        if loop.step != self.evaluated_at:  # a pause after a pause: the same point again
+            self.evaluated_at = loop.step
+            self.flush()  # the step's loss goes before its evaluation
+            self.send(Evaluated.model_construct(point=evaluation))
+        return evaluation
 
     def train_step(self) -> None:
         started = time.perf_counter()
@@ -177,6 +197,11 @@ class Session:
             self.send_snapshot()
             now = time.perf_counter()
             self.governor.spent(now - shipped + self.recorder.hook_seconds, now)
+        elif self.evaluator is not None and self.evaluation_governor.due(started):
+            measured = time.perf_counter()
+            self.evaluate()
+            now = time.perf_counter()
+            self.evaluation_governor.spent(now - measured, now)
         elif len(self.pending) >= MAX_BATCH or started - self.flushed_at >= FLUSH_INTERVAL:
             self.flush()
 
@@ -233,6 +258,9 @@ class Session:
                 self.pending = []
                 self.recorder.detach()
                 self._build()
+                self.ack(command)
+                self.show_untrained()
+                return True
             case Command.STOP:
                 self.running = False
                 self.flush()
@@ -250,6 +278,7 @@ class Session:
         seed experiment that is the difference between 4% and 10% of the step time.
         """
         self.send(Ready.model_construct(parameters=[name for name, _ in self.loop.parameters()]))
+        self.show_untrained()
         received = 0
         while True:
             if self.running:
