@@ -5,12 +5,15 @@ digits' confusion matrix and first-layer images; and none of it for the classic 
 from __future__ import annotations
 
 import json
+import struct
 import time
+from collections.abc import Callable
 from itertools import pairwise
 from typing import Any
 
+import numpy as np
 import pytest
-from playwright.sync_api import Page, WebSocket, expect
+from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import PHONE, WIDE, screenshot
 from tests.browser.rest import call, new_run, open_run, run_until, steps
@@ -22,22 +25,39 @@ MODEL_PANELS = ["decision-boundary", "unit-maps", "network", "confusion", "filte
 DIGITS = 1797  # scikit-learn's 8×8 digits
 
 
-def evaluations_received(page: Page) -> list[dict[str, Any]]:
-    """Every evaluation point the page's websocket receives, read from the frames themselves
-    (not from the page's store): the oracle for the numbers the page writes."""
-    points: list[dict[str, Any]] = []
+class Received:
+    """What the page's websocket receives, read from the frames themselves (not from the page's
+    store): every evaluation point, and each snapshot's header and float32 data. The oracle for
+    the numbers the page writes and draws."""
 
-    def on_socket(socket: WebSocket) -> None:
-        def on_frame(payload: str | bytes) -> None:
-            if isinstance(payload, str):
-                message = json.loads(payload)
-                if message.get("type") == "evaluation":
-                    points.extend(message["points"])
+    def __init__(self, page: Page) -> None:
+        self.evaluations: list[dict[str, Any]] = []
+        self.snapshots: list[tuple[dict[str, Any], np.ndarray]] = []
+        page.on("websocket", lambda socket: socket.on("framereceived", self.on_frame))
 
-        socket.on("framereceived", on_frame)
+    def on_frame(self, payload: str | bytes) -> None:
+        if isinstance(payload, bytes):
+            # docs/protocol.md: uint32 LE header length, the JSON header, then float32 LE data
+            (length,) = struct.unpack_from("<I", payload, 0)
+            header = json.loads(payload[4 : 4 + length])
+            self.snapshots.append((header, np.frombuffer(payload[4 + length :], dtype="<f4")))
+            return
+        message = json.loads(payload)
+        if message.get("type") == "evaluation":
+            self.evaluations.extend(message["points"])
 
-    page.on("websocket", on_socket)
-    return points
+
+def span(data: np.ndarray, where: list[int]) -> np.ndarray:
+    offset, length = where
+    return data[offset : offset + length]
+
+
+def settle(read: Callable[[], object], expected: Callable[[], object], seconds: float = 15) -> None:
+    """Wait until what the page shows equals what the server last sent (both read again each time)."""
+    deadline = time.monotonic() + seconds
+    while (shown := read()) != (want := expected()):
+        assert time.monotonic() < deadline, (shown, want)
+        time.sleep(0.1)
 
 
 def percent(fraction: float) -> str:
@@ -71,7 +91,7 @@ def no_overlap(page: Page) -> list[str]:
 def test_spiral_trains_to_95_percent_with_boundary_units_and_network(
     server: Server, page: Page
 ) -> None:
-    received = evaluations_received(page)
+    received = Received(page)
     run_id = new_run(server, {"experiment": "spiral"})
     run = call(server, f"api/runs/{run_id}")
     hidden: list[int] = run["config"]["architecture"]["hidden"]
@@ -110,26 +130,23 @@ def test_spiral_trains_to_95_percent_with_boundary_units_and_network(
 
     # Paused, the readouts settle on the last point the server sent.
     call(server, f"api/runs/{run_id}/commands/pause", "POST")
-    deadline = time.monotonic() + 15
-    while True:
-        last = received[-1]
-        shown = page.get_by_test_id("val-accuracy").text_content()
-        train = page.get_by_test_id("train-accuracy").text_content()
-        if shown == percent(last["validation_accuracy"]) and train == percent(
-            last["train_accuracy"]
-        ):
-            break
-        assert time.monotonic() < deadline, (shown, train, last)
-        page.wait_for_timeout(100)
-    assert last["validation_accuracy"] >= 0.95
-    # A step that repeats a held one was left out: the points the page holds ascend.
-    steps_seen = [p["step"] for p in received]
-    assert max(steps_seen) == last["step"]
+    settle(
+        lambda: [
+            page.get_by_test_id("val-accuracy").text_content(),
+            page.get_by_test_id("train-accuracy").text_content(),
+        ],
+        lambda: [
+            percent(received.evaluations[-1]["validation_accuracy"]),
+            percent(received.evaluations[-1]["train_accuracy"]),
+        ],
+    )
+    assert received.evaluations[-1]["validation_accuracy"] >= 0.95
 
 
 def test_the_network_edges_switch_between_weights_gradients_and_updates(
     server: Server, page: Page
 ) -> None:
+    received = Received(page)
     run_id = new_run(server, {"experiment": "xor"})
     open_run(page, server, run_id)
     # A fresh run has no snapshot yet; its first phase (zero_grad) brings one, with no gradient.
@@ -153,6 +170,27 @@ def test_the_network_edges_switch_between_weights_gradients_and_updates(
     modes.get_by_role("radio", name="updates").check()
     expect(network).to_have_attribute("data-mode", "update")
     updates = network.evaluate("(c) => [c.toDataURL(), c.dataset.largest]")
+    # Each link's largest |value| the page names is the one in the last snapshot's data.
+    header, data = received.snapshots[-1]
+    assert header["step"] == 3
+    for mode, field in [("grad", "grad"), ("value", "value"), ("update", "update")]:
+        modes.get_by_role(
+            "radio", name={"value": "weights", "grad": "gradients"}.get(mode, "updates")
+        ).check()
+        expect(network).to_have_attribute("data-mode", mode)
+        shown = [
+            float(t.replace("\u2212", "-"))
+            for t in (network.get_attribute("data-largest") or "").split(" | ")
+        ]
+        links = header["views"]["network"]["links"]
+        expected = [float(np.abs(span(data, link[field])).max()) for link in links]
+        assert shown == pytest.approx(expected, rel=5e-3), mode
+    modes.get_by_role("radio", name="gradients").check()
+    # The single output unit sits at the right edge, halfway down the drawing area: hover names it.
+    box = network.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] - 22, box["y"] + 38 + (box["height"] - 52) / 2)
+    expect(page.locator("[data-testid=network] .plot-tip")).to_have_text("output, unit 1")
     # Same snapshot, three different drawings and three different scales.
     assert len({grads[0], weights[0], updates[0]}) == 3
     assert len({grads[1], weights[1], updates[1]}) == 3
@@ -161,6 +199,7 @@ def test_the_network_edges_switch_between_weights_gradients_and_updates(
 def test_digits_show_a_confusion_matrix_of_the_validation_set_and_32_filters(
     server: Server, page: Page
 ) -> None:
+    received = Received(page)
     run_id = new_run(server, {"experiment": "digits"})
     config = call(server, f"api/runs/{run_id}")["config"]
     # the split holds out round(fraction × n) of the shuffled samples (app/engine/datasets.py)
@@ -191,7 +230,13 @@ def test_digits_show_a_confusion_matrix_of_the_validation_set_and_32_filters(
     screenshot(page, "digits")
     assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
     assert no_overlap(page) == []
+    # Paused, the table holds the last snapshot's counts, cell for cell, and still sums to the split.
     call(server, f"api/runs/{run_id}/commands/pause", "POST")
+    settle(
+        lambda: [int(t) for t in confusion.locator("tbody td").all_text_contents()],
+        lambda: [n for row in received.snapshots[-1][0]["views"]["confusion"] for n in row],
+    )
+    assert sum(int(t) for t in confusion.locator("tbody td").all_text_contents()) == validation_size
 
 
 def test_sine_draws_its_fitted_curve_over_the_samples(server: Server, page: Page) -> None:

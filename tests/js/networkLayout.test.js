@@ -51,6 +51,8 @@ test("an edge's sign is its colour; its width and opacity grow with |value| agai
   assert.equal(big.sign, "negative");
   assert.equal(small.sign, "positive");
   assert.ok(big.width > small.width && big.alpha > small.alpha);
+  assert.equal(edgeStyle(-2, 2, 1.5).width, 1.5); // the largest is as wide as its link allows
+  assert.equal(edgeStyle(0, 2, 1.5).width, 0.4);
   assert.equal(edgeStyle(0, 0).sign, "zero");
   assert.equal(edgeStyle(NaN, 2).sign, "nonfinite");
   assert.equal(edgeStyle(-Infinity, 2).sign, "nonfinite");

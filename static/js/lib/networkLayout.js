@@ -85,14 +85,14 @@ export function edgesOf(layout, links) {
  * How an edge is drawn: its sign's colour, a width and an opacity that grow with |value| relative
  * to `largest` (its layer's largest finite magnitude). NaN and ±Inf are drawn thick in magenta:
  * data, not a value on the scale.
- * @param {number} value @param {number} largest
+ * @param {number} value @param {number} largest @param {number} [widest] the width of the largest, px
  * @returns {{sign: "positive" | "negative" | "zero" | "nonfinite", width: number, alpha: number}}
  */
-export function edgeStyle(value, largest) {
-  if (!Number.isFinite(value)) return { sign: "nonfinite", width: 2.5, alpha: 1 };
+export function edgeStyle(value, largest, widest = 4) {
+  if (!Number.isFinite(value)) return { sign: "nonfinite", width: Math.max(2, widest * 0.6), alpha: 1 };
   const t = largest > 0 ? Math.min(1, Math.abs(value) / largest) : 0;
   const sign = value > 0 ? "positive" : value < 0 ? "negative" : "zero";
-  return { sign, width: 0.4 + 3.6 * t, alpha: 0.12 + 0.88 * t };
+  return { sign, width: 0.4 + (widest - 0.4) * t, alpha: 0.12 + 0.88 * t };
 }
 
 /** Each link's largest finite |value| (0 where there is none). @param {(ArrayLike<number> | null)[]} values */

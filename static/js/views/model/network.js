@@ -13,6 +13,8 @@ import { FONT, INK, fitCanvas } from "./canvas.js";
 /**
  * @typedef {import("../../protocol.js").Network} Network
  * @typedef {"value" | "grad" | "update"} EdgeMode
+ * @typedef {import("../../lib/networkLayout.js").Layout} Layout
+ * @typedef {import("../../lib/networkLayout.js").Edge} Edge
  */
 
 const MODE_WORDS = { value: "weights", grad: "gradients", update: "updates" };
@@ -35,6 +37,14 @@ export class NetworkDiagram {
     /** @type {Network | null} */
     this.network = null;
     modes.addEventListener("change", () => this.draw());
+    /** What the last drawing put where, for the pointer. @type {{layout: Layout, edges: Edge[], mode: EdgeMode} | null} */
+    this.drawn = null;
+    this.tip = document.createElement("div");
+    this.tip.className = "plot-tip";
+    this.tip.hidden = true;
+    stage.append(this.tip);
+    this.canvas.addEventListener("pointermove", (event) => this.point(event.offsetX, event.offsetY));
+    this.canvas.addEventListener("pointerleave", () => (this.tip.hidden = true));
     new ResizeObserver(() => this.draw()).observe(stage);
   }
 
@@ -67,10 +77,12 @@ export class NetworkDiagram {
     const mode = this.mode;
     const values = network.links.map((link) => link[mode]);
     const largest = largestPerLink(values);
+    // A dense link (16 × 16 edges) is drawn with thinner lines than a sparse one, so it stays legible.
+    const widest = network.links.map((link) => Math.max(1.2, Math.min(3.6, 40 / Math.sqrt(Math.max(1, link.rows * link.cols)))));
     const edges = edgesOf(layout, network.links.map((link, i) => ({ rows: link.rows, cols: link.cols, values: values[i] })));
     // Faint edges first, so the strong ones are drawn on top.
     const styled = edges
-      .map((edge) => ({ edge, style: edgeStyle(edge.value, largest[edge.layer]) }))
+      .map((edge) => ({ edge, style: edgeStyle(edge.value, largest[edge.layer], widest[edge.layer]) }))
       .sort((a, b) => a.style.alpha - b.style.alpha);
     const counts = { positive: 0, negative: 0, zero: 0, nonfinite: 0 };
     ctx.lineCap = "round";
@@ -111,9 +123,14 @@ export class NetworkDiagram {
       ctx.textAlign = "center";
       ctx.textBaseline = "bottom";
       ctx.font = `600 ${FONT}`;
-      ctx.fillText(name, column.x, 13);
+      // Centred on the column, but kept whole inside the canvas.
+      const centre = (/** @type {string} */ text) => {
+        const half = ctx.measureText(text).width / 2 + 2;
+        return Math.max(half, Math.min(width - half, column.x));
+      };
+      ctx.fillText(name, centre(name), 13);
       ctx.font = FONT;
-      ctx.fillText(count, column.x, 26);
+      ctx.fillText(count, centre(count), 26);
       for (const node of column.nodes) {
         ctx.beginPath();
         ctx.arc(column.x, node.y, layout.radius, 0, 2 * Math.PI);
@@ -133,10 +150,10 @@ export class NetworkDiagram {
         ctx.textAlign = "center";
         ctx.textBaseline = "middle";
         const more = `+${column.more} more`;
-        const half = ctx.measureText(more).width / 2 + 2; // kept whole inside the canvas
-        ctx.fillText(more, Math.max(half, Math.min(width - half, column.x)), Math.min(column.moreY, height - 8));
+        ctx.fillText(more, centre(more), Math.min(column.moreY, height - 8));
       }
     });
+    this.drawn = { layout, edges, mode };
     const words = MODE_WORDS[mode];
     this.canvas.dataset.mode = mode;
     this.canvas.dataset.edges = String(edges.length);
@@ -149,9 +166,59 @@ export class NetworkDiagram {
     const label = `Network diagram, edges show ${words}: ${shapes}; ${counts.positive} positive and ${counts.negative} negative edges drawn.`;
     if (this.canvas.getAttribute("aria-label") !== label) this.canvas.setAttribute("aria-label", label);
   }
+
+  /**
+   * Under the pointer: a unit (its layer and index) or the nearest edge and its value.
+   * @param {number} x @param {number} y CSS px in the canvas
+   */
+  point(x, y) {
+    const drawn = this.drawn;
+    const network = this.network;
+    if (!drawn || !network) return;
+    let text = "";
+    const { layout, edges, mode } = drawn;
+    for (const column of layout.columns) {
+      for (const node of column.nodes) {
+        if (Math.hypot(x - column.x, y - node.y) <= layout.radius + 3) {
+          text = `${column.name}, unit ${node.index + 1}${node.label ? ` (${node.label})` : ""}`;
+        }
+      }
+    }
+    if (!text) {
+      let best = 5; // px: nearer than this, or nothing
+      /** @type {Edge | null} */
+      let nearest = null;
+      for (const edge of edges) {
+        const d = segmentDistance(x, y, edge.from, edge.to);
+        if (d < best) (best = d), (nearest = edge);
+      }
+      if (nearest) {
+        const link = network.links[nearest.layer];
+        text = `${link.parameter}[${nearest.row}, ${nearest.col}]: ${MODE_WORDS[mode].replace(/s$/, "")} ${formatNumber(nearest.value, 4)}`;
+      }
+    }
+    this.tip.hidden = !text;
+    if (!text) return;
+    this.tip.textContent = text;
+    const left = Math.min(x + 12, Math.max(0, this.stage.clientWidth - this.tip.offsetWidth - 4));
+    this.tip.style.left = `${left}px`;
+    this.tip.style.top = `${Math.max(0, y - 28)}px`;
+  }
+
 }
 
 /** "hidden 2" → "h2", "input" → "in", "output" → "out": column headings where room is short. @param {string} name */
 function shortName(name) {
   return name.replace(/^hidden /, "h").replace(/^input$/, "in").replace(/^output$/, "out");
+}
+
+/**
+ * Distance from a point to a segment, in px.
+ * @param {number} x @param {number} y @param {[number, number]} a @param {[number, number]} b
+ */
+function segmentDistance(x, y, a, b) {
+  const dx = b[0] - a[0];
+  const dy = b[1] - a[1];
+  const t = Math.max(0, Math.min(1, ((x - a[0]) * dx + (y - a[1]) * dy) / (dx * dx + dy * dy || 1)));
+  return Math.hypot(x - a[0] - t * dx, y - a[1] - t * dy);
 }
