@@ -161,7 +161,8 @@ export class NetworkDiagram {
     this.canvas.dataset.largest = largest.map((m) => formatNumber(m, 3)).join(" | ");
     this.caption.textContent = missing
       ? `No ${words} yet for ${missing} of ${network.links.length} layers (grey): press Step.`
-      : `Edges: ${words}. Blue +, orange −; width and strength: |value| ÷ its layer's largest (${this.canvas.dataset.largest}).`;
+      : `Edges: ${words}. Blue +, orange −; width and strength: |value| ÷ its layer's largest (${this.canvas.dataset.largest}).` +
+        (counts.nonfinite ? ` ${counts.nonfinite} not finite (magenta).` : "");
     const shapes = network.layers.map((l) => `${l.name} ${l.units}`).join(", ");
     const label = `Network diagram, edges show ${words}: ${shapes}; ${counts.positive} positive and ${counts.negative} negative edges drawn.`;
     if (this.canvas.getAttribute("aria-label") !== label) this.canvas.setAttribute("aria-label", label);

@@ -36,7 +36,9 @@ export class UnitMaps {
     for (const [layer, maps] of byLayer) {
       const scale = Math.max(...maps.map((/** @type {{values: Float32Array}} */ m) => maxAbs(m.values)));
       const label = this.scales.get(layer);
-      if (label) label.textContent = `±${formatNumber(scale, 2)}`;
+      // A layer with no finite output (a diverged run) is magenta throughout: say so, not "±0".
+      const finite = maps.some((/** @type {{values: Float32Array}} */ m) => m.values.some(Number.isFinite));
+      if (label) label.textContent = finite ? `±${formatNumber(scale, 2)}` : "no finite output";
       for (const map of maps) {
         const cell = this.cells.find((c) => c.layer === layer && c.unit === map.unit);
         if (cell) drawMap(cell.canvas, map.values, plane.unitN, scale);
