@@ -67,7 +67,7 @@ async function main() {
     if (dirty.has("marks")) chart.setMarks(store.marks);
     if (dirty.has("evaluation")) chart.setEvaluations(store.evaluations);
     if (dirty.has("evaluation")) model.setEvaluations(store.evaluations, store.run);
-    if (dirty.has("snapshot") || dirty.has("run")) model.render(store.run, store.views);
+    if (dirty.has("snapshot") || dirty.has("run")) model.render(store.run, store.views, store.snapshot?.header.step);
     if (dirty.has("snapshot")) parameters.render(store.snapshot);
     if (dirty.has("snapshot") || dirty.has("run")) code.render(store.snapshot, store.latestPhase());
     if (dirty.has("run") || dirty.has("connection")) controls.render(store.run, store.connection);

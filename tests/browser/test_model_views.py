@@ -5,6 +5,7 @@ digits' confusion matrix and first-layer images; and none of it for the classic 
 from __future__ import annotations
 
 import json
+import re
 import struct
 import time
 from collections.abc import Callable
@@ -124,6 +125,15 @@ def test_spiral_trains_to_95_percent_with_boundary_units_and_network(
         "() => parseFloat(document.querySelector('[data-testid=val-accuracy]').textContent) >= 95",
         timeout=60_000,
     )
+    # Pictures come with snapshots, rarer than evaluations at full speed: shoot once the boundary
+    # pictures a model at least as trained as the one measured at 95%.
+    measured = received.evaluations[-1]["step"]
+    page.wait_for_function(
+        "(step) => +document.querySelector('[data-testid=decision-boundary]').dataset.step >= step",
+        arg=measured,
+        timeout=30_000,
+    )
+    expect(boundary.locator(".as-of")).to_have_text(re.compile(r"^step \d+$"))
     screenshot(page, "spiral")
     assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
     assert no_overlap(page) == []
@@ -226,6 +236,12 @@ def test_digits_show_a_confusion_matrix_of_the_validation_set_and_32_filters(
     page.wait_for_function(
         "() => parseFloat(document.querySelector('[data-testid=val-accuracy]').textContent) >= 80",
         timeout=60_000,
+    )
+    measured = received.evaluations[-1]["step"]
+    page.wait_for_function(
+        "(step) => +document.querySelector('[data-testid=confusion]').dataset.step >= step",
+        arg=measured,
+        timeout=30_000,
     )
     screenshot(page, "digits")
     assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")

@@ -214,7 +214,7 @@ export class ModelOutput {
     const units = document.createElement("span");
     units.className = "unit";
     units.textContent = unit;
-    this.title.replaceChildren(heading, units);
+    this.title.replaceChildren(heading, units, ...this.title.querySelectorAll(".as-of")); // the step stays
     this.legend.replaceChildren(...legendItems(kind, scale));
   }
 

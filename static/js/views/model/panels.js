@@ -45,6 +45,15 @@ export class ModelPanels {
       confusion: panelOf("confusion-table"),
       filters: panelOf("filter-grid"),
     };
+    /** @type {Record<string, HTMLElement>} each panel's "step N" in its head */
+    this.asOf = Object.fromEntries(
+      Object.entries(this.panels).map(([name, panel]) => {
+        const span = document.createElement("span");
+        span.className = "as-of";
+        panel.querySelector(".panel-head h2")?.append(span);
+        return [name, span];
+      }),
+    );
     this.accuracy = byId("accuracy");
     this.validationAccuracy = byId("val-accuracy");
     this.trainAccuracy = byId("train-accuracy");
@@ -59,8 +68,9 @@ export class ModelPanels {
    * @param {RunInfo | null} run
    * @param {Views | null} views the newest snapshot's; null between a reset or reconnect and the
    *   next snapshot too, when the panels keep their last picture rather than flicker
+   * @param {number | null} [step] the step the views picture, written on each panel (`data-step`)
    */
-  render(run, views) {
+  render(run, views, step = null) {
     this.nameLoss(run);
     if (!views) {
       if (run?.id !== this.shownFor) this.show(null);
@@ -68,6 +78,15 @@ export class ModelPanels {
     }
     this.shownFor = run?.id ?? null;
     this.show(views);
+    // Pictures come with snapshots, which a busy run sends less often than evaluations: the step
+    // each panel shows is on it (and in its title's tooltip), so a reader and a test can tell.
+    if (step !== null) {
+      for (const [name, panel] of Object.entries(this.panels)) {
+        if (panel.dataset.step === String(step)) continue;
+        panel.dataset.step = String(step);
+        this.asOf[name].textContent = `step ${step}`;
+      }
+    }
     if (run && run.id !== this.pointsOf && (views.plane || views.curve)) {
       this.pointsOf = run.id;
       this.output.setPoints(null);
