@@ -200,7 +200,20 @@ def test_the_network_edges_switch_between_weights_gradients_and_updates(
     box = network.bounding_box()
     assert box is not None
     page.mouse.move(box["x"] + box["width"] - 22, box["y"] + 38 + (box["height"] - 52) / 2)
-    expect(page.locator("[data-testid=network] .plot-tip")).to_have_text("output, unit 1")
+    expect(page.locator("[data-testid=network] .plot-tip")).to_contain_text("output, unit 1; largest in:")
+    # The keyboard reads a unit and its largest incoming gradient: the snapshot's, found here.
+    network.focus()
+    page.keyboard.press("ArrowRight")
+    tip = page.locator("[data-testid=network] .plot-tip")
+    expect(tip).to_contain_text("hidden 1, unit 1; largest in:")
+    first = header["views"]["network"]["links"][0]
+    row = span(data, first["grad"])[: first["cols"]]  # W[0, :]: what hidden unit 1 reads
+    col = int(np.abs(row).argmax())
+    parameter, _, value = (
+        (tip.text_content() or "").split("largest in: ")[1].partition(": gradient ")
+    )
+    assert parameter == f"{first['parameter']}[0, {col}]"
+    assert float(value.replace("\u2212", "-")) == pytest.approx(float(row[col]), rel=1e-3)
     # Same snapshot, three different drawings and three different scales.
     assert len({grads[0], weights[0], updates[0]}) == 3
     assert len({grads[1], weights[1], updates[1]}) == 3

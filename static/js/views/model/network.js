@@ -45,6 +45,22 @@ export class NetworkDiagram {
     stage.append(this.tip);
     this.canvas.addEventListener("pointermove", (event) => this.point(event.offsetX, event.offsetY));
     this.canvas.addEventListener("pointerleave", () => (this.tip.hidden = true));
+    /** @type {[number, number] | null} the unit the keyboard is on: [column, unit] */
+    this.focused = null;
+    this.canvas.tabIndex = 0;
+    this.tip.setAttribute("role", "status");
+    this.canvas.addEventListener("focus", () => this.focusNode(this.focused ?? [0, 0]));
+    this.canvas.addEventListener("blur", () => {
+      this.tip.hidden = true;
+      this.draw(); // the focus ring goes
+    });
+    this.canvas.addEventListener("keydown", (event) => {
+      const moves = /** @type {Record<string, [number, number]>} */ ({ ArrowUp: [0, -1], ArrowDown: [0, 1], ArrowLeft: [-1, 0], ArrowRight: [1, 0] });
+      const move = moves[event.key];
+      if (!move || !this.focused) return;
+      event.preventDefault();
+      this.focusNode([this.focused[0] + move[0], this.focused[1] + move[1]]);
+    });
     new ResizeObserver(() => this.draw()).observe(stage);
   }
 
@@ -153,6 +169,14 @@ export class NetworkDiagram {
         ctx.fillText(more, centre(more), Math.min(column.moreY, height - 8));
       }
     });
+    const ring = this.focused && document.activeElement === this.canvas ? layout.columns[this.focused[0]]?.nodes[this.focused[1]] : null;
+    if (ring && this.focused) {
+      ctx.strokeStyle = "#f59e0b"; // the page's focus colour
+      ctx.lineWidth = 3;
+      ctx.beginPath();
+      ctx.arc(layout.columns[this.focused[0]].x, ring.y, layout.radius + 3, 0, 2 * Math.PI);
+      ctx.stroke();
+    }
     this.drawn = { layout, edges, mode };
     const words = MODE_WORDS[mode];
     this.canvas.dataset.mode = mode;
@@ -164,7 +188,9 @@ export class NetworkDiagram {
       : `Edges: ${words}. Blue +, orange −; width and strength: |value| ÷ its layer's largest (${this.canvas.dataset.largest}).` +
         (counts.nonfinite ? ` ${counts.nonfinite} not finite (magenta).` : "");
     const shapes = network.layers.map((l) => `${l.name} ${l.units}`).join(", ");
-    const label = `Network diagram, edges show ${words}: ${shapes}; ${counts.positive} positive and ${counts.negative} negative edges drawn.`;
+    const label =
+      `Network diagram, edges show ${words}: ${shapes}; ${counts.positive} positive and ${counts.negative} negative edges drawn. ` +
+      "Focus it and use the arrow keys to read each unit.";
     if (this.canvas.getAttribute("aria-label") !== label) this.canvas.setAttribute("aria-label", label);
   }
 
@@ -178,13 +204,11 @@ export class NetworkDiagram {
     if (!drawn || !network) return;
     let text = "";
     const { layout, edges, mode } = drawn;
-    for (const column of layout.columns) {
+    layout.columns.forEach((column, c) => {
       for (const node of column.nodes) {
-        if (Math.hypot(x - column.x, y - node.y) <= layout.radius + 3) {
-          text = `${column.name}, unit ${node.index + 1}${node.label ? ` (${node.label})` : ""}`;
-        }
+        if (Math.hypot(x - column.x, y - node.y) <= layout.radius + 3) text = this.nodeText(c, node.index);
       }
-    }
+    });
     if (!text) {
       let best = 5; // px: nearer than this, or nothing
       /** @type {Edge | null} */
@@ -193,17 +217,59 @@ export class NetworkDiagram {
         const d = segmentDistance(x, y, edge.from, edge.to);
         if (d < best) (best = d), (nearest = edge);
       }
-      if (nearest) {
-        const link = network.links[nearest.layer];
-        text = `${link.parameter}[${nearest.row}, ${nearest.col}]: ${MODE_WORDS[mode].replace(/s$/, "")} ${formatNumber(nearest.value, 4)}`;
-      }
+      if (nearest) text = this.edgeText(nearest, mode);
     }
+    this.showTip(text, x, y);
+  }
+
+  /** @param {Edge} edge @param {EdgeMode} mode */
+  edgeText(edge, mode) {
+    const link = /** @type {Network} */ (this.network).links[edge.layer];
+    return `${link.parameter}[${edge.row}, ${edge.col}]: ${MODE_WORDS[mode].replace(/s$/, "")} ${formatNumber(edge.value, 4)}`;
+  }
+
+  /**
+   * A unit's name, and the largest of the drawn edges into it.
+   * @param {number} c column @param {number} n unit
+   */
+  nodeText(c, n) {
+    const drawn = /** @type {{layout: Layout, edges: Edge[], mode: EdgeMode}} */ (this.drawn);
+    const column = drawn.layout.columns[c];
+    const node = column.nodes[n];
+    let text = `${column.name}, unit ${n + 1}${node.label ? ` (${node.label})` : ""}`;
+    /** @type {Edge | null} */
+    let strongest = null;
+    for (const edge of drawn.edges) {
+      if (edge.layer === c - 1 && edge.row === n && (!strongest || Math.abs(edge.value) > Math.abs(strongest.value))) strongest = edge;
+    }
+    if (strongest) text += `; largest in: ${this.edgeText(strongest, drawn.mode)}`;
+    return text;
+  }
+
+  /** @param {string} text @param {number} x @param {number} y */
+  showTip(text, x, y) {
     this.tip.hidden = !text;
     if (!text) return;
     this.tip.textContent = text;
     const left = Math.min(x + 12, Math.max(0, this.stage.clientWidth - this.tip.offsetWidth - 4));
     this.tip.style.left = `${left}px`;
     this.tip.style.top = `${Math.max(0, y - 28)}px`;
+  }
+
+  /**
+   * Keyboard: the focused unit, moved with the arrow keys, ringed and named in the tip.
+   * @param {[number, number]} at [column, unit]
+   */
+  focusNode(at) {
+    const drawn = this.drawn;
+    if (!drawn) return;
+    const columns = drawn.layout.columns;
+    const c = Math.max(0, Math.min(columns.length - 1, at[0]));
+    const n = Math.max(0, Math.min(columns[c].nodes.length - 1, at[1]));
+    this.focused = [c, n];
+    this.draw();
+    const column = columns[c];
+    this.showTip(this.nodeText(c, n), column.x, column.nodes[n].y);
   }
 
 }
