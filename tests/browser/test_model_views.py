@@ -152,6 +152,34 @@ def test_spiral_trains_to_95_percent_with_boundary_units_and_network(
     )
     assert received.evaluations[-1]["validation_accuracy"] >= 0.95
 
+    # Hovering the loss chart reads the validation loss measured at (or last before) that step,
+    # zoomed out and zoomed in alike.
+    over = page.locator("#loss-chart .u-over")
+    box = over.bounding_box()
+    assert box is not None
+    y = box["y"] + box["height"] / 2
+    legend = page.locator("#loss-chart .u-legend")
+
+    def hovered_validation() -> None:
+        step = int(legend.locator(".u-series").nth(0).locator(".u-value").inner_text())
+        text = legend.locator(".u-series", has_text="validation").locator(".u-value").inner_text()
+        before = [p for p in received.evaluations if p["step"] <= step]
+        value, _, at = text.partition(" (step ")
+        assert float(value.replace("\u2212", "-")) == pytest.approx(
+            before[-1]["validation_loss"], rel=1e-4
+        )
+        assert int(at.rstrip(")") or step) == before[-1]["step"]
+
+    page.mouse.move(box["x"] + box["width"] * 0.6, y)
+    hovered_validation()
+    page.mouse.move(box["x"] + box["width"] * 0.4, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.7, y, steps=5)
+    page.mouse.up()
+    expect(page.locator("#loss-chart")).to_have_attribute("data-zoom", re.compile(r"^\d+–\d+$"))
+    page.mouse.move(box["x"] + box["width"] * 0.5, y)
+    hovered_validation()
+
 
 def test_the_network_edges_switch_between_weights_gradients_and_updates(
     server: Server, page: Page
@@ -200,7 +228,9 @@ def test_the_network_edges_switch_between_weights_gradients_and_updates(
     box = network.bounding_box()
     assert box is not None
     page.mouse.move(box["x"] + box["width"] - 22, box["y"] + 38 + (box["height"] - 52) / 2)
-    expect(page.locator("[data-testid=network] .plot-tip")).to_contain_text("output, unit 1; largest in:")
+    expect(page.locator("[data-testid=network] .plot-tip")).to_contain_text(
+        "output, unit 1; largest in:"
+    )
     # The keyboard reads a unit and its largest incoming gradient: the snapshot's, found here.
     network.focus()
     page.keyboard.press("ArrowRight")
@@ -283,8 +313,14 @@ def test_sine_draws_its_fitted_curve_over_the_samples(server: Server, page: Page
 
 
 def test_seed_linear_keeps_its_layout_without_any_model_panel(server: Server, page: Page) -> None:
-    page.goto(server.url)
-    expect(page.get_by_test_id("connection")).to_have_text("Live")
+    # From a pictured run, the Experiment control starts seed-linear: the model's panels go.
+    run_id = new_run(server, {"experiment": "moons"})
+    steps(server, run_id, 1)
+    open_run(page, server, run_id)
+    expect(page.get_by_test_id("network")).to_be_visible()
+    page.get_by_label("Experiment", exact=True).select_option("seed-linear")
+    expect(page.locator("#experiment")).to_have_value("seed-linear")
+    expect(page.get_by_test_id("network")).to_be_hidden()
     page.get_by_role("button", name="Step").click()
     expect(page.get_by_test_id("step")).to_have_text("1")
     for panel in MODEL_PANELS:
