@@ -47,6 +47,31 @@ WAVE = stepscope.Experiment(
 )
 '''
 
+# An experiment that tells where its model is built: the worker's torch thread count, in a file.
+PROBE = """
+from pathlib import Path
+
+import torch
+from torch import nn
+
+import stepscope
+
+
+def model(config):
+    Path(__file__).with_suffix(".threads").write_text(str(torch.get_num_threads()))
+    return nn.Linear(2, 1)
+
+
+PROBE = stepscope.Experiment(
+    name="probe",
+    title="Probe",
+    description="says how many threads its worker's torch runs",
+    data=lambda config: stepscope.Data(inputs=torch.zeros(4, 2), targets=torch.zeros(4, 1)),
+    model=model,
+    loss=lambda config: nn.MSELoss(),
+)
+"""
+
 
 class Files:
     def __init__(self, root: Path) -> None:
@@ -60,6 +85,8 @@ class Files:
         self.folder.mkdir()
         self.wave = self.folder / "wave.py"
         self.wave.write_text(WAVE)
+        self.probe = self.folder / "probe.py"
+        self.probe.write_text(PROBE)
         self.empty = self.folder / "empty.py"
         self.empty.write_text("X = 1\n")
         (self.folder / "_helpers.py").write_text("raise SystemExit('never imported')\n")
@@ -136,7 +163,7 @@ def test_the_loaded_experiments_are_listed_with_their_source(server: Server, fil
         "digits",
         "wide-mlp",
     ]
-    assert set(names[names.index("wide-mlp") + 1 :]) == {"ripple", "wave"}
+    assert set(names[names.index("wide-mlp") + 1 :]) == {"ripple", "wave", "probe"}
 
 
 def ready_run(server: Server, config: dict[str, Any]) -> str:
@@ -204,3 +231,11 @@ def test_code_is_never_loaded_from_a_request(server: Server, files: Files) -> No
     paths = call(server, "openapi.json")["paths"]
     assert list(paths["/api/experiments"]) == ["get"]
     assert not [p for p in paths if "load" in p or "upload" in p or "file" in p]
+
+
+def test_a_worker_runs_torch_on_one_thread(server: Server, files: Files) -> None:
+    """The server, the browser and the worker share the machine's cores: a worker whose torch
+    waits on a second intra-op thread that the busy cores do not schedule runs the small models
+    10–30× slower (BENCHMARKS.md, bench/experiments.py --threads 1)."""
+    ready_run(server, {"experiment": "probe"})
+    assert files.probe.with_suffix(".threads").read_text() == "1"
