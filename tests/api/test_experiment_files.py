@@ -16,7 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from websockets.sync.client import connect
 
+from app.contract.snapshot import SnapshotHeader
+from app.stream.protocol import decode_snapshot
 from tests.support import Server, call, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -203,6 +206,29 @@ def test_a_run_of_the_ripple_trains_in_its_worker(server: Server) -> None:
     assert last < 0.5 * first, (first, last)
     points = call(server, f"api/runs/{run_id}/points")
     assert points["dims"] == 2 and len(points["train"]["inputs"]) == 450  # 600, a quarter held out
+
+
+def test_the_views_work_on_a_file_experiment(server: Server) -> None:
+    """The ripple's worker pictures it as it does a built-in experiment: its output over the plane
+    (a value: regression), its hidden units, its network, and an evaluation without accuracy."""
+    run_id = ready_run(server, {"experiment": "ripple"})
+    with connect(f"ws://127.0.0.1:{server.port}/ws/runs/{run_id}", open_timeout=30) as ws:
+        call(server, f"api/runs/{run_id}/commands/step", "POST")
+        deadline = time.monotonic() + 30
+        while True:
+            message = ws.recv(timeout=max(0.01, deadline - time.monotonic()))
+            if isinstance(message, bytes):
+                header = SnapshotHeader.model_validate(decode_snapshot(message)[0])
+                if header.step == 1:
+                    break
+    views, evaluation = header.views, header.evaluation
+    assert views is not None and views.plane is not None and views.network is not None
+    assert views.plane.output_kind == "value"
+    assert [(u.layer, u.unit) for u in views.plane.units][:2] == [(1, 0), (1, 1)]
+    assert len(views.plane.units) == 16  # the first 8 of each tanh layer
+    assert [layer.units for layer in views.network.layers] == [2, 16, 16, 1]
+    assert evaluation is not None and evaluation.step == 1
+    assert evaluation.validation_loss is not None and evaluation.validation_accuracy is None
 
 
 def test_an_experiment_from_a_folder_trains_too(server: Server) -> None:

@@ -565,3 +565,22 @@ def test_a_snapshot_with_views_validates_and_its_spans_cover_the_block_once(
 
 def validated_samples(config: dict[str, Any]) -> int:
     return ExperimentConfig.model_validate(config).n_samples
+
+
+def test_a_model_with_dropout_is_measured_in_eval_mode_and_left_in_training_mode() -> None:
+    torch.manual_seed(4)
+    model = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Dropout(0.5), nn.Linear(8, 1))
+    model.train()
+    generator = torch.Generator().manual_seed(9)
+    inputs = torch.randn(30, 2, generator=generator)
+    targets = (inputs[:, :1] > 0).float()
+    data = Data(inputs, targets)
+    rng = torch.get_rng_state()
+    point = Evaluator(data, "binary", nn.BCEWithLogitsLoss()).evaluate(model, step=1)
+    Pictures(model, data, "binary", nn.BCEWithLogitsLoss()).render(Block(0), {}, None)
+    assert model.training and torch.equal(torch.get_rng_state(), rng)  # no dropout mask drawn
+    first, last = model[0], model[3]
+    assert isinstance(first, nn.Linear) and isinstance(last, nn.Linear)
+    with torch.no_grad():  # dropout off: eval mode is the identity
+        z = torch.tanh(inputs @ first.weight.T + first.bias) @ last.weight.T + last.bias
+    assert point.train_loss == pytest.approx(bce_with_logits(z, targets), rel=1e-5)
