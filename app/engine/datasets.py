@@ -72,7 +72,8 @@ def spiral(n: int, noise: float, generator: torch.Generator) -> Points:
     half = n // 2
     parts = []
     for count, phase in ((half, 0.0), (n - half, math.pi)):
-        i = torch.arange(count, dtype=torch.float64) / max(count, 1)
+        # half a step in from the centre, so the two spirals never share a point (the origin)
+        i = (torch.arange(count, dtype=torch.float64) + 0.5) / max(count, 1)
         radius = i * RADIUS
         turn = 1.75 * i * 2 * math.pi + phase
         shift = _uniform(2 * count, -1, 1, generator).reshape(count, 2).double() * noise

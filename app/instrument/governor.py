@@ -17,9 +17,15 @@ class Governor:
     budget: float = 0.05
     max_rate: float = 20.0  # frames per second; more than a screen shows is wasted
     next_at: float = 0.0
+    warm: bool = False
 
     def due(self, now: float) -> bool:
         return now >= self.next_at
 
     def spent(self, cost: float, now: float) -> None:
+        if not self.warm:
+            # The first snapshot pays for first calls (allocations, lazy initialisation) and can
+            # cost ten times the next: charged in full, it froze the views for seconds.
+            self.warm = True
+            cost = 0.0
         self.next_at = now + max(1.0 / self.max_rate, cost / self.budget)

@@ -310,6 +310,10 @@ def run_worker(
 ) -> None:
     """The worker process's entry point. A spawned process starts with the built-in experiments
     only: it loads the server's experiment files again before it reads its config."""
+    # One intra-op thread: the server, the browser and other runs share the machine's cores, and
+    # an op that waits in a parallel region for a second thread the busy cores do not schedule
+    # made the small models 10–30× slower (bench/experiments.py --threads, BENCHMARKS.md).
+    torch.set_num_threads(1)
     try:
         for problem in load_experiments(Path(file) for file in experiment_files):
             raise RuntimeError(f"could not load experiments from {problem}")
