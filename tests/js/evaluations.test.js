@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { EvaluationSeries, alignAt, lowerBound } from "../../static/js/lib/evaluations.js";
+import { EvaluationSeries, alignAt, lowerBound, pickEvaluations } from "../../static/js/lib/evaluations.js";
 
 /** @param {number} step @param {object} [rest] */
 const point = (step, rest = {}) => ({
@@ -42,4 +42,28 @@ test("sparse values land on the chart's steps, null elsewhere and where not fini
   assert.equal(lowerBound([1, 3, 5], 4), 2);
   assert.equal(lowerBound([1, 3, 5], 6), 3);
   assert.equal(lowerBound([1, 3, 5], 0), 0);
+});
+
+test("few evaluations are all drawn; many are thinned per column, a spike and a NaN kept", () => {
+  const steps = Array.from({ length: 10 }, (_, i) => 10 * (i + 1));
+  const values = steps.map((s) => 1 / s);
+  assert.deepEqual(pickEvaluations(steps, [values], 100, null), [...steps.keys()]);
+  const many = Array.from({ length: 5000 }, (_, i) => i + 1);
+  const loss = many.map((s) => 1 / s);
+  loss[2345] = 50; // a spike
+  loss[4000] = NaN;
+  const picked = pickEvaluations(many, [loss], 100, null);
+  assert.ok(picked.length <= 300, `${picked.length} points for 100 columns`);
+  assert.ok(picked.includes(2345) && picked.includes(4000));
+  assert.deepEqual(picked, [...picked].sort((a, b) => a - b));
+});
+
+test("zoomed into steps, every evaluation inside is drawn, with one either side", () => {
+  const steps = Array.from({ length: 5000 }, (_, i) => 2 * (i + 1)); // steps 2, 4, …, 10000
+  const loss = steps.map((s) => Math.sin(s));
+  const picked = pickEvaluations(steps, [loss], 100, { min: 4001, max: 4101 });
+  const inside = steps.map((s, i) => [s, i]).filter(([s]) => s >= 4001 && s <= 4101).map(([, i]) => i);
+  for (const i of inside) assert.ok(picked.includes(i), `step ${steps[i]}`);
+  assert.ok(picked.includes(inside[0] - 1) && picked.includes(inside[inside.length - 1] + 1));
+  assert.ok(picked.length < 400, `${picked.length}: coarse outside the window`);
 });

@@ -7,6 +7,7 @@
  * (tests/js/evaluations.test.js).
  */
 import { num } from "../protocol.js";
+import { mergeIndices, selectIndices } from "./decimate.js";
 
 /** @typedef {import("../contract/contract").Evaluation} Evaluation */
 
@@ -100,4 +101,24 @@ export function alignAt(steps, values, xs) {
     if (j < steps.length && steps[j] === xs[k] && Number.isFinite(values[j])) out[k] = values[j];
   }
   return out;
+}
+
+/**
+ * Which evaluations a chart draws, as ascending indices: per line about two a pixel column (each
+ * column's lowest and highest, and its first non-finite: lib/decimate.js), all of them while they
+ * are few. Zoomed into a window of steps: full resolution inside it and one point either side (the
+ * lines enter the window), coarse outside (a double-click can show everything again).
+ * @param {ArrayLike<number>} steps ascending @param {ArrayLike<number>[]} lines values by index
+ * @param {number} columns @param {{min: number, max: number} | null} zoom
+ * @returns {number[]}
+ */
+export function pickEvaluations(steps, lines, columns, zoom) {
+  const n = steps.length;
+  const pick = (/** @type {ArrayLike<number>} */ values) => {
+    if (!zoom) return selectIndices(values, 0, n, columns);
+    const from = Math.max(0, lowerBound(steps, zoom.min) - 1);
+    const to = Math.min(n, lowerBound(steps, zoom.max) + 1);
+    return [...selectIndices(values, 0, from, 50), ...selectIndices(values, from, to, columns), ...selectIndices(values, to, n, 50)];
+  };
+  return mergeIndices(lines.map(pick));
 }

@@ -22,7 +22,7 @@
 import uPlot from "../../vendor/uPlot.esm.js";
 import { formatCompact, formatNumber, NAN_COLOR, SERIES_COLORS } from "../format.js";
 import { countNonFinite, mergeIndices, pick, selectIndices } from "../lib/decimate.js";
-import { alignAt, lowerBound } from "../lib/evaluations.js";
+import { alignAt, lowerBound, pickEvaluations } from "../lib/evaluations.js";
 import { lossTickLabels, toAxis, yFactor } from "../lib/lossAxis.js";
 import { layoutLabels, markLabels, noteConfig } from "../lib/marks.js";
 
@@ -362,18 +362,9 @@ export class LossChart {
     };
     // The evaluated points, decimated in their own index space (all of them while they are few).
     const ev = this.evaluations;
-    /** @type {number[]} */
-    let picked = [];
-    if (ev && this.evaluated.length) {
-      const n = ev.count;
-      const evalIndices = (/** @type {ArrayLike<number>} */ values) => {
-        if (!this.zoom) return selectIndices(values, 0, n, columns);
-        const from = Math.max(0, lowerBound(ev.steps, this.zoom.min) - 1);
-        const to = Math.min(n, lowerBound(ev.steps, this.zoom.max) + 1);
-        return [...selectIndices(values, 0, from, 50), ...selectIndices(values, from, to, columns), ...selectIndices(values, to, n, 50)];
-      };
-      picked = mergeIndices(this.evaluated.map((line) => evalIndices(ev[line.key])));
-    }
+    const picked = ev && this.evaluated.length
+      ? pickEvaluations(ev.steps, this.evaluated.map((line) => ev[line.key]), columns, this.zoom)
+      : [];
     const evalSteps = picked.map((i) => /** @type {EvaluationSeries} */ (ev).steps[i]);
     const indices = mergeIndices([
       ...this.lines.map((line) => indicesOf(line.values, line.count)),
