@@ -79,7 +79,7 @@ export class ModelPanels {
     this.shownFor = run?.id ?? null;
     this.show(views);
     // Pictures come with snapshots, which a busy run sends less often than evaluations: the step
-    // each panel shows is on it (and in its title's tooltip), so a reader and a test can tell.
+    // each panel shows is in its title (and its data-step), so a reader and a test can tell.
     if (step !== null) {
       for (const [name, panel] of Object.entries(this.panels)) {
         if (panel.dataset.step === String(step)) continue;
@@ -91,10 +91,13 @@ export class ModelPanels {
       this.pointsOf = run.id;
       this.output.setPoints(null);
       const asked = run.id;
-      // A run whose inputs are not one or two numbers has no points (404): the model is drawn alone.
+      // A run whose inputs are not one or two numbers has no points (404): the model is drawn
+      // alone. Any other failure (the server unreachable for a moment) is asked again next snapshot.
       this.loadPoints(asked)
         .then((points) => this.pointsOf === asked && this.output.setPoints(points))
-        .catch(() => undefined);
+        .catch((/** @type {{status?: number}} */ error) => {
+          if (error.status !== 404 && this.pointsOf === asked) this.pointsOf = null;
+        });
     }
     if (views.plane || views.curve) this.output.render(views.plane, views.curve);
     if (views.plane?.units.length) this.units.render(views.plane, views.network?.layers ?? []);
