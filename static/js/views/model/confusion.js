@@ -16,8 +16,12 @@ export class ConfusionMatrix {
     this.cells = [];
   }
 
-  /** @param {number[][]} counts [true class][predicted class] */
-  render(counts) {
+  /**
+   * @param {number[][]} counts [true class][predicted class]
+   * @param {number | null} step the step the counts are from: the accuracy readout beside it may
+   *   be from a later evaluation, so the summary says which model it counts
+   */
+  render(counts, step = null) {
     const n = counts.length;
     if (n !== this.size) this.build(n);
     let total = 0;
@@ -36,7 +40,8 @@ export class ConfusionMatrix {
         cell.style.color = share > 0.6 ? "#ffffff" : "";
       });
     });
-    this.summary.textContent = `${total} validation samples, ${right} on the diagonal (${total ? ((100 * right) / total).toFixed(1) : "—"}% right)`;
+    const at = step === null ? "" : `At step ${step}: `;
+    this.summary.textContent = `${at}${total} validation samples, ${right} on the diagonal (${total ? ((100 * right) / total).toFixed(1) : "—"}% right)`;
   }
 
   /** The table's head and body for n classes. @param {number} n */

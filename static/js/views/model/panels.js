@@ -102,7 +102,7 @@ export class ModelPanels {
     if (views.plane || views.curve) this.output.render(views.plane, views.curve);
     if (views.plane?.units.length) this.units.render(views.plane, views.network?.layers ?? []);
     if (views.network) this.network.render(views.network);
-    if (views.confusion) this.confusion.render(views.confusion);
+    if (views.confusion) this.confusion.render(views.confusion, step);
     if (views.filters) this.filters.render(views.filters);
   }
 
