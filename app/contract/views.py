@@ -55,7 +55,10 @@ class CurveView(Message):
 
 
 class NetworkLayer(Message):
-    name: str = Field(description="input, hidden 1, …, output")
+    name: str = Field(
+        description="input (or features, when the chain follows other layers, as a CNN's "
+        "classifier does), hidden 1, …, output"
+    )
     units: int = Field(description="how many units the layer has")
     labels: list[str] | None = Field(description="the input features' names, where known")
 

@@ -36,6 +36,7 @@ NETWORK_SHOWN = 16  # units drawn per layer of the network diagram
 FILTERS_SHOWN = 32  # first-layer images
 CURVE_POINTS = 120
 _ACTIVATION_TYPES = tuple({type(make()) for make in ACTIVATIONS.values()})
+_WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 
 class Block:
@@ -163,9 +164,11 @@ class Pictures:
             return None
         shown = NETWORK_SHOWN
         first = self.network[0][1]
+        # A chain that starts after other layers (a CNN's classifier) reads features, not inputs.
+        reads_inputs = next(m for m in self.model.modules() if isinstance(m, _WEIGHTED)) is first
         layers = [
             NetworkLayer.model_construct(
-                name="input",
+                name="input" if reads_inputs else "features",
                 units=first.in_features,
                 labels=self.labels if self.labels else None,
             )

@@ -574,7 +574,7 @@ export interface NetworkView {
 }
 export interface NetworkLayer {
   /**
-   * input, hidden 1, …, output
+   * input (or features, when the chain follows other layers, as a CNN's classifier does), hidden 1, …, output
    */
   name: string;
   /**
