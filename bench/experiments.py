@@ -1,6 +1,6 @@
 """Steps/s of each built-in experiment at full speed, with and without a browser watching, in one run.
 
-    .venv/bin/python bench/experiments.py [--seconds 5] [--only spiral digits ...] [--threads 1]
+    .venv/bin/python bench/experiments.py [--seconds 5] [--only spiral digits ...]
 
 One `python -m app` in a subprocess (no default run), then for each built-in experiment, with its
 own defaults but at full speed ("Max"), two runs one after the other:
@@ -85,20 +85,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--only", nargs="*", default=None, help="experiment names (default: all)")
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=None,
-        help="OMP_NUM_THREADS for the server and its workers (default: torch's own choice)",
-    )
     args = parser.parse_args()
     names = args.only or [n for n, e in EXPERIMENTS.items() if e.source == "built-in"]
     rows: list[dict[str, Any]] = []
     started, load_before = time.monotonic(), os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as folder:
         env = {"STEPSCOPE_DEFAULT_RUN": "false"}
-        if args.threads is not None:
-            env["OMP_NUM_THREADS"] = str(args.threads)
         server = Server(Path(folder) / "data", free_port(), env=env)
         server.start()
         try:
@@ -116,8 +108,8 @@ def main() -> None:
         finally:
             server.stop()
     print(
-        f"torch {torch.__version__}, workers with {args.threads or torch.get_num_threads()}"
-        f" threads, {args.seconds:.0f} s each,"
+        f"torch {torch.__version__}, workers on one intra-op thread (app/runs/worker.py),"
+        f" {args.seconds:.0f} s each,"
         f" {time.monotonic() - started:.0f} s in all; load average {load_before:.1f} before,"
         f" {os.getloadavg()[0]:.1f} after (2 cores: above 2, other work shared them)"
     )
