@@ -23,7 +23,15 @@ from app.contract.snapshot import FieldData, Stats
 from app.contract.snapshot import LedgerLine as LineView
 from app.contract.snapshot import Tensor as TensorView
 from app.instrument.ledger import LEDGER_NAMES, LedgerLine, predict
-from app.instrument.stats import STAT_NAMES, VIEW_LIMIT, histogram, tensor_stats, view_of
+from app.instrument.stats import (
+    STAT_NAMES,
+    VIEW_LIMIT,
+    Scratch,
+    bounds_of,
+    histogram,
+    tensor_stats,
+    view_of,
+)
 
 LEDGER_ELEMENTS = 64  # tensors up to this size have every element's rule written out
 
@@ -73,6 +81,7 @@ class Recorder:
         # and copying from them needs no autograd bookkeeping (no `no_grad` per step)
         self._sources = [p.detach() for _, p in parameters]
         self._handles: list[RemovableHandle] = []
+        self._scratch = Scratch()  # the statistics' work buffers, kept between snapshots
 
     def attach(self, optimizer: torch.optim.Optimizer) -> None:
         """Hook a (new) optimizer; the hooks of the previous one are removed."""
@@ -136,7 +145,7 @@ class Recorder:
                 }
             self.shown_updates = updates
             return build_snapshot(
-                self.parameters, optimizer, updates, self.ledgers if fresh else {}
+                self.parameters, optimizer, updates, self.ledgers if fresh else {}, self._scratch
             )
 
     def _predictions(
@@ -212,6 +221,7 @@ def build_snapshot(
     optimizer: torch.optim.Optimizer,
     updates: dict[nn.Parameter, torch.Tensor],
     ledgers: dict[nn.Parameter, tuple[torch.Tensor, list[list[LedgerLine]]]] | None = None,
+    scratch: Scratch | None = None,
 ) -> Snapshot:
     # Gather every number on the device first: one concatenation, one copy to the host.
     # The data block holds views and histograms only, so every float in it is under one of them.
@@ -236,6 +246,7 @@ def build_snapshot(
         return start
 
     entries: list[dict[str, Any]] = []
+    jobs: list[tuple[dict[str, Any], torch.Tensor, bool]] = []  # (record, flat, sampled)
     stat_slots: list[tuple[dict[str, Any], int]] = []
     scalar_slots: list[tuple[dict[str, float], str, int]] = []
     for name, param in parameters:
@@ -249,12 +260,8 @@ def build_snapshot(
             if tensor is None:
                 records[field] = None
                 continue
-            flat = tensor.reshape(-1).to(torch.float32)
-            stats = tensor_stats(flat)
-            record: dict[str, Any] = {"view": place(view_of(flat)), "histogram": None}
-            stat_slots.append((record, place_extra(stats)))
-            if sampled:
-                record["histogram"] = place(histogram(flat, stats))
+            record: dict[str, Any] = {"histogram": None}
+            jobs.append((record, tensor.reshape(-1).to(torch.float32), sampled))
             records[field] = record
         state_scalars: dict[str, float] = {}
         for key, value in scalars.items():
@@ -280,7 +287,20 @@ def build_snapshot(
             }
         )
 
-    # note: on a GPU this is the snapshot's one device-to-host sync point
+    # Every field's min and max in one round trip, so each field's statistics can skip the masks
+    # for non-finite elements when it has none (nearly always). Then the pieces, in field order.
+    scratch = scratch or Scratch()
+    for (record, flat, sampled), bounds in zip(
+        jobs, bounds_of([flat for _, flat, _ in jobs]), strict=True
+    ):
+        stats = tensor_stats(flat, bounds, scratch)
+        record["view"] = place(view_of(flat))
+        stat_slots.append((record, place_extra(stats)))
+        if sampled:
+            record["histogram"] = place(histogram(flat, stats, scratch))
+
+    # note: on a GPU this and bounds_of are the snapshot's device-to-host sync points (and
+    # histogram's, once per sampled field)
     everything = pieces + extra
     host = torch.cat(everything).cpu().numpy() if everything else torch.empty(0).numpy()
     data, extras = host[:offset], host[offset:]

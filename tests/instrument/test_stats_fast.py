@@ -1,0 +1,107 @@
+"""The summaries' fast paths against the slow ones and against torch: a tensor without NaN or Inf
+skips the masks and must give the masked path's numbers bit for bit; the histogram must be
+`torch.histc` of the tensor's finite elements, exactly."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from app.instrument.stats import (
+    HISTOGRAM_BINS,
+    Scratch,
+    _finite_stats,
+    _masked_stats,
+    bounds_of,
+    histogram,
+    tensor_stats,
+)
+
+
+def tensors(seed: int) -> list[torch.Tensor]:
+    """Random tensors of awkward sizes, scales and shapes of distribution."""
+    generator = torch.Generator().manual_seed(seed)
+    found = []
+    for numel in (1, 2, 7, 64, 1000, 4097, 65_537, 300_001):
+        scale = 10 ** float(torch.randint(-8, 8, (), generator=generator))
+        normal = torch.randn(numel, generator=generator) * scale
+        skewed = (normal / scale).exp() * scale  # lognormal
+        found += [normal, skewed, (normal * 3).round(), torch.rand(numel, generator=generator)]
+    return found
+
+
+def poisoned(flat: torch.Tensor, seed: int) -> torch.Tensor:
+    """A copy with a few NaN, +Inf and −Inf elements at random places."""
+    generator = torch.Generator().manual_seed(seed)
+    poisoned = flat.clone()
+    for value in (math.nan, math.inf, -math.inf):
+        where = torch.randint(0, flat.numel(), (max(1, flat.numel() // 100),), generator=generator)
+        poisoned[where] = value
+    return poisoned
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_fast_path_gives_the_masked_paths_numbers_bit_for_bit(seed: int) -> None:
+    for flat in tensors(seed):
+        assert bool(torch.isfinite(flat).all())  # the fast path's precondition
+        fast = _finite_stats(flat, Scratch())
+        masked = _masked_stats(flat)
+        assert torch.equal(fast, masked), (flat.numel(), fast, masked)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_tensors_with_nan_or_inf_take_the_masked_path_and_are_right(seed: int) -> None:
+    for flat in tensors(seed):
+        bad = poisoned(flat, seed)
+        finite = bad[torch.isfinite(bad)].double()
+        stats = tensor_stats(bad).tolist()
+        assert stats[5] == torch.isnan(bad).sum().item()
+        assert stats[6] == torch.isinf(bad).sum().item()
+        assert stats[5] + stats[6] > 0
+        if finite.numel() == 0:
+            continue
+        assert stats[2] == finite.min().item() and stats[3] == finite.max().item()
+        expected = [finite.mean(), finite.std(correction=0), finite.norm()]
+        actual = [stats[0], stats[1], stats[4]]
+        assert actual == pytest.approx([e.item() for e in expected], rel=1e-4, abs=1e-30)
+
+
+def test_bounds_are_nan_for_a_nan_and_infinite_for_an_inf() -> None:
+    found = bounds_of(
+        [torch.tensor([1.0, math.nan, 2.0]), torch.tensor([1.0, math.inf]), torch.tensor([-2.0, 3])]
+    )
+    assert math.isnan(found[0][0]) and math.isnan(found[0][1])
+    assert found[1] == (1.0, math.inf) and found[2] == (-2.0, 3.0)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_histogram_is_histc_of_the_finite_elements(seed: int) -> None:
+    scratch = Scratch()
+    for flat in tensors(seed):
+        for candidate in (flat, poisoned(flat, seed + 1)):
+            finite = candidate[torch.isfinite(candidate)]
+            counts = histogram(candidate, tensor_stats(candidate), scratch)
+            if finite.numel() == 0:
+                assert counts.sum() == 0
+                continue
+            low, high = finite.min().item(), finite.max().item()
+            expected = torch.histc(finite, bins=HISTOGRAM_BINS, min=low, max=high)
+            assert torch.equal(counts, expected), (candidate.numel(), counts, expected)
+
+
+def test_a_constant_tensor_follows_histcs_convention() -> None:
+    flat = torch.full((5000,), 2.5)
+    counts = histogram(flat, tensor_stats(flat))
+    assert torch.equal(counts, torch.histc(flat, bins=HISTOGRAM_BINS, min=2.5, max=2.5))
+    assert counts[HISTOGRAM_BINS // 2] == 5000
+
+
+def test_values_on_bin_edges_land_where_histc_puts_them() -> None:
+    # every edge of the 64 bins from −1 to 1, and its float32 neighbours on either side
+    edges = torch.linspace(-1, 1, HISTOGRAM_BINS + 1)
+    flat = torch.cat([edges, edges.nextafter(edges + 1), edges.nextafter(edges - 1)])
+    flat = flat.clamp(-1, 1)
+    counts = histogram(flat, tensor_stats(flat))
+    assert torch.equal(counts, torch.histc(flat, bins=HISTOGRAM_BINS, min=-1.0, max=1.0))
