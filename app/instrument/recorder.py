@@ -29,6 +29,7 @@ from app.instrument.stats import (
     Scratch,
     bounds_of,
     histogram,
+    sample_indices,
     tensor_stats,
     view_of,
 )
@@ -69,7 +70,7 @@ class Recorder:
         self._before: list[torch.Tensor] | None = None
         # The update ledger: what was known before step() (group, grad, state), and what it predicts
         self.explain = False  # also write the rule out, element by element (for discrete steps)
-        self._known: list[tuple[dict[str, Any], torch.Tensor, dict[str, Any]]] | None = None
+        self._known: list[Known] | None = None
         self.ledgers: dict[nn.Parameter, tuple[torch.Tensor, list[list[LedgerLine]]]] = {}
         self._steps = 0  # step() calls seen
         self._updated_at = 0  # the step() whose update `updates` holds
@@ -113,7 +114,10 @@ class Recorder:
             return
         started = time.perf_counter()
         with torch.no_grad():
-            self._before = [p.detach().clone() for _, p in self.parameters]
+            # the same preallocated copy as an unarmed step: a fresh one costs page faults
+            torch._foreach_copy_(self._shadow, self._sources)
+            self._shadow_at = self._steps
+            self._before = self._shadow
             self._known = _known_before_step(optimizer, self.parameters)
         self.hook_seconds += time.perf_counter() - started
 
@@ -158,9 +162,11 @@ class Recorder:
         if name is None or known is None or self._before is None:
             return {}
         found = {}
-        for (_, p), before, (group, grad, state) in zip(
+        for (_, p), before, (group, grad, state, sampled) in zip(
             self.parameters, self._before, known, strict=True
         ):
+            if sampled is not None:
+                before = sampled  # a large tensor: the ledger replays its sampled elements only
             if grad is None:
                 continue  # step() skips a parameter without a gradient; so does the ledger
             explained = self.explain and p.numel() <= LEDGER_ELEMENTS
@@ -178,20 +184,41 @@ class Recorder:
         return found
 
 
+# A parameter's param_group, gradient and state before step(), and, for a sampled tensor, its
+# sampled elements' values (the gradient and state then hold those elements only).
+Known = tuple[dict[str, Any], torch.Tensor | None, dict[str, Any], torch.Tensor | None]
+
+
 def _known_before_step(
     optimizer: torch.optim.Optimizer, parameters: list[tuple[str, nn.Parameter]]
-) -> list[tuple[dict[str, Any], Any, dict[str, Any]]]:
-    """Each parameter's param_group, gradient and optimizer state, copied before step() runs."""
+) -> list[Known]:
+    """Each parameter's param_group, gradient and optimizer state, copied before step() runs.
+
+    A tensor of more than VIEW_LIMIT elements is shown by its VIEW_LIMIT sampled elements, so only
+    those are copied and predicted: every update rule is elementwise, so the prediction of an
+    element does not depend on the others, and the cost stays fixed at any size."""
     groups = {p: group for group in optimizer.param_groups for p in group["params"]}
-    known = []
+    known: list[Known] = []
     for _, p in parameters:
         group = {k: v for k, v in groups.get(p, {}).items() if k != "params"}
+        numel = p.numel()
+        indices = sample_indices(numel, p.device) if numel > VIEW_LIMIT else None
         state = {
-            k: v.clone() if isinstance(v, torch.Tensor) else v
+            k: _copied(v, p.shape, indices) if isinstance(v, torch.Tensor) else v
             for k, v in optimizer.state.get(p, {}).items()
         }
-        known.append((group, None if p.grad is None else p.grad.detach().clone(), state))
+        grad = None if p.grad is None else _copied(p.grad, p.shape, indices)
+        known.append(
+            (group, grad, state, None if indices is None else _copied(p, p.shape, indices))
+        )
     return known
+
+
+def _copied(t: torch.Tensor, shape: torch.Size, indices: torch.Tensor | None) -> torch.Tensor:
+    """A copy of `t`, or of its sampled elements when it is shaped like a sampled parameter."""
+    if indices is not None and t.shape == shape:
+        return t.detach().reshape(-1)[indices]  # indexing copies
+    return t.detach().clone()
 
 
 def _per_element_fields(
