@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, status
 from app.api.deps import HistoryDep, RunsDep
 from app.api.schemas import PaceChange
 from app.contract.rest import DataPoints, LossSurface, Problem, RefusedInput, ScalarsExport
-from app.contract.run import RunInfo
+from app.contract.run import AlertSettings, RunInfo
 from app.engine.experiments import ExperimentConfig, Teaching
 from app.engine.optimizers import OptimizerConfig
 from app.engine.points import data_points
@@ -74,6 +74,12 @@ async def change_optimizer(run_id: str, optimizer: OptimizerConfig, runs: RunsDe
 async def change_teaching(run_id: str, teaching: Teaching, runs: RunsDep) -> RunInfo:
     """Skip zero_grad, skip backward, or accumulate gradients over k micro-batches per step."""
     return runs.change_teaching(run_id, teaching).info()
+
+
+@router.put("/{run_id}/alerts", responses=FORBIDDEN)
+async def change_alerts(run_id: str, alerts: AlertSettings, runs: RunsDep) -> RunInfo:
+    """nonfinite: a NaN or Inf pauses the run and names the first tensor (on by default)."""
+    return runs.change_alerts(run_id, alerts).info()
 
 
 @router.put("/{run_id}/pace", responses=FORBIDDEN)

@@ -124,6 +124,8 @@ async def _send_state(websocket: WebSocket, run_id: str, runs: RunManager, histo
     await websocket.send_text(encode_event(scalars))
     for mark in marks:
         await websocket.send_text(encode_event(mark))
+    for alert in await asyncio.to_thread(history.alerts, run_id):
+        await websocket.send_text(encode_event(alert))
     points = await asyncio.to_thread(history.evaluations, run_id)
     if points:
         evaluations = Evaluations.model_construct(points=points, history=True)

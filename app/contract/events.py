@@ -9,6 +9,7 @@ from pydantic import Field
 from app.contract.base import PROTOCOL_VERSION, Message
 from app.contract.run import RunInfo
 from app.contract.views import Evaluation
+from app.engine.loop import Phase
 from app.engine.optimizers import OptimizerConfig
 from app.runs.state import Command
 
@@ -90,6 +91,25 @@ class OptimizerMark(Event):
     )
 
 
+class Alert(Event):
+    """Something went wrong in the training itself; a running run pauses where it was found."""
+
+    type: Literal["alert"] = "alert"
+    kind: Literal["nonfinite"] = Field(description="nonfinite: a NaN or ±Inf appeared")
+    step: int = Field(description="the step whose `phase` wrote the tensor (0: at initialisation)")
+    phase: Phase | None = Field(
+        description="the phase that wrote it: loss (the loss), backward (a gradient), step (a "
+        "parameter or optimizer state); null at initialisation"
+    )
+    tensor: str = Field(
+        description='the first non-finite tensor: "loss", "<parameter>", "<parameter>.grad" or '
+        '"state.<name> of <parameter>"'
+    )
+    detail: str = Field(description="what was found, in words")
+    paused: bool = Field(description="true: the alert paused the running loop")
+    history: bool = Field(default=False, description="true: read from the history on (re)sync")
+
+
 class Error(Event):
     type: Literal["error"] = "error"
     message: str
@@ -100,6 +120,6 @@ class Pong(Event):
 
 
 ServerEvent = Annotated[
-    Hello | Status | Scalars | Evaluations | Reset | OptimizerMark | Error | Pong,
+    Hello | Status | Scalars | Evaluations | Reset | OptimizerMark | Alert | Error | Pong,
     Field(discriminator="type"),
 ]

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from app.contract.base import Message
 from app.engine.experiments import ExperimentConfig
 from app.engine.loop import Phase
 from app.runs.state import RunState
+
+
+class AlertSettings(Message):
+    """Which alerts pause the run (docs/protocol.md, "Alerts")."""
+
+    model_config = ConfigDict(frozen=True)
+
+    nonfinite: bool = Field(
+        default=True,
+        description="a NaN or ±Inf in the loss, a gradient, a parameter or the optimizer state "
+        "pauses the run and names the first tensor; off: NaN is streamed as data",
+    )
 
 
 class RunInfo(Message):
@@ -16,8 +28,11 @@ class RunInfo(Message):
     title: str = Field(description="the experiment's title, for people")
     config: ExperimentConfig = Field(description="the run's configuration as it is now")
     state: RunState
-    reason: str | None = Field(description="why the run failed or stopped, when it did")
+    reason: str | None = Field(
+        description="why the run failed or stopped, or what alert paused it, when one did"
+    )
     step: int = Field(description="optimizer steps taken")
     loss: float | None = Field(description="the loss of the latest step")
     phase: Phase | None = Field(description="the last phase that ran")
     ready: bool = Field(description="the worker process has built the model")
+    alerts: AlertSettings = Field(description="which alerts pause the run")

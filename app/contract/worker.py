@@ -11,7 +11,8 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field
 
 from app.contract.base import Message
-from app.contract.events import OwnPath, RaceSeries
+from app.contract.events import Alert, OwnPath, RaceSeries
+from app.contract.run import AlertSettings
 from app.contract.views import Evaluation
 from app.engine.experiments import Teaching
 from app.engine.loop import Phase
@@ -41,8 +42,13 @@ class SetPace(Message):
     steps_per_second: float | None
 
 
+class SetAlerts(Message):
+    kind: Literal["alerts"] = "alerts"
+    alerts: AlertSettings
+
+
 WorkerCommand = Annotated[
-    Control | SetOptimizer | SetTeaching | SetPace, Field(discriminator="kind")
+    Control | SetOptimizer | SetTeaching | SetPace | SetAlerts, Field(discriminator="kind")
 ]
 
 
@@ -93,12 +99,23 @@ class Evaluated(Message):
     point: Evaluation
 
 
+class Alerted(Message):
+    """A non-finite value was found. When `paused`, the loop stopped itself where it was found:
+    its scalars were flushed before this message, and the snapshot of that moment follows it."""
+
+    kind: Literal["alerted"] = "alerted"
+    alert: Alert
+    at_step: int = Field(description="the loop's step counter when it stopped")
+    phase: Phase | None = Field(description="the last phase the loop ran")
+    mid_step: bool
+
+
 class Failed(Message):
     kind: Literal["failed"] = "failed"
     reason: str
 
 
 WorkerMessage = Annotated[
-    Ready | ScalarsBatch | SnapshotFrame | Evaluated | Ack | OptimizerChanged | Failed,
+    Ready | ScalarsBatch | SnapshotFrame | Evaluated | Ack | OptimizerChanged | Alerted | Failed,
     Field(discriminator="kind"),
 ]

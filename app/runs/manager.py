@@ -13,8 +13,15 @@ import time
 import uuid
 from typing import Any
 
-from app.contract.run import RunInfo
-from app.contract.worker import Control, SetOptimizer, SetPace, SetTeaching, WorkerCommand
+from app.contract.run import AlertSettings, RunInfo
+from app.contract.worker import (
+    Control,
+    SetAlerts,
+    SetOptimizer,
+    SetPace,
+    SetTeaching,
+    WorkerCommand,
+)
 from app.engine.experiments import ExperimentConfig, Teaching
 from app.engine.optimizers import OptimizerConfig
 from app.runs import watchdog
@@ -104,6 +111,15 @@ class RunManager:
     def change_pace(self, run_id: str, steps_per_second: float | None) -> Run:
         message = SetPace(steps_per_second=steps_per_second)
         return self._change(run_id, "steps_per_second", steps_per_second, message)
+
+    def change_alerts(self, run_id: str, alerts: AlertSettings) -> Run:
+        """Which alerts pause the run: kept with the live run, not in its stored config (an
+        experiment's config says what is trained, not what is watched)."""
+        run = self._live(run_id, "change the alerts of")
+        run.alerts = alerts
+        send(run, SetAlerts(alerts=alerts))
+        publish_status(self.hub, run)
+        return run
 
     def _change(self, run_id: str, setting: str, value: Any, message: WorkerCommand) -> Run:
         """A live change the worker applies between steps, with no answer to wait for."""

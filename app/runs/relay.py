@@ -18,6 +18,7 @@ from typing import Any
 from app.contract.events import Evaluations, OptimizerMark, Reset, Scalars
 from app.contract.worker import (
     Ack,
+    Alerted,
     Evaluated,
     Failed,
     OptimizerChanged,
@@ -85,6 +86,8 @@ class Relay:
                 }
                 # (the config itself was stored when the change was accepted: RunManager)
                 history.add_event(run.id, step, "optimizer", detail)
+            case Alerted(alert=alert):
+                history.add_alert(run.id, alert)
             case Failed(reason=reason) if allows(run.state, Happening.FAIL):
                 history.set_state(run.id, RunState.FAILED, reason)
 
@@ -134,6 +137,14 @@ class Relay:
                 )
                 publish(self.hub, run, mark)
                 publish_status(self.hub, run)
+            case Alerted(alert=alert):
+                publish(self.hub, run, alert)
+                if alert.paused and allows(run.state, Happening.ALERT):
+                    # (a pause the server accepted first has already paused it: nothing to do)
+                    run.advance(Happening.ALERT, f"alert: {alert.detail}")
+                    run.step, run.phase = message.at_step, message.phase
+                    self.history.set_state(run.id, run.state, run.reason)
+                    publish_status(self.hub, run)
             case Failed(reason=reason) if allows(run.state, Happening.FAIL):
                 run.advance(Happening.FAIL, reason)
                 publish_status(self.hub, run)

@@ -11,7 +11,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from app.contract.run import RunInfo
+from app.contract.run import AlertSettings, RunInfo
 from app.engine.experiments import EXPERIMENTS, ExperimentConfig
 from app.engine.loop import Phase
 from app.runs.state import Command, Move, RunState, next_state
@@ -36,6 +36,9 @@ class Run:
     phase: Phase | None = None
     ready: bool = False
     reason: str | None = None
+    # which alerts pause the run: a setting of the live run (its worker applies it), not of the
+    # experiment, so it is not part of the stored config
+    alerts: AlertSettings = field(default_factory=AlertSettings)
     process: BaseProcess | None = field(default=None, repr=False)
     commands: Connection | None = field(default=None, repr=False)
     posted: Any = field(default=None, repr=False)  # commands sent, shared with the worker
@@ -65,6 +68,7 @@ class Run:
             loss=self.loss,
             phase=self.phase,
             ready=self.ready,
+            alerts=self.alerts,
         )
 
 
@@ -82,6 +86,7 @@ def record_info(record: RunRecord) -> RunInfo:
         loss=None,
         phase=None,
         ready=False,
+        alerts=AlertSettings(),
     )
 
 

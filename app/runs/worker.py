@@ -11,6 +11,7 @@ app/contract/worker.py:
     SnapshotFrame    an encoded snapshot (app.stream.protocol), at display rate
     Ack              a command took effect, with the step and phase it left the loop at
     OptimizerChanged the optimizer changed; fresh when its state starts anew
+    Alerted          a NaN or Inf was found (app/runs/nonfinite.py); a running loop paused itself
     Failed           the loop raised; the process exits after this
 """
 
@@ -26,15 +27,18 @@ from typing import Protocol
 
 import torch
 
+from app.contract.events import Alert
 from app.contract.views import Evaluation
 from app.contract.worker import (
     Ack,
+    Alerted,
     Control,
     Evaluated,
     Failed,
     OptimizerChanged,
     Ready,
     ScalarsBatch,
+    SetAlerts,
     SetOptimizer,
     SetPace,
     SetTeaching,
@@ -50,6 +54,7 @@ from app.instrument.governor import Governor
 from app.instrument.pictures import Block, Pictures
 from app.instrument.recorder import Recorder
 from app.runs.header import snapshot_header
+from app.runs.nonfinite import NonfiniteWatch
 from app.runs.race import Race
 from app.runs.state import Command
 from app.stream.protocol import encode_snapshot
@@ -71,6 +76,7 @@ class Session:
         self._out = out
         self.config = config
         self.running = False
+        self.watch_nonfinite = True  # the run's alerts.nonfinite setting, kept across a reset
         self._build()
 
     def _build(self) -> None:
@@ -78,6 +84,7 @@ class Session:
         self.recorder = Recorder(self.loop.parameters())
         self.recorder.attach(self.loop.optimizer)
         self.governor = Governor()
+        self.watch = NonfiniteWatch(self.loop, self.watch_nonfinite)
         self.pending: list[torch.Tensor] = []
         self.pending_since = time.time()
         self.flushed_at = time.perf_counter()
@@ -125,17 +132,49 @@ class Session:
         )
         self.flushed_at = time.perf_counter()
 
-    def full_step(self) -> torch.Tensor:
-        """One optimizer step of the run's loop, and of its racers, if it has any."""
-        if self.race is None:
-            return self.loop.run_step()
-        self.race.about_to_move(self.loop)
-        loss = self.loop.run_step()
-        self.race.step_racers(self.loop)
+    def full_step(self) -> torch.Tensor | None:
+        """One optimizer step of the run's loop, and of its racers, if it has any: its loss, or
+        None when the NaN/Inf alert stopped the step after the phase that wrote one."""
+        if self.race is not None:
+            self.race.about_to_move(self.loop)
+        if self.watch.enabled:
+            loop, watch = self.loop, self.watch
+            while (phase := loop.run_phase()) is not Phase.STEP:
+                alert = watch.after_phase(phase)
+                if alert is not None:
+                    self.alert(alert)
+                    return None
+            watch.after_phase(phase)
+            assert loop.loss is not None
+            loss = loop.loss.detach()
+        else:
+            loss = self.loop.run_step()
+        if self.race is not None:
+            self.race.step_racers(self.loop)
         return loss
 
-    def record(self, loss: torch.Tensor) -> None:
+    def alert(self, alert: Alert) -> None:
+        """Report an alert; a running loop pauses where it is, as a pause command would leave it:
+        its scalars flushed, then the alert, then the snapshot of that moment."""
+        paused = self.running
+        self.running = False
+        self.flush()
+        loop = self.loop
+        self.send(
+            Alerted.model_construct(
+                alert=alert.model_copy(update={"paused": paused}),
+                at_step=loop.step,
+                phase=loop.phase,
+                mid_step=loop.mid_step,
+            )
+        )
+        if paused:
+            self.send_snapshot()
+
+    def record(self, loss: torch.Tensor | None) -> None:
         """Keep a step's loss (still a tensor: no sync) until the next flush."""
+        if loss is None:  # the step stopped part-way: its loss comes when it completes
+            return
         if not self.pending:
             self.pending_since = time.time()
         self.pending.append(loss)
@@ -191,7 +230,10 @@ class Session:
         if due or self.config.steps_per_second is not None:
             self.recorder.arm(explain=False)
             self.recorder.hook_seconds = 0.0
-        self.record(self.full_step())
+        loss = self.full_step()
+        if loss is None:  # an alert paused the loop, and sent its snapshot
+            return
+        self.record(loss)
         if due:
             shipped = time.perf_counter()
             self.send_snapshot()
@@ -227,6 +269,8 @@ class Session:
                 self.config = self.config.model_copy(update={"teaching": teaching})
             case SetPace(steps_per_second=pace):
                 self.config = self.config.model_copy(update={"steps_per_second": pace})
+            case SetAlerts(alerts=alerts):
+                self.watch_nonfinite = self.watch.enabled = alerts.nonfinite
         return True
 
     def control(self, command: Command) -> bool:
@@ -247,7 +291,11 @@ class Session:
                 self.recorder.arm(explain=True)
                 if self.race is not None:
                     self.race.about_to_move(self.loop)
-                if self.loop.run_phase() is Phase.STEP:
+                phase = self.loop.run_phase()
+                alert = self.watch.after_phase(phase) if self.watch.enabled else None
+                if alert is not None:
+                    self.alert(alert)
+                if phase is Phase.STEP:
                     if self.race is not None:
                         self.race.step_racers(self.loop)
                     assert self.loop.loss is not None
@@ -268,6 +316,11 @@ class Session:
                 self.ack(command)
                 return False
         self.ack(command)
+        if command is Command.START and self.watch.enabled:
+            # a tensor may have turned non-finite while the loop waited between phases
+            alert = self.watch.check_now()
+            if alert is not None:
+                self.alert(alert)
         return True
 
     def serve(self, commands: Connection, posted: Counter) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.contract.events import OptimizerMark, OwnPath, RaceSeries
+from app.contract.events import Alert, OptimizerMark, OwnPath, RaceSeries
 from app.contract.views import Evaluation
 
 # In the race table, the run's own path (surface-2d) is kept beside its racers (0, 1, …).
@@ -277,6 +277,21 @@ class History:
             except ValueError:
                 marks.append(OptimizerMark.model_construct(**event))
         return marks
+
+    def add_alert(self, run_id: str, alert: Alert) -> None:
+        detail = alert.model_dump(mode="json", exclude={"v", "type", "step", "history"})
+        self.add_event(run_id, alert.step, "alert", detail)
+
+    def alerts(self, run_id: str) -> list[Alert]:
+        """The run's alerts, in the order they were raised, as the stream replays them."""
+        rows = self._connection().execute(
+            "SELECT step, detail FROM events WHERE run_id = ? AND kind = 'alert' ORDER BY rowid",
+            (run_id,),
+        )
+        return [
+            Alert.model_validate({**json.loads(detail), "step": step, "history": True})
+            for step, detail in rows
+        ]
 
     def add_evaluation(self, run_id: str, point: Evaluation) -> None:
         detail = point.model_dump()

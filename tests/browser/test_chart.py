@@ -111,6 +111,8 @@ def test_a_diverging_run_keeps_its_axis_readable(server: Server, page: Page) -> 
     """SGD at lr 10 on the seed climbs past 1e30 and on to Inf and NaN: the y axis keeps labels
     in both scales, and the non-finite losses are counted above the chart."""
     run_id = new_run(server, {"experiment": "seed-linear", "optimizer": {"name": "sgd", "lr": 10}})
+    # streamed on as data: the NaN/Inf alert, on by default, would pause it at the first Inf
+    call(server, f"api/runs/{run_id}/alerts", "PUT", {"nonfinite": False})
     run_until(server, run_id, lambda run: run["loss"] == "NaN" and run["step"] > 60)
     open_run(page, server, run_id)
     expect(page.locator("#nonfinite")).to_contain_text("non-finite loss")

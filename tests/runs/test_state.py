@@ -37,12 +37,14 @@ LEGAL: dict[tuple[RunState, Command], RunState] = {
 ILLEGAL = [pair for pair in itertools.product(RunState, Command) if pair not in LEGAL]
 
 # What happens to a run unasked: a live run fails (the worker raised or hung), fails when its worker
-# exits unasked, and stops when the server shuts down. An ended run stays as it ended.
+# exits unasked, and stops when the server shuts down; a running loop that finds a NaN or Inf
+# pauses itself. An ended run stays as it ended.
 H = Happening
 HAPPENS: dict[tuple[RunState, Happening], RunState] = {
     **{(state, H.FAIL): S.FAILED for state in LIVE},
     **{(state, H.EXIT): S.FAILED for state in LIVE},
     **{(state, H.SHUTDOWN): S.STOPPED for state in LIVE},
+    (S.RUNNING, H.ALERT): S.PAUSED,
 }
 NEVER = [pair for pair in itertools.product(RunState, Happening) if pair not in HAPPENS]
 
@@ -79,7 +81,9 @@ def test_what_happens_to_a_live_run(state: RunState, happening: Happening) -> No
 
 @pytest.mark.parametrize(("state", "happening"), NEVER, ids=str)
 def test_an_ended_run_stays_as_it_ended(state: RunState, happening: Happening) -> None:
-    assert state in (S.STOPPED, S.FAILED)
+    # and an alert pauses only a running loop: one found by a step or phase command, or racing a
+    # pause the server accepted first, leaves an idle or paused run as it is
+    assert state in (S.STOPPED, S.FAILED) or (happening is H.ALERT and state in LIVE)
     assert not allows(state, happening)
     with pytest.raises(IllegalTransition, match=f"cannot {happening.value} a run that is"):
         next_state(state, happening)

@@ -4,10 +4,11 @@
 export type Command = "start" | "pause" | "step" | "phase" | "reset" | "stop";
 export type Phase = "zero_grad" | "forward" | "loss" | "backward" | "step";
 export type RunState = "idle" | "running" | "paused" | "stopped" | "failed";
-export type ServerEvent = Hello | Status | Scalars | Evaluations | Reset | OptimizerMark | Error | Pong;
-export type WorkerCommand = Control | SetOptimizer | SetTeaching | SetPace;
+export type ServerEvent =
+  Hello | Status | Scalars | Evaluations | Reset | OptimizerMark | Alert | Error | Pong;
+export type WorkerCommand = Control | SetOptimizer | SetTeaching | SetPace | SetAlerts;
 export type WorkerMessage =
-  Ready | ScalarsBatch | SnapshotFrame | Evaluated | Ack | OptimizerChanged | Failed;
+  Ready | ScalarsBatch | SnapshotFrame | Evaluated | Ack | OptimizerChanged | Alerted | Failed;
 
 /**
  * Every message between worker, server and browser (docs/protocol.md).
@@ -78,6 +79,67 @@ export interface AdamaxConfig {
   eps: number;
   weight_decay: number;
   name: "adamax";
+}
+/**
+ * Something went wrong in the training itself; a running run pauses where it was found.
+ */
+export interface Alert {
+  v: 1;
+  type: "alert";
+  /**
+   * nonfinite: a NaN or ±Inf appeared
+   */
+  kind: "nonfinite";
+  /**
+   * the step whose `phase` wrote the tensor (0: at initialisation)
+   */
+  step: number;
+  /**
+   * the phase that wrote it: loss (the loss), backward (a gradient), step (a parameter or optimizer state); null at initialisation
+   */
+  phase: Phase | null;
+  /**
+   * the first non-finite tensor: "loss", "<parameter>", "<parameter>.grad" or "state.<name> of <parameter>"
+   */
+  tensor: string;
+  /**
+   * what was found, in words
+   */
+  detail: string;
+  /**
+   * true: the alert paused the running loop
+   */
+  paused: boolean;
+  /**
+   * true: read from the history on (re)sync
+   */
+  history: boolean;
+}
+/**
+ * Which alerts pause the run (docs/protocol.md, "Alerts").
+ */
+export interface AlertSettings {
+  /**
+   * a NaN or ±Inf in the loss, a gradient, a parameter or the optimizer state pauses the run and names the first tensor; off: NaN is streamed as data
+   */
+  nonfinite: boolean;
+}
+/**
+ * A non-finite value was found. When `paused`, the loop stopped itself where it was found:
+ * its scalars were flushed before this message, and the snapshot of that moment follows it.
+ */
+export interface Alerted {
+  kind: "alerted";
+  alert: Alert;
+  /**
+   * the loop's step counter when it stopped
+   */
+  at_step: number;
+  /**
+   * the last phase the loop ran
+   */
+  phase: Phase | null;
+  mid_step: boolean;
 }
 export interface Architecture {
   /**
@@ -383,7 +445,7 @@ export interface RunInfo {
   config: ExperimentConfig;
   state: RunState;
   /**
-   * why the run failed or stopped, when it did
+   * why the run failed or stopped, or what alert paused it, when one did
    */
   reason: string | null;
   /**
@@ -402,6 +464,7 @@ export interface RunInfo {
    * the worker process has built the model
    */
   ready: boolean;
+  alerts: AlertSettings;
 }
 export interface InputProblem {
   /**
@@ -859,6 +922,10 @@ export interface Status {
    * null: the server accepted a command or a setting. A command: the worker carried it out, and run.step is final for it
    */
   acknowledged: Command | null;
+}
+export interface SetAlerts {
+  kind: "alerts";
+  alerts: AlertSettings;
 }
 export interface SetOptimizer {
   kind: "optimizer";
