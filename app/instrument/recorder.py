@@ -11,6 +11,7 @@ shows that step's update.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,8 @@ from app.instrument.stats import (
     VIEW_LIMIT,
     Scratch,
     bounds_of,
+    finite_histogram,
+    finite_moments,
     histogram,
     sample_indices,
     tensor_stats,
@@ -274,7 +277,8 @@ def build_snapshot(
 
     entries: list[dict[str, Any]] = []
     jobs: list[tuple[dict[str, Any], torch.Tensor, bool]] = []  # (record, flat, sampled)
-    stat_slots: list[tuple[dict[str, Any], int]] = []
+    # (record, where its numbers start in `extra`, its (min, max) when it holds no NaN or Inf)
+    stat_slots: list[tuple[dict[str, Any], int, tuple[float, float] | None]] = []
     scalar_slots: list[tuple[dict[str, float], str, int]] = []
     for name, param in parameters:
         fields, scalars = _per_element_fields(param, optimizer, updates.get(param))
@@ -320,19 +324,29 @@ def build_snapshot(
     for (record, flat, sampled), bounds in zip(
         jobs, bounds_of([flat for _, flat, _ in jobs]), strict=True
     ):
-        stats = tensor_stats(flat, bounds, scratch)
         record["view"] = place(view_of(flat))
-        stat_slots.append((record, place_extra(stats)))
+        if math.isfinite(bounds[0]) and math.isfinite(bounds[1]):
+            # min and max are on the host already; mean, std and norm follow in `extra`
+            stat_slots.append((record, place_extra(finite_moments(flat, scratch)), bounds))
+            if sampled:
+                record["histogram"] = place(finite_histogram(flat, *bounds, scratch))
+            continue
+        stats = tensor_stats(flat, bounds, scratch)
+        stat_slots.append((record, place_extra(stats), None))
         if sampled:
             record["histogram"] = place(histogram(flat, stats, scratch))
 
     # note: on a GPU this and bounds_of are the snapshot's device-to-host sync points (and
-    # histogram's, once per sampled field)
+    # histogram's, once per sampled field holding a NaN or Inf)
     everything = pieces + extra
     host = torch.cat(everything).cpu().numpy() if everything else torch.empty(0).numpy()
     data, extras = host[:offset], host[offset:]
-    for record, start in stat_slots:
-        values = extras[start : start + len(STAT_NAMES)].tolist()
+    for record, start, finite_bounds in stat_slots:
+        if finite_bounds is None:
+            values = extras[start : start + len(STAT_NAMES)].tolist()
+        else:
+            mean, std, norm = extras[start : start + 3].tolist()
+            values = [mean, std, *finite_bounds, norm, 0, 0]
         named = dict(zip(STAT_NAMES, values, strict=True))
         # counts are whole numbers; they travel as float32 with the rest, and leave as integers
         named["nan"], named["inf"] = int(named["nan"]), int(named["inf"])

@@ -105,3 +105,21 @@ def test_values_on_bin_edges_land_where_histc_puts_them() -> None:
     flat = flat.clamp(-1, 1)
     counts = histogram(flat, tensor_stats(flat))
     assert torch.equal(counts, torch.histc(flat, bins=HISTOGRAM_BINS, min=-1.0, max=1.0))
+
+
+@pytest.mark.parametrize("scale", [1e-40, 1e-37, 1e30, 1e37])
+def test_tiny_and_huge_ranges_are_histc_too(scale: float) -> None:
+    # a width whose 64th is subnormal (1e-40, 1e-37) takes the multiply-then-divide path
+    flat = torch.rand(10_000, generator=torch.Generator().manual_seed(1)) * scale
+    counts = histogram(flat, tensor_stats(flat))
+    low, high = flat.min().item(), flat.max().item()
+    if scale < 1e36:
+        assert torch.equal(counts, torch.histc(flat, bins=HISTOGRAM_BINS, min=low, max=high))
+        return
+    # histc's own (x − min)·64 overflows float32 past a range of 2**128 / 64 and it then puts
+    # most elements in bin 0; the histogram does not overflow, and is histc's of the tensor scaled
+    # by 2**−100 (exact: a power of two), where histc does not overflow either
+    assert torch.histc(flat, bins=HISTOGRAM_BINS, min=low, max=high)[0] > 1000  # histc's overflow
+    shrink = 2.0**-100
+    expected = torch.histc(flat * shrink, bins=HISTOGRAM_BINS, min=low * shrink, max=high * shrink)
+    assert torch.equal(counts, expected)
