@@ -69,6 +69,7 @@ class Recorder:
         self.parameters = parameters
         self.armed = False
         self.updates: dict[nn.Parameter, torch.Tensor] = {}
+        self._update_buffers: list[torch.Tensor] | None = None  # where armed steps' updates go
         self.hook_seconds = 0.0  # time spent in armed hooks, charged to the overhead budget
         self._before: list[torch.Tensor] | None = None
         # The update ledger: what was known before step() (group, grad, state), and what it predicts
@@ -129,9 +130,15 @@ class Recorder:
             return
         started = time.perf_counter()
         with torch.no_grad():
+            # into buffers kept from the last armed step: a fresh 25 MB tensor costs more in page
+            # faults than the subtraction (the previous update is no longer shown: not fresh)
+            if self._update_buffers is None:
+                self._update_buffers = [torch.empty_like(before) for before in self._before]
             self.updates = {
-                p: p.detach() - before
-                for (_, p), before in zip(self.parameters, self._before, strict=True)
+                p: torch.sub(p.detach(), before, out=buffer)
+                for (_, p), before, buffer in zip(
+                    self.parameters, self._before, self._update_buffers, strict=True
+                )
             }
             self.ledgers = self._predictions(optimizer)
         self._before = None
