@@ -129,21 +129,29 @@ class NonfiniteWatch:
         yield from ((step, _STEP, name, p.detach()) for name, p in parameters)
 
 
+def where(alert: Alert) -> str:
+    """Where an alert's tensor was written, in words."""
+    if alert.phase is None:
+        return "at initialisation"
+    return f"after the {alert.phase} phase of step {alert.step}"
+
+
 def _alert(step: int, phase: Phase | None, name: str, tensor: torch.Tensor) -> Alert:
     nan = int(torch.isnan(tensor).sum())
     inf = int(torch.isinf(tensor).sum())
     subject = "the loss" if name == "loss" else name
     if tensor.numel() == 1:
-        what = f"{subject} is {'NaN' if nan else ('Infinity' if tensor.item() > 0 else '−Infinity')}"
+        what = (
+            f"{subject} is {'NaN' if nan else ('Infinity' if tensor.item() > 0 else '−Infinity')}"
+        )
     else:
         what = f"{subject} holds {nan} NaN and {inf} ±Inf of its {tensor.numel()} elements"
-    where = "at initialisation" if phase is None else f"after the {phase} phase of step {step}"
     return Alert.model_construct(
         kind="nonfinite",
         step=step,
         phase=phase,
         tensor=name,
-        detail=f"{what}, {where}",
+        detail=what,
         paused=False,
         history=False,
     )

@@ -27,6 +27,7 @@ from app.contract.worker import (
     SnapshotFrame,
     WorkerMessage,
 )
+from app.runs.nonfinite import where
 from app.runs.publish import publish, publish_status
 from app.runs.run import Run
 from app.runs.spawn import exit_reason
@@ -141,7 +142,7 @@ class Relay:
                 publish(self.hub, run, alert)
                 if alert.paused and allows(run.state, Happening.ALERT):
                     # (a pause the server accepted first has already paused it: nothing to do)
-                    run.advance(Happening.ALERT, f"alert: {alert.detail}")
+                    run.advance(Happening.ALERT, f"alert: {alert.detail}, {where(alert)}")
                     run.step, run.phase = message.at_step, message.phase
                     self.history.set_state(run.id, run.state, run.reason)
                     publish_status(self.hub, run)

@@ -30,7 +30,10 @@ def test_a_diverging_run_pauses_itself_at_its_first_non_finite_value(client: Tes
     # the predictions, are still finite
     assert (alert["tensor"], alert["phase"]) == ("loss", "loss")
     assert paused["run"]["state"] == "paused" and paused["acknowledged"] is None
-    assert paused["run"]["reason"].startswith("alert: the loss is")
+    assert paused["run"]["reason"] == (
+        f"alert: the loss is Infinity, after the loss phase of step {alert['step']}"
+    )
+    assert alert["detail"] == "the loss is Infinity"
     # every loss before the alert's step came, all finite; none of its step or after
     assert sorted(stream.losses) == list(range(1, alert["step"]))
     assert all(math.isfinite(loss) for loss in stream.losses.values())
