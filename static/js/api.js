@@ -73,6 +73,9 @@ export const api = {
   /** @param {string} runId @param {object} teaching @returns {Promise<RunInfo>} */
   setTeaching: (runId, teaching) =>
     request(`/api/runs/${runId}/teaching`, { method: "PUT", body: JSON.stringify(teaching) }),
+  /** @param {string} runId @param {{nonfinite: boolean}} alerts @returns {Promise<RunInfo>} */
+  setAlerts: (runId, alerts) =>
+    request(`/api/runs/${runId}/alerts`, { method: "PUT", body: JSON.stringify(alerts) }),
   /** @param {string} runId @param {number | null} stepsPerSecond @returns {Promise<RunInfo>} */
   setPace: (runId, stepsPerSecond) =>
     request(`/api/runs/${runId}/pace`, {

@@ -16,6 +16,7 @@ import { ParametersView } from "./views/parameters.js";
 import { Notice } from "./views/notice.js";
 import { bindRacePicker, RaceTrails } from "./views/race.js";
 import { Readouts } from "./views/readouts.js";
+import { AlertsView } from "./views/alerts.js";
 
 /** @param {string} id */
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
@@ -34,6 +35,7 @@ async function main() {
   controls.render(null); // nothing to control until the stream says which run this is
   const chart = new LossChart($("loss-chart"), $("nonfinite"));
   chart.setOptimizerTitles(optimizers);
+  const alerts = new AlertsView($("alerts"), /** @type {HTMLOListElement} */ ($("alert-list")), /** @type {HTMLInputElement} */ ($("alert-nonfinite")));
   const optimizerSpecs = controls.optimizers; // by name, as GET /api/optimizers gave them
   const builder = new Builder($("builder"), experiments, builderSpec, optimizerSpecs);
   builder.render(null);
@@ -65,6 +67,11 @@ async function main() {
     if (dirty.has("run")) chart.setRun(store.run);
     if (dirty.has("losses")) chart.setLosses(store.losses.values, store.losses.count, store.race.racers);
     if (dirty.has("marks")) chart.setMarks(store.marks);
+    if (dirty.has("alerts")) chart.setAlerts(store.alerts);
+    if (dirty.has("alerts")) alerts.render(store.alerts);
+    if (dirty.has("run")) alerts.renderRun(store.run);
+    // why the run is paused or ended (an alert, a failure), where the status says paused
+    if (dirty.has("run")) $("readout-status").title = store.run?.reason ?? "";
     if (dirty.has("evaluation")) chart.setEvaluations(store.evaluations);
     if (dirty.has("evaluation")) model.setEvaluations(store.evaluations, store.run);
     if (dirty.has("snapshot") || dirty.has("run")) model.render(store.run, store.views, store.snapshot?.header.step);
@@ -110,6 +117,7 @@ async function main() {
   controls.bindOptimizer((config) => api.setOptimizer(runId(), config).then(accepted));
   controls.bindTeaching((teaching) => api.setTeaching(runId(), teaching).then(accepted));
   controls.bindPace((pace) => api.setPace(runId(), pace).then(accepted));
+  alerts.bindSwitch((settings) => attempt(api.setAlerts(runId(), settings)));
   controls.bindExperiment((name) => {
     const title = experiments.find((/** @type {{name: string}} */ e) => e.name === name)?.title ?? name;
     return flow.replaceRun({ experiment: name }, `you chose the experiment ${title}`).catch((error) => {

@@ -7,7 +7,7 @@ import { RaceHistory, StepSeries } from "./lib/series.js";
 
 /**
  * @typedef {import("./contract/contract").RunInfo} RunInfo
- * @typedef {"run" | "losses" | "snapshot" | "connection" | "marks" | "error" | "evaluation"} Change
+ * @typedef {"run" | "losses" | "snapshot" | "connection" | "marks" | "error" | "evaluation" | "alerts"} Change
  */
 
 export class Store {
@@ -26,6 +26,8 @@ export class Store {
     this.connection = "connecting";
     /** @type {import("./lib/marks.js").Mark[]} optimizer changes, marked on the charts */
     this.marks = [];
+    /** @type {import("./lib/marks.js").AlertMark[]} alerts (a NaN or Inf found), in order */
+    this.alerts = [];
     /** The race by step (surface-2d): each racer's loss, w and b, from `scalars`. */
     this.race = new RaceHistory();
     /** @type {string | null} */
@@ -45,12 +47,14 @@ export class Store {
     this.snapshot = null;
     this.views = null;
     this.marks = [];
+    this.alerts = [];
     this.race.clear();
     this.evaluations.clear();
     this.changed.publish("evaluation");
     this.changed.publish("losses");
     this.changed.publish("snapshot");
     this.changed.publish("marks");
+    this.changed.publish("alerts");
   }
 
   /** Fold one message from the stream into the state. @param {string | ArrayBuffer} data */
@@ -84,6 +88,10 @@ export class Store {
       case "optimizer":
         this.marks.push({ step: message.step, optimizer: message.optimizer, previous: message.previous, fresh: message.fresh });
         this.changed.publish("marks");
+        break;
+      case "alert":
+        this.alerts.push({ step: message.step, phase: message.phase, tensor: message.tensor, detail: message.detail, paused: message.paused });
+        this.changed.publish("alerts");
         break;
       case "error":
         this.setError(message.message);

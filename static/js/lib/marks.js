@@ -14,6 +14,27 @@ import { formatCompact } from "../format.js";
  *   consecutive marks.
  */
 
+/**
+ * @typedef {{step: number, phase: string | null, tensor: string, detail: string, paused: boolean}} AlertMark
+ *   an `alert` event (docs/protocol.md, "Alerts"), marked on the loss chart at its step
+ */
+
+/**
+ * An alert's label on the chart: what turned non-finite, in a few words ("NaN/Inf: 1.weight.grad").
+ * @param {AlertMark} alert
+ */
+export function alertLabel(alert) {
+  return `NaN/Inf: ${alert.tensor}`;
+}
+
+/**
+ * An alert in words for the alerts panel: where (step and phase), then what.
+ * @param {AlertMark} alert
+ */
+export function alertWhere(alert) {
+  return alert.phase ? `Step ${alert.step}, ${alert.phase} phase` : "At initialisation";
+}
+
 /** Short names for hyperparameters in a label; others keep their config key. */
 const SHORT = /** @type {Record<string, string>} */ ({
   lr: "lr",

@@ -24,10 +24,11 @@ import { formatCompact, formatNumber, NAN_COLOR, SERIES_COLORS } from "../format
 import { countNonFinite, mergeIndices, pick, selectIndices } from "../lib/decimate.js";
 import { alignAt, lowerBound, pickEvaluations } from "../lib/evaluations.js";
 import { lossTickLabels, toAxis, yFactor } from "../lib/lossAxis.js";
-import { layoutLabels, markLabels, noteConfig } from "../lib/marks.js";
+import { alertLabel, layoutLabels, markLabels, noteConfig } from "../lib/marks.js";
 
 /**
  * @typedef {import("../lib/marks.js").Mark} Mark
+ * @typedef {import("../lib/marks.js").AlertMark} AlertMark
  * @typedef {import("../lib/marks.js").OptimizerConfig} OptimizerConfig
  * @typedef {import("../lib/series.js").RacerSeries} RacerSeries
  * @typedef {{name: string, values: ArrayLike<number>, count: number, color: string}} Line
@@ -59,6 +60,8 @@ export class LossChart {
     this.log = false;
     /** @type {Mark[]} */
     this.marks = [];
+    /** @type {AlertMark[]} alerts, drawn as solid lines at their steps */
+    this.alerts = [];
     /** @type {Line[]} */
     this.lines = [];
     /** @type {EvaluationSeries | null} the run's evaluations, sparse in steps */
@@ -193,7 +196,7 @@ export class LossChart {
       ],
       series,
       hooks: {
-        draw: [(u) => this.drawNonFinite(u), (u) => this.drawMarks(u)],
+        draw: [(u) => this.drawNonFinite(u), (u) => this.drawMarks(u), (u) => this.drawAlerts(u)],
         setScale: [(u, key) => this.onScale(u, key)],
         // The legend's height is known once it is drawn; resizing sooner trips uPlot's first layout.
         ready: [() => requestAnimationFrame(() => this.fitLegend())],
@@ -289,6 +292,12 @@ export class LossChart {
   /** @param {Mark[]} marks */
   setMarks(marks) {
     this.marks = marks;
+    this.plot?.redraw(false, false);
+  }
+
+  /** @param {AlertMark[]} alerts */
+  setAlerts(alerts) {
+    this.alerts = alerts;
     this.plot?.redraw(false, false);
   }
 
@@ -476,5 +485,47 @@ export class LossChart {
       placed.map((p) => ({ x: p.x, row: p.row, text: p.text, width: ctx.measureText(p.text).width / ratio })),
     );
     ctx.restore();
+  }
+
+  /**
+   * A solid line at each alert's step, labelled at the foot of the plot ("NaN/Inf: loss"). A run
+   * an alert paused in the middle of a step has no loss for that step yet: a mark one step past
+   * the last point is drawn at the right edge, where that step will be.
+   * @param {uPlot} u
+   */
+  drawAlerts(u) {
+    if (!this.alerts.length) {
+      delete this.element.dataset.alerts;
+      return;
+    }
+    const ratio = devicePixelRatio;
+    const ctx = u.ctx;
+    const { left, top, width, height } = u.bbox;
+    const max = u.scales.x.max ?? 0;
+    ctx.save();
+    ctx.font = `600 ${FONT_PX * ratio}px system-ui, sans-serif`;
+    ctx.textBaseline = "bottom";
+    ctx.lineWidth = 2 * ratio;
+    ctx.strokeStyle = NON_FINITE;
+    for (const alert of this.alerts) {
+      let px = u.valToPos(alert.step, "x", true);
+      if (alert.step > max && alert.step <= max + 1) px = left + width;
+      if (!(px >= left && px <= left + width)) continue;
+      px = Math.round(px) + 0.5;
+      ctx.beginPath();
+      ctx.moveTo(px, top);
+      ctx.lineTo(px, top + height);
+      ctx.stroke();
+      const text = alertLabel(alert);
+      const textWidth = ctx.measureText(text).width;
+      const x = px + 4 * ratio + textWidth <= left + width ? px + 4 * ratio : px - 4 * ratio - textWidth;
+      const y = top + height - 6 * ratio;
+      ctx.fillStyle = "rgba(255, 255, 255, 0.85)";
+      ctx.fillRect(x - 2 * ratio, y - (FONT_PX + 3) * ratio, textWidth + 4 * ratio, (FONT_PX + 4) * ratio);
+      ctx.fillStyle = NON_FINITE;
+      ctx.fillText(text, x, y);
+    }
+    ctx.restore();
+    this.element.dataset.alerts = this.alerts.map((a) => `step ${a.step}: ${a.tensor}`).join("; ");
   }
 }

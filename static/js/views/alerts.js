@@ -1,0 +1,63 @@
+// @ts-check
+/**
+ * The alerts panel: each alert the run raised (step, phase, the tensor, what was found), and the
+ * switch that makes a NaN or Inf pause the run (docs/protocol.md, "Alerts").
+ */
+import { alertWhere } from "../lib/marks.js";
+
+/**
+ * @typedef {import("../lib/marks.js").AlertMark} AlertMark
+ * @typedef {import("../contract/contract").RunInfo} RunInfo
+ */
+
+export class AlertsView {
+  /**
+   * @param {HTMLElement} panel the panel, hidden while the run has no alert
+   * @param {HTMLOListElement} list @param {HTMLInputElement} toggle "Pause on NaN/Inf"
+   */
+  constructor(panel, list, toggle) {
+    this.panel = panel;
+    this.list = list;
+    this.toggle = toggle;
+  }
+
+  /** @param {(alerts: {nonfinite: boolean}) => Promise<unknown>} change */
+  bindSwitch(change) {
+    this.toggle.addEventListener("change", () => {
+      const wanted = this.toggle.checked;
+      this.toggle.disabled = true;
+      change({ nonfinite: wanted })
+        .catch(() => {
+          this.toggle.checked = !wanted; // refused: show the setting in force
+        })
+        .finally(() => {
+          this.toggle.disabled = false;
+        });
+    });
+  }
+
+  /** @param {RunInfo | null} run */
+  renderRun(run) {
+    if (run && !this.toggle.disabled) this.toggle.checked = run.alerts?.nonfinite ?? true;
+    this.toggle.title = "A NaN or Inf in the loss, a gradient, a parameter or the optimizer state pauses the run";
+  }
+
+  /** @param {AlertMark[]} alerts */
+  render(alerts) {
+    this.panel.hidden = alerts.length === 0;
+    this.list.replaceChildren(
+      ...alerts.map((alert) => {
+        const item = document.createElement("li");
+        const where = document.createElement("b");
+        where.textContent = `${alertWhere(alert)} · `;
+        const tensor = document.createElement("code");
+        tensor.textContent = alert.tensor;
+        const what = document.createElement("span");
+        what.textContent = `: ${alert.detail}${alert.paused ? "; the run paused here" : ""}`;
+        item.append(where, tensor, what);
+        return item;
+      }),
+    );
+    this.list.scrollTop = this.list.scrollHeight; // the newest in view
+  }
+}
