@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import statistics
 import sys
 import tempfile
@@ -129,6 +130,9 @@ def main() -> None:
                 seconds, size = case.full()
                 vg = case.values_and_grads()
                 tb = case.tensorboard(writer, i)
+                # untimed: TensorBoard's writer thread would otherwise take the GIL from the next
+                # round's measurements
+                writer.flush()
                 if i:  # the first round warms caches and allocators up
                     full.append(seconds)
                     grads.append(vg)
@@ -145,7 +149,11 @@ def main() -> None:
                 )
             )
         writer.close()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread, median of {args.repeats}")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} thread, median of {args.repeats}, "
+        f"{os.cpu_count()} cores, load average {load} (other processes slow all columns alike)"
+    )
     print(
         "| model | parameters | full ms | values+grads ms | TensorBoard ms "
         "| full / TB | values+grads / TB | bytes a frame |"
