@@ -130,6 +130,8 @@ def test_a_pause_at_max_speed_shows_the_last_steps_update(server: Server, page: 
 def test_keyboard_only(server: Server, page: Page) -> None:
     page.goto(server.url)
     expect(page.get_by_test_id("connection")).to_have_text("Live")
+    # a key press, unlike a click, does not wait for the button: wait for the worker to be ready
+    expect(page.get_by_role("button", name="Step")).to_be_enabled()
     page.get_by_role("button", name="Step").focus()
     page.keyboard.press("Enter")
     expect(page.get_by_test_id("step")).to_have_text("1")
