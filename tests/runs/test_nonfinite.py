@@ -1,6 +1,6 @@
 """The NaN/Inf alert in a real Session over a real pipe: a NaN or Inf that appears in the loss, a
-gradient or a parameter pauses the running loop right after the phase that wrote it, and the alert
-names that tensor, that phase and that step."""
+gradient or a parameter pauses the running loop at the first loss that shows it, and the alert
+names the tensor, the phase that wrote it and that phase's step."""
 
 from __future__ import annotations
 
@@ -75,7 +75,9 @@ def test_a_nan_loss_pauses_after_the_loss_phase_of_its_step(harness: Harness) ->
     assert all(p.grad is None for _, p in loop.parameters())
 
 
-def test_a_nan_gradient_pauses_after_backward_and_is_named(harness: Harness) -> None:
+def test_a_nan_gradient_is_named_with_its_backward_phase(harness: Harness) -> None:
+    """step() spreads it into the weight, so the next loss is NaN: the loop pauses there, and the
+    alert names the gradient of the step before, not the weight or the loss it spoiled."""
     loop = harness.session.loop
     weight = dict(loop.parameters())["weight"]
     weight.register_hook(lambda g: g * math.nan if loop.step == 3 else g)
@@ -83,9 +85,11 @@ def test_a_nan_gradient_pauses_after_backward_and_is_named(harness: Harness) -> 
     alert = alerted.alert
     assert (alert.step, alert.phase, alert.tensor) == (4, "backward", "weight.grad")
     assert alert.detail == "weight.grad holds 10 NaN and 0 ±Inf of its 10 elements"
-    assert (alerted.at_step, alerted.phase) == (3, "backward")
-    # the step phase has not run: the parameters are still finite
-    assert all(bool(torch.isfinite(p).all()) for _, p in loop.parameters())
+    assert where(alert) == "after the backward phase of step 4"
+    # found at the loss of step 5, before its backward
+    assert (alerted.at_step, alerted.phase, alerted.mid_step) == (4, "loss", True)
+    # checked against torch: SGD's step with that gradient made the weight NaN
+    assert bool(torch.isnan(weight).all())
 
 
 def test_a_parameter_the_step_made_infinite_is_named_not_the_loss_it_spoiled(
@@ -147,6 +151,6 @@ def test_a_resumed_run_does_not_alert_again_for_the_same_nan(harness: Harness) -
     messages += harness.do("pause")
     assert "alerted" not in kinds(messages)  # NaN parameters stay NaN: the learner has been told
     losses = losses_of(messages)
-    # step 2 finishes (its loss was finite; its NaN gradient goes into the weight), then NaN
-    assert sorted(losses) == [2, 3, 4, 5, 6] and math.isfinite(losses[2])
-    assert all(math.isnan(losses[step]) for step in (3, 4, 5, 6))
+    # found at the loss of step 3: that step finishes, and every loss from it on is NaN
+    assert sorted(losses) == [3, 4, 5, 6, 7]
+    assert all(math.isnan(loss) for loss in losses.values())
