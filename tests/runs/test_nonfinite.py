@@ -13,7 +13,7 @@ import torch
 from app.contract.run import AlertSettings
 from app.contract.worker import Alerted, SetAlerts
 from app.engine.experiments import ExperimentConfig
-from app.engine.optimizers import SGDConfig
+from app.engine.optimizers import AdamConfig, SGDConfig
 from app.runs.nonfinite import where
 from tests.runs.test_worker import Harness, Message, kinds, losses_of, snap
 
@@ -154,3 +154,20 @@ def test_a_resumed_run_does_not_alert_again_for_the_same_nan(harness: Harness) -
     # found at the loss of step 3: that step finishes, and every loss from it on is NaN
     assert sorted(losses) == [3, 4, 5, 6, 7]
     assert all(math.isnan(loss) for loss in losses.values())
+
+
+def test_non_finite_optimizer_state_is_named_before_the_parameter_it_makes() -> None:
+    harness = Harness(PLAIN.model_copy(update={"optimizer": AdamConfig(lr=0.01)}))
+    try:
+        for _ in range(2):
+            harness.do("step")
+        loop = harness.session.loop
+        weight = dict(loop.parameters())["weight"]
+        with torch.no_grad():
+            loop.optimizer.state[weight]["exp_avg"][0, 3] = math.nan
+            weight[0, 3] = math.nan  # as step() would have made it from that state
+        alert = the_alert(harness.do("start")).alert
+        assert (alert.step, alert.phase, alert.tensor) == (2, "step", "state.exp_avg of weight")
+        assert alert.detail == "state.exp_avg of weight holds 1 NaN and 0 ±Inf of its 10 elements"
+    finally:
+        harness.close()
