@@ -65,9 +65,13 @@ def test_a_diverging_run_pauses_with_the_alert_shown_and_marked(server: Server, 
     expect(alerts).to_be_visible()
     expect(alerts.locator("li")).to_have_count(1)
     item = alerts.locator("li").first
-    expect(item).to_contain_text(", loss phase · loss: the loss is Infinity")
+    expect(item).to_contain_text(
+        re.compile(r"The loss phase of step \d+ · loss: the loss is Infinity")
+    )
     expect(item).to_contain_text("the run paused here")
-    step = int(item.inner_text().split(",")[0].removeprefix("Step "))
+    found = re.search(r"The loss phase of step (\d+)", item.inner_text())
+    assert found is not None
+    step = int(found.group(1))
     # paused before that step's backward: the steps before it are on the chart, finite
     expect(page.get_by_test_id("step")).to_have_text(str(step - 1))
     expect(page.get_by_test_id("phase")).to_contain_text("loss")

@@ -10,6 +10,6 @@ test("an alert's chart label names the tensor", () => {
 });
 
 test("an alert says its step and phase, or that it was there from the start", () => {
-  assert.equal(alertWhere(alert), "Step 16, backward phase");
+  assert.equal(alertWhere(alert), "The backward phase of step 16");
   assert.equal(alertWhere({ ...alert, step: 0, phase: null, tensor: "1.bias" }), "At initialisation");
 });

@@ -32,7 +32,9 @@ export function alertLabel(alert) {
  * @param {AlertMark} alert
  */
 export function alertWhere(alert) {
-  return alert.phase ? `Step ${alert.step}, ${alert.phase} phase` : "At initialisation";
+  // "the loss phase of step 15": while the readout still counts 14 steps taken, the words say
+  // which step was under way, as the run's reason does
+  return alert.phase ? `The ${alert.phase} phase of step ${alert.step}` : "At initialisation";
 }
 
 /** Short names for hyperparameters in a label; others keep their config key. */
