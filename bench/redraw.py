@@ -1,0 +1,209 @@
+"""The loss chart's redraw time with a 1,000,000-step history, and whether a one-step spike shows.
+
+    .venv/bin/python bench/redraw.py [--steps 1000000] [--redraws 20]
+
+1. A fresh data directory whose SQLite history (app.store.history.History) holds one stopped run
+   of the seed experiment with `--steps` losses (a slow decay with noise, about 0.5 to 1.5), one
+   of them, 0.654321 of the way along, 1000 times its neighbours.
+2. `python -m app` on it in a subprocess (no default run), Debian's Chromium (Playwright, the
+   browser tests' arguments) at 1280×800 opening the page on that run; the time until the page
+   shows the last step.
+3. `--redraws` times each way, a click on "Log scale": the page rebuilds the chart (lossChart.js
+   `setLog` makes a new uPlot plot, then `setLosses` decimates the whole history per pixel column
+   and hands it the columns). Timed with performance.now() in the page, from the click to the
+   drawing finished (every task and microtask it queued run, then the canvas read back, which
+   makes the browser rasterise what was drawn), and from the click to the next animation frame.
+4. The spike: on the drawn canvas, the highest pixel of the loss line's colour must sit at the
+   spike's step and over half the plot area's height above the line's median height, on the
+   linear and on the log scale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import sync_playwright
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from app.engine.experiments import ExperimentConfig
+from app.store.history import History
+from tests.browser.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from tests.support import Server, free_port
+
+SPIKE_AT = 0.654321  # of the way along the run
+SPIKE = 1000.0  # times the neighbours' loss
+CHUNK = 100_000
+
+# From the click to the drawing done, and to the next animation frame, in milliseconds.
+TIME_REDRAWS = """
+async (count) => {
+  const box = document.getElementById('logscale');
+  const frame = () => new Promise((done) => requestAnimationFrame(() => done()));
+  const tasks = () => new Promise((done) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => done();
+    channel.port2.postMessage(0);
+  });
+  const drawn = [], framed = [];
+  for (let i = 0; i < count; i++) {
+    await frame();
+    await frame();
+    const t0 = performance.now();
+    box.click();
+    await tasks();
+    document.querySelector('#loss-chart canvas').getContext('2d').getImageData(0, 0, 1, 1);
+    drawn.push(performance.now() - t0);
+    await frame();
+    framed.push(performance.now() - t0);
+  }
+  return {drawn, framed, log: box.checked};
+}
+"""
+
+# Where the loss line's colour (SERIES_COLORS[0], #1d4ed8) is drawn on the chart's canvas, as
+# fractions of the plot area (uPlot's .u-over): its highest pixel, and the median height.
+FIND_LINE = """
+() => {
+  const canvas = document.querySelector('#loss-chart canvas');
+  const over = document.querySelector('#loss-chart .u-over').getBoundingClientRect();
+  const box = canvas.getBoundingClientRect();
+  const sx = canvas.width / box.width, sy = canvas.height / box.height;
+  const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  let top = null;
+  const heights = [];
+  for (let y = 0; y < canvas.height; y++) {
+    for (let x = 0; x < canvas.width; x++) {
+      const k = 4 * (y * canvas.width + x);
+      const far = Math.abs(pixels[k] - 29) + Math.abs(pixels[k + 1] - 78) + Math.abs(pixels[k + 2] - 216);
+      if (pixels[k + 3] < 200 || far > 60) continue;
+      const at = {x: (x / sx + box.left - over.left) / over.width,
+                  y: (y / sy + box.top - over.top) / over.height};
+      if (top === null) top = at;
+      heights.push(at.y);
+    }
+  }
+  heights.sort((a, b) => a - b);
+  return {top, median: heights.length ? heights[heights.length >> 1] : null,
+          pixels: heights.length, ticks: document.getElementById('loss-chart').dataset.yTicks};
+}
+"""
+
+
+def spike_step(steps: int) -> int:
+    return round(SPIKE_AT * steps)
+
+
+def losses(steps: int) -> list[float]:
+    rng = random.Random(0)
+    values = [0.5 + math.exp(-step / 200_000) * (0.5 + 0.5 * rng.random()) for step in range(steps)]
+    values[spike_step(steps) - 1] = SPIKE * values[spike_step(steps) - 2]
+    return values
+
+
+def write_history(data_dir: Path, steps: int) -> str:
+    history = History(data_dir / "stepscope.sqlite3")
+    run_id = uuid.uuid4().hex[:12]
+    history.add_run(run_id, "seed-linear", ExperimentConfig().model_dump(), "stopped")
+    values = losses(steps)
+    for first in range(0, steps, CHUNK):
+        history.append_scalars(run_id, first + 1, values[first : first + CHUNK])
+    history.close()
+    return run_id
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def spike_shown(line: dict[str, Any], steps: int) -> bool:
+    """The line's highest pixel is at the top of the plot, within 3 px columns of the spike."""
+    top = line["top"]
+    return bool(
+        top and top["y"] < 0.05 and abs(top["x"] - (spike_step(steps) - 1) / (steps - 1)) < 0.003
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=1_000_000)
+    parser.add_argument("--redraws", type=int, default=20)
+    args = parser.parse_args()
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    with tempfile.TemporaryDirectory() as folder:
+        data_dir = Path(folder) / "data"
+        started = time.perf_counter()
+        run_id = write_history(data_dir, args.steps)
+        written = time.perf_counter() - started
+        server = Server(data_dir, free_port(), env={"STEPSCOPE_DEFAULT_RUN": "false"})
+        server.start()
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                page = browser.new_page(viewport={"width": 1280, "height": 800})
+                errors: list[str] = []
+                page.on("pageerror", lambda error: errors.append(str(error)))
+                started = time.perf_counter()
+                page.goto(f"{server.url}#run={run_id}")
+                page.wait_for_function(
+                    "n => document.getElementById('readout-step').textContent"
+                    ".replace(/\\D/g, '') === String(n)",
+                    arg=args.steps,
+                    timeout=120_000,
+                )
+                loaded = time.perf_counter() - started
+                page.wait_for_timeout(1000)  # the legend's fit, a resize: let the page settle
+                linear = page.evaluate(FIND_LINE)
+                ARTIFACTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(ARTIFACTS / "redraw-linear-1280x800.png"))
+                on = page.evaluate(TIME_REDRAWS, 1)  # to the log scale: the rounds end there
+                assert on["log"], "the Log scale box did not check"
+                logarithmic = page.evaluate(FIND_LINE)
+                page.screenshot(path=str(ARTIFACTS / "redraw-log-1280x800.png"))
+                rounds = page.evaluate(TIME_REDRAWS, 2 * args.redraws)
+                browser.close()
+        finally:
+            server.stop()
+    drawn, framed = rounds["drawn"], rounds["framed"]
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(
+        f"history of {args.steps:,} steps written in {written:.1f} s; spike at step {spike_step(args.steps):,}"
+    )
+    print("| measure | value |")
+    print("| --- | --- |")
+    print(f"| page opened to the last step shown, s | {loaded:.1f} |")
+    print(
+        f"| redraw on a Log scale click, drawn, ms (median, p95, max; {len(drawn)} clicks) | "
+        f"**{statistics.median(drawn):.1f}**, **{percentile(drawn, 0.95):.1f}**, {max(drawn):.1f} |"
+    )
+    print(
+        f"| the same, to the next animation frame, ms (median, p95) | "
+        f"{statistics.median(framed):.1f}, {percentile(framed, 0.95):.1f} |"
+    )
+    for name, line in (("linear", linear), ("log", logarithmic)):
+        top = line["top"]
+        print(
+            f"| spike, {name} scale: line's highest pixel at x, y (plot fractions, from the top "
+            f"left; spike's x {(spike_step(args.steps) - 1) / (args.steps - 1):.4f}); "
+            f"the line's median y | "
+            f"{top['x']:.4f}, {top['y']:.3f}; {line['median']:.3f} — "
+            f"{'visible' if spike_shown(line, args.steps) else 'NOT visible'} |"
+        )
+        print(f"| y ticks, {name} scale | {line['ticks']} |")
+    if errors:
+        print(f"page errors: {errors}")
+
+
+if __name__ == "__main__":
+    main()
