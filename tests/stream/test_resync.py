@@ -10,7 +10,7 @@ from typing import Any, cast
 
 from app.api.stream import _send_frames
 from app.contract.events import Scalars
-from app.contract.run import RunInfo
+from app.contract.run import AlertSettings, RunInfo
 from app.engine.experiments import ExperimentConfig
 from app.runs.manager import RunManager
 from app.runs.state import RunState
@@ -55,6 +55,7 @@ class Runs:
             loss=None,
             phase=None,
             ready=True,
+            alerts=AlertSettings(),
         )
 
 
