@@ -3,17 +3,19 @@
     .venv/bin/python bench/fanout.py [--seconds 10] [--clients 50]
 
 One `python -m app` in a subprocess (its default settings: send_timeout 10 s, 64 connections at
-most), its seed run at full speed ("Max"), and in one run:
-1. no client: steps/s from the run's step count, the server's RSS (/proc/<pid>/status VmRSS);
+most), its seed run at full speed ("Max"), and in one run, `--seconds` a phase:
+1. no client: steps/s from the run's step count, the server's RSS (/proc/<pid>/status VmRSS,
+   every 0.1 s);
 2. `--clients` websocket clients (the `websockets` package, one asyncio loop in a separate
-   process) reading every message: steps/s, the server's RSS, and for every live `scalars`
-   message the delay from its `t1` (the worker's wall clock when it sent the batch) to the client
-   receiving it;
+   process) reading every message, measured once every one has its history (the connect burst
+   over): steps/s, the server's RSS, and for every live `scalars` message the delay from its `t1`
+   (the worker's wall clock when it sent the batch) to the client receiving it;
 3. the same clients plus one that opens a websocket with a 4 KiB receive buffer and never reads
-   (tests/support.py's stalled_websocket): steps/s over `--seconds` after it connected, the same
-   latency, the server's RSS until the server gives up on it, then what the stalled client finds
-   when it finally reads (a 1008 close frame, or a new `hello`: a resync).
-The ratios are against phase 1. The server, its worker and the clients share this machine's cores.
+   (tests/support.py's stalled_websocket): the same figures over its first `--seconds`, then the
+   server's RSS until the server stops counting it, then what it finds when it finally reads (a
+   1008 close frame, or a new `hello`: a resync);
+4. the same clients again, the stalled one gone; 5. no client again.
+The ratios are against the mean of 1 and 5. Server, worker and clients share this machine's cores.
 """
 
 from __future__ import annotations
@@ -46,6 +48,12 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -54,8 +62,11 @@ def percentile(values: list[float], q: float) -> float:
 # The clients, in their own process -------------------------------------------------------------
 
 
-async def reader(url: str, received: list[tuple[float, float]], ends: list[str]) -> None:
-    """One healthy client: reads every message; keeps (arrival, arrival − t1) of live scalars."""
+async def reader(
+    url: str, received: list[tuple[float, float]], ends: list[str], replayed: asyncio.Queue[None]
+) -> None:
+    """One healthy client: reads every message; keeps (arrival, arrival − t1) of live scalars,
+    and says when the history replay on connect has arrived."""
     import websockets
 
     hellos = 0
@@ -68,6 +79,8 @@ async def reader(url: str, received: list[tuple[float, float]], ends: list[str])
                 event = json.loads(message)
                 if event["type"] == "hello":
                     hellos += 1
+                elif event["type"] == "scalars" and event["history"] and hellos == 1:
+                    replayed.put_nowait(None)
                 elif event["type"] == "scalars" and not event["history"] and event["t1"]:
                     received.append((now, now - event["t1"]))
         ends.append(f"closed {ws.close_code}")
@@ -81,7 +94,11 @@ async def reader(url: str, received: list[tuple[float, float]], ends: list[str])
 async def clients(url: str, count: int, control: Connection) -> None:
     received: list[tuple[float, float]] = []
     ends: list[str] = []
-    tasks = [asyncio.create_task(reader(url, received, ends)) for _ in range(count)]
+    replayed: asyncio.Queue[None] = asyncio.Queue()
+    tasks = [asyncio.create_task(reader(url, received, ends, replayed)) for _ in range(count)]
+    for _ in range(count):
+        await replayed.get()
+    control.send("replayed")  # every client has its history: the connect burst is over
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, control.recv)  # "stop"
     for task in tasks:
@@ -148,13 +165,18 @@ def read_stalled(stalled: socket.socket, limit: float) -> str:
 def window(server: Server, run_id: str, seconds: float) -> dict[str, Any]:
     """Steps/s over `seconds`, sampling the server's RSS every 0.1 s."""
     assert server.process is not None
-    rss = [rss_mb(server.process.pid)]
+    rss, cpu = [rss_mb(server.process.pid)], cpu_seconds(server.process.pid)
     first, started = call(server, f"api/runs/{run_id}")["step"], time.perf_counter()
     while time.perf_counter() - started < seconds:
         time.sleep(0.1)
         rss.append(rss_mb(server.process.pid))
     last, elapsed = call(server, f"api/runs/{run_id}")["step"], time.perf_counter() - started
-    return {"rate": (last - first) / elapsed, "rss": rss, "from": time.time() - elapsed}
+    return {
+        "rate": (last - first) / elapsed,
+        "rss": rss,
+        "from": time.time() - elapsed,
+        "cpu": (cpu_seconds(server.process.pid) - cpu) / elapsed,
+    }
 
 
 def main() -> None:
@@ -184,6 +206,7 @@ def main() -> None:
             )
             process.start()
             wait_for_connections(server, args.clients, 60)
+            assert control.poll(120) and control.recv() == "replayed"
             time.sleep(WARM_UP)
             healthy = window(server, run_id, args.seconds)
 
@@ -203,58 +226,64 @@ def main() -> None:
             after_drop = rss_mb(server.process.pid)
             fate = read_stalled(stalled, 3 * send_timeout + 5)
             stalled.close()
+            time.sleep(WARM_UP)
+            healthy_again = window(server, run_id, args.seconds)
 
             control.send("stop")
             results = control.recv()
             process.join(timeout=30)
+            wait_for_connections(server, 0, 30)
+            time.sleep(WARM_UP)
+            alone_again = window(server, run_id, args.seconds)
             step = call(server, f"api/runs/{run_id}")["step"]
         finally:
             server.stop()
 
-    def latencies(phase: dict[str, Any], until: float) -> list[float]:
+    def latencies(phase: dict[str, Any]) -> list[float]:
+        until = phase["from"] + args.seconds
         return [1000 * d for at, d in results["received"] if phase["from"] <= at <= until]
 
-    in_healthy = latencies(healthy, healthy["from"] + args.seconds)
-    in_stalled = latencies(with_stalled, with_stalled["from"] + args.seconds)
+    n = args.clients
+    bare = (alone["rate"] + alone_again["rate"]) / 2
     ends: dict[str, int] = {}
     for end in results["ends"]:
         ends[end] = ends.get(end, 0) + 1
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"send_timeout {send_timeout} s; {step:,} steps in all; {args.seconds:.0f} s a phase")
-    print("| measure | value |")
-    print("| --- | --- |")
-    print(f"| no client, steps/s | {alone['rate']:,.0f} |")
-    print(f"| {args.clients} clients reading, steps/s | {healthy['rate']:,.0f} |")
-    print(f"| {args.clients} clients + 1 stalled, steps/s | {with_stalled['rate']:,.0f} |")
     print(
-        f"| **ratio {args.clients} clients / no client** | **{healthy['rate'] / alone['rate']:.3f}** |"
+        "| phase, in order | steps/s | / no client | latency t1 → client, ms: median, p95, max "
+        "(messages) | server RSS, MB: median, max | server CPU, % of a core |"
     )
-    print(
-        f"| **ratio {args.clients} clients + stalled / no client** | "
-        f"**{with_stalled['rate'] / alone['rate']:.3f}** |"
+    print("| --- | ---: | ---: | --- | --- | ---: |")
+    phases = (
+        ("no client", alone),
+        (f"{n} clients reading", healthy),
+        (f"{n} clients + 1 stalled (its first {args.seconds:.0f} s)", with_stalled),
+        (f"{n} clients, the stalled one dropped", healthy_again),
+        ("no client again", alone_again),
     )
-    for name, values in ((f"{args.clients} clients", in_healthy), ("+ stalled", in_stalled)):
-        print(
-            f"| latency t1 → client, {name}, ms (median, p95, max; messages) | "
+    for name, phase in phases:
+        values = latencies(phase)
+        delay = (
             f"{statistics.median(values):.1f}, {percentile(values, 0.95):.1f}, "
-            f"{max(values):.1f}; {len(values):,} |"
+            f"{max(values):.1f} ({len(values):,})"
+            if values
+            else "—"
         )
+        print(
+            f"| {name} | {phase['rate']:,.0f} | {phase['rate'] / bare:.3f} | {delay} | "
+            f"{statistics.median(phase['rss']):.1f}, {max(phase['rss']):.1f} | "
+            f"{100 * phase['cpu']:.0f} |"
+        )
+    base = statistics.median(healthy["rss"])
     print(
-        f"| server RSS MB: no client (max), {args.clients} clients (max) | "
-        f"{max(alone['rss']):.1f}, {max(healthy['rss']):.1f} |"
+        f"server RSS with the stalled client, max until dropped: {peak:.1f} MB, "
+        f"{peak - base:+.1f} MB against the {n} clients' median; after the drop {after_drop:.1f}"
     )
-    print(
-        f"| server RSS MB with the stalled client (max until dropped), after the drop | "
-        f"{peak:.1f}, {after_drop:.1f} |"
-    )
-    print(
-        f"| **held for the stalled client, MB (its max − {args.clients} clients' max)** | "
-        f"**{peak - max(healthy['rss']):.1f}** |"
-    )
-    state = "still counted" if still_counted else "no longer counted"
-    print(f"| stalled client: {state} after, s | {dropped_after:.1f} |")
-    print(f"| stalled client, reading at last | {fate} |")
-    print(f"| healthy clients at the end | {ends} |")
+    state = "no longer counted" if not still_counted else "STILL counted"
+    print(f"stalled client: {state} {dropped_after:.1f} s after it connected")
+    print(f"stalled client, reading at last: {fate}")
+    print(f"healthy clients at the end: {ends}")
 
 
 if __name__ == "__main__":
