@@ -83,6 +83,18 @@ def call(server: Server, path: str, method: str = "GET", body: object = None) ->
         return json.load(response)
 
 
+def ready_run(server: Server, config: dict[str, Any]) -> str:
+    """Create a run of `config` on the real server and wait until its worker has built the loop
+    (a failed worker fails the test with its reason)."""
+    run_id: str = call(server, "api/runs", "POST", config)["id"]
+    deadline = time.monotonic() + 60
+    while not (run := call(server, f"api/runs/{run_id}"))["ready"]:
+        assert run["state"] != "failed", run["reason"]
+        assert time.monotonic() < deadline, "the worker did not get ready"
+        time.sleep(0.1)
+    return run_id
+
+
 def stalled_websocket(server: Server, run_id: str) -> socket.socket:
     """A client that opens a run's websocket with a tiny receive buffer and then reads nothing: the
     slow browser tab every fan-out must survive."""

@@ -13,14 +13,13 @@ import time
 import urllib.error
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from websockets.sync.client import connect
 
 from app.contract.snapshot import SnapshotHeader
 from app.stream.protocol import decode_snapshot
-from tests.support import Server, call, free_port
+from tests.support import Server, call, free_port, ready_run
 
 ROOT = Path(__file__).resolve().parents[2]
 RIPPLE = ROOT / "examples" / "ripple.py"
@@ -167,16 +166,6 @@ def test_the_loaded_experiments_are_listed_with_their_source(server: Server, fil
         "wide-mlp",
     ]
     assert set(names[names.index("wide-mlp") + 1 :]) == {"ripple", "wave", "probe"}
-
-
-def ready_run(server: Server, config: dict[str, Any]) -> str:
-    run_id: str = call(server, "api/runs", "POST", config)["id"]
-    deadline = time.monotonic() + 60
-    while not (run := call(server, f"api/runs/{run_id}"))["ready"]:
-        assert run["state"] != "failed", run["reason"]
-        assert time.monotonic() < deadline, "the worker did not get ready"
-        time.sleep(0.1)
-    return run_id
 
 
 def train_until(server: Server, run_id: str, steps: int) -> list[float]:

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from websockets.sync.client import connect
 
-from tests.support import Server, call, free_port
+from tests.support import Server, call, free_port, ready_run
 
 pytestmark = pytest.mark.slow
 
@@ -47,16 +47,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     running.start()
     yield running
     running.stop()
-
-
-def ready_run(server: Server, config: dict[str, Any]) -> str:
-    run_id: str = call(server, "api/runs", "POST", config)["id"]
-    deadline = time.monotonic() + 60
-    while not (run := call(server, f"api/runs/{run_id}"))["ready"]:
-        assert run["state"] != "failed", run["reason"]
-        assert time.monotonic() < deadline, "the worker did not get ready"
-        time.sleep(0.1)
-    return run_id
 
 
 def name_of(config: dict[str, Any]) -> str:
