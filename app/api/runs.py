@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, status
 
 from app.api.deps import HistoryDep, RunsDep
 from app.api.schemas import PaceChange
+from app.contract.health import Instrumentation
 from app.contract.rest import DataPoints, LossSurface, Problem, RefusedInput, ScalarsExport
 from app.contract.run import AlertSettings, RunInfo
 from app.engine.experiments import ExperimentConfig, Teaching
@@ -80,6 +81,16 @@ async def change_teaching(run_id: str, teaching: Teaching, runs: RunsDep) -> Run
 async def change_alerts(run_id: str, alerts: AlertSettings, runs: RunsDep) -> RunInfo:
     """nonfinite: a NaN or Inf pauses the run and names the first tensor (on by default)."""
     return runs.change_alerts(run_id, alerts).info()
+
+
+@router.put("/{run_id}/instrumentation", responses=FORBIDDEN)
+async def change_instrumentation(
+    run_id: str, instrumentation: Instrumentation, runs: RunsDep
+) -> RunInfo:
+    """budget: the share of wall time snapshots, hooks and evaluation may take (0.005 .. 0.5;
+    0.05 by default). Snapshots and health points thin out to keep it; every step's loss still
+    comes."""
+    return runs.change_instrumentation(run_id, instrumentation).info()
 
 
 @router.put("/{run_id}/pace", responses=FORBIDDEN)

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from app.contract.base import PROTOCOL_VERSION, Message
+from app.contract.health import HealthPoint
 from app.contract.run import RunInfo
 from app.contract.views import Evaluation
 from app.engine.loop import Phase
@@ -77,6 +78,15 @@ class Evaluations(Event):
     history: bool = Field(default=False, description="true: read from the history on (re)sync")
 
 
+class Health(Event):
+    """Training health (distributions, norms, update ratios, dead units, overhead), with
+    snapshots: every command's, and at most 2 a second while running."""
+
+    type: Literal["health"] = "health"
+    points: list[HealthPoint] = Field(description="in step order")
+    history: bool = Field(default=False, description="true: read from the history on (re)sync")
+
+
 class Reset(Event):
     type: Literal["reset"] = "reset"
 
@@ -91,19 +101,28 @@ class OptimizerMark(Event):
     )
 
 
+AlertKind = Literal["nonfinite", "exploding", "vanishing", "dead_units"]
+
+
 class Alert(Event):
-    """Something went wrong in the training itself; a running run pauses where it was found."""
+    """Something went wrong in the training itself. A nonfinite alert pauses a running run where
+    it was found; the health alerts (exploding, vanishing, dead_units) never pause."""
 
     type: Literal["alert"] = "alert"
-    kind: Literal["nonfinite"] = Field(description="nonfinite: a NaN or ±Inf appeared")
+    kind: AlertKind = Field(
+        description="nonfinite: a NaN or ±Inf appeared; exploding: the total gradient norm "
+        "jumped past 10× its recent median; vanishing: a weight's ‖g‖/‖θ‖ fell below 1e-3 of the "
+        "largest layer's; dead_units: half or more of a ReLU layer's units output 0 for a batch"
+    )
     step: int = Field(description="the step whose `phase` wrote the tensor (0: at initialisation)")
     phase: Phase | None = Field(
         description="the phase that wrote it: loss (the loss), backward (a gradient), step (a "
         "parameter or optimizer state); null at initialisation"
     )
     tensor: str = Field(
-        description='the first non-finite tensor: "loss", "<parameter>", "<parameter>.grad" or '
-        '"state.<name> of <parameter>"'
+        description='nonfinite: the first non-finite tensor: "loss", "<parameter>", '
+        '"<parameter>.grad" or "state.<name> of <parameter>"; exploding: "all parameters"; '
+        "vanishing: the parameter; dead_units: the ReLU module"
     )
     detail: str = Field(description="what was found, in words")
     paused: bool = Field(description="true: the alert paused the running loop")
@@ -120,6 +139,6 @@ class Pong(Event):
 
 
 ServerEvent = Annotated[
-    Hello | Status | Scalars | Evaluations | Reset | OptimizerMark | Alert | Error | Pong,
+    Hello | Status | Scalars | Evaluations | Health | Reset | OptimizerMark | Alert | Error | Pong,
     Field(discriminator="type"),
 ]

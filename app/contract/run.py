@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import ConfigDict, Field
 
 from app.contract.base import Message
+from app.contract.health import Instrumentation
 from app.engine.experiments import ExperimentConfig
 from app.engine.loop import Phase
 from app.runs.state import RunState
@@ -36,3 +37,6 @@ class RunInfo(Message):
     phase: Phase | None = Field(description="the last phase that ran")
     ready: bool = Field(description="the worker process has built the model")
     alerts: AlertSettings = Field(description="which alerts pause the run")
+    instrumentation: Instrumentation = Field(
+        description="the overhead budget of snapshots, hooks and evaluation"
+    )

@@ -12,6 +12,7 @@ from pydantic import ConfigDict, Field
 
 from app.contract.base import Message
 from app.contract.events import Alert, OwnPath, RaceSeries
+from app.contract.health import HealthPoint, Instrumentation
 from app.contract.run import AlertSettings
 from app.contract.views import Evaluation
 from app.engine.experiments import Teaching
@@ -47,8 +48,14 @@ class SetAlerts(Message):
     alerts: AlertSettings
 
 
+class SetInstrumentation(Message):
+    kind: Literal["instrumentation"] = "instrumentation"
+    instrumentation: Instrumentation
+
+
 WorkerCommand = Annotated[
-    Control | SetOptimizer | SetTeaching | SetPace | SetAlerts, Field(discriminator="kind")
+    Control | SetOptimizer | SetTeaching | SetPace | SetAlerts | SetInstrumentation,
+    Field(discriminator="kind"),
 ]
 
 
@@ -99,8 +106,15 @@ class Evaluated(Message):
     point: Evaluation
 
 
+class HealthMeasured(Message):
+    """A health point, sent just before the snapshot it was made from."""
+
+    kind: Literal["health"] = "health"
+    point: HealthPoint
+
+
 class Alerted(Message):
-    """A non-finite value was found. When `paused`, the loop stopped itself where it was found:
+    """An alert: a non-finite value, or a health alert (never paused). When `paused`, the loop stopped itself where it was found:
     its scalars were flushed before this message, and the snapshot of that moment follows it."""
 
     kind: Literal["alerted"] = "alerted"
@@ -116,6 +130,14 @@ class Failed(Message):
 
 
 WorkerMessage = Annotated[
-    Ready | ScalarsBatch | SnapshotFrame | Evaluated | Ack | OptimizerChanged | Alerted | Failed,
+    Ready
+    | ScalarsBatch
+    | SnapshotFrame
+    | Evaluated
+    | HealthMeasured
+    | Ack
+    | OptimizerChanged
+    | Alerted
+    | Failed,
     Field(discriminator="kind"),
 ]

@@ -13,10 +13,12 @@ import time
 import uuid
 from typing import Any
 
+from app.contract.health import Instrumentation
 from app.contract.run import AlertSettings, RunInfo
 from app.contract.worker import (
     Control,
     SetAlerts,
+    SetInstrumentation,
     SetOptimizer,
     SetPace,
     SetTeaching,
@@ -118,6 +120,15 @@ class RunManager:
         run = self._live(run_id, "change the alerts of")
         run.alerts = alerts
         send(run, SetAlerts(alerts=alerts))
+        publish_status(self.hub, run)
+        return run
+
+    def change_instrumentation(self, run_id: str, instrumentation: Instrumentation) -> Run:
+        """The overhead budget: a setting of the live run, like its alerts (kept across a reset,
+        not in the stored config)."""
+        run = self._live(run_id, "change the instrumentation budget of")
+        run.instrumentation = instrumentation
+        send(run, SetInstrumentation(instrumentation=instrumentation))
         publish_status(self.hub, run)
         return run
 

@@ -11,6 +11,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from app.contract.health import Instrumentation
 from app.contract.run import AlertSettings, RunInfo
 from app.engine.experiments import EXPERIMENTS, ExperimentConfig
 from app.engine.loop import Phase
@@ -39,6 +40,8 @@ class Run:
     # which alerts pause the run: a setting of the live run (its worker applies it), not of the
     # experiment, so it is not part of the stored config
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    # the overhead budget: like the alerts, how the run is watched, not what is trained
+    instrumentation: Instrumentation = field(default_factory=Instrumentation)
     process: BaseProcess | None = field(default=None, repr=False)
     commands: Connection | None = field(default=None, repr=False)
     posted: Any = field(default=None, repr=False)  # commands sent, shared with the worker
@@ -69,6 +72,7 @@ class Run:
             phase=self.phase,
             ready=self.ready,
             alerts=self.alerts,
+            instrumentation=self.instrumentation,
         )
 
 
@@ -87,6 +91,7 @@ def record_info(record: RunRecord) -> RunInfo:
         phase=None,
         ready=False,
         alerts=AlertSettings(),
+        instrumentation=Instrumentation(),
     )
 
 

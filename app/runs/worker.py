@@ -28,6 +28,7 @@ from typing import Protocol
 import torch
 
 from app.contract.events import Alert
+from app.contract.health import BUDGET_DEFAULT
 from app.contract.views import Evaluation
 from app.contract.worker import (
     Ack,
@@ -39,6 +40,7 @@ from app.contract.worker import (
     Ready,
     ScalarsBatch,
     SetAlerts,
+    SetInstrumentation,
     SetOptimizer,
     SetPace,
     SetTeaching,
@@ -77,13 +79,14 @@ class Session:
         self.config = config
         self.running = False
         self.watch_nonfinite = True  # the run's alerts.nonfinite setting, kept across a reset
+        self.budget = BUDGET_DEFAULT  # the run's instrumentation budget, kept across a reset
         self._build()
 
     def _build(self) -> None:
         self.loop = TrainingLoop(self.config)
         self.recorder = Recorder(self.loop.parameters())
         self.recorder.attach(self.loop.optimizer)
-        self.governor = Governor()
+        self.governor = Governor(budget=self.budget)
         self.watch = NonfiniteWatch(self.loop, self.watch_nonfinite)
         self.pending: list[torch.Tensor] = []
         self.pending_since = time.time()
@@ -271,6 +274,8 @@ class Session:
                 self.config = self.config.model_copy(update={"steps_per_second": pace})
             case SetAlerts(alerts=alerts):
                 self.watch_nonfinite = self.watch.enabled = alerts.nonfinite
+            case SetInstrumentation(instrumentation=instrumentation):
+                self.budget = self.governor.budget = instrumentation.budget
         return True
 
     def control(self, command: Command) -> bool:

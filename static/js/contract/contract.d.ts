@@ -5,10 +5,18 @@ export type Command = "start" | "pause" | "step" | "phase" | "reset" | "stop";
 export type Phase = "zero_grad" | "forward" | "loss" | "backward" | "step";
 export type RunState = "idle" | "running" | "paused" | "stopped" | "failed";
 export type ServerEvent =
-  Hello | Status | Scalars | Evaluations | Reset | OptimizerMark | Alert | Error | Pong;
-export type WorkerCommand = Control | SetOptimizer | SetTeaching | SetPace | SetAlerts;
+  Hello | Status | Scalars | Evaluations | Health | Reset | OptimizerMark | Alert | Error | Pong;
+export type WorkerCommand = Control | SetOptimizer | SetTeaching | SetPace | SetAlerts | SetInstrumentation;
 export type WorkerMessage =
-  Ready | ScalarsBatch | SnapshotFrame | Evaluated | Ack | OptimizerChanged | Alerted | Failed;
+  | Ready
+  | ScalarsBatch
+  | SnapshotFrame
+  | Evaluated
+  | HealthMeasured
+  | Ack
+  | OptimizerChanged
+  | Alerted
+  | Failed;
 
 /**
  * Every message between worker, server and browser (docs/protocol.md).
@@ -81,15 +89,16 @@ export interface AdamaxConfig {
   name: "adamax";
 }
 /**
- * Something went wrong in the training itself; a running run pauses where it was found.
+ * Something went wrong in the training itself. A nonfinite alert pauses a running run where
+ * it was found; the health alerts (exploding, vanishing, dead_units) never pause.
  */
 export interface Alert {
   v: 1;
   type: "alert";
   /**
-   * nonfinite: a NaN or ±Inf appeared
+   * nonfinite: a NaN or ±Inf appeared; exploding: the total gradient norm jumped past 10× its recent median; vanishing: a weight's ‖g‖/‖θ‖ fell below 1e-3 of the largest layer's; dead_units: half or more of a ReLU layer's units output 0 for a batch
    */
-  kind: "nonfinite";
+  kind: "nonfinite" | "exploding" | "vanishing" | "dead_units";
   /**
    * the step whose `phase` wrote the tensor (0: at initialisation)
    */
@@ -99,7 +108,7 @@ export interface Alert {
    */
   phase: Phase | null;
   /**
-   * the first non-finite tensor: "loss", "<parameter>", "<parameter>.grad" or "state.<name> of <parameter>"
+   * nonfinite: the first non-finite tensor: "loss", "<parameter>", "<parameter>.grad" or "state.<name> of <parameter>"; exploding: "all parameters"; vanishing: the parameter; dead_units: the ReLU module
    */
   tensor: string;
   /**
@@ -125,7 +134,7 @@ export interface AlertSettings {
   nonfinite: boolean;
 }
 /**
- * A non-finite value was found. When `paused`, the loop stopped itself where it was found:
+ * An alert: a non-finite value, or a health alert (never paused). When `paused`, the loop stopped itself where it was found:
  * its scalars were flushed before this message, and the snapshot of that moment follows it.
  */
 export interface Alerted {
@@ -190,6 +199,31 @@ export interface Control {
 export interface CurveView {
   x: number[];
   y: number[];
+}
+/**
+ * The histogram of one field of one parameter, over all of its elements.
+ */
+export interface Distribution {
+  /**
+   * "value", "grad", "update" or "state.<key>" (state.exp_avg_sq)
+   */
+  field: string;
+  /**
+   * the bins' range: the smallest finite element
+   */
+  low: number;
+  /**
+   * the largest finite element
+   */
+  high: number;
+  /**
+   * 64 bins: torch.histc(finite elements, 64, low, high); a constant tensor (low = high) follows histc's range low − 1 .. high + 1, all in bin 32
+   */
+  counts: number[];
+  /**
+   * NaN and ±Inf elements, not in counts
+   */
+  nonfinite: number;
 }
 export interface Error {
   v: 1;
@@ -426,6 +460,112 @@ export interface FilterView {
 export interface ForwardEffect {
   phase: "forward";
 }
+/**
+ * Training health (distributions, norms, update ratios, dead units, overhead), with
+ * snapshots: every command's, and at most 2 a second while running.
+ */
+export interface Health {
+  v: 1;
+  type: "health";
+  /**
+   * in step order
+   */
+  points: HealthPoint[];
+  /**
+   * true: read from the history on (re)sync
+   */
+  history: boolean;
+}
+export interface HealthPoint {
+  /**
+   * optimizer steps taken
+   */
+  step: number;
+  /**
+   * total ‖g‖ over every parameter with a gradient; null when none has one
+   */
+  grad_norm: number | null;
+  /**
+   * one per parameter tensor, in model order
+   */
+  layers: LayerHealth[];
+  /**
+   * one per nn.ReLU module; empty without any
+   */
+  units: UnitActivity[];
+  overhead: Overhead;
+}
+/**
+ * One parameter tensor.
+ */
+export interface LayerHealth {
+  /**
+   * the parameter's name, e.g. "layers.0.weight"
+   */
+  tensor: string;
+  /**
+   * ‖θ‖ (L2, finite elements), after the latest step
+   */
+  value_norm: number;
+  /**
+   * ‖g‖; null when the parameter has no gradient
+   */
+  grad_norm: number | null;
+  /**
+   * ‖Δθ‖ of the latest step(); null before the first step
+   */
+  update_norm: number | null;
+  /**
+   * ‖Δθ‖ / ‖θ‖, θ after the step; null without an update or when ‖θ‖ = 0
+   */
+  update_ratio: number | null;
+  /**
+   * value, grad, update, state.<key>
+   */
+  distributions: Distribution[];
+}
+/**
+ * One ReLU module, over the latest watched forward.
+ */
+export interface UnitActivity {
+  /**
+   * the module's name in the model, e.g. "net.1"
+   */
+  layer: string;
+  /**
+   * features along dim 1: units of a Linear, channels of a conv
+   */
+  units: number;
+  /**
+   * units whose output was 0 for every sample (and position)
+   */
+  dead: number;
+}
+export interface Overhead {
+  /**
+   * the share of wall time instrumentation may take
+   */
+  budget: number;
+  /**
+   * the share it took over the last 5 s of running: snapshots, hooks, evaluation
+   */
+  share: number;
+  /**
+   * what the latest snapshot cost, in milliseconds
+   */
+  snapshot_ms: number;
+  /**
+   * the governor's spacing of snapshots now: cost / budget, at least 1/20 s
+   */
+  interval_s: number;
+}
+/**
+ * A health point, sent just before the snapshot it was made from.
+ */
+export interface HealthMeasured {
+  kind: "health";
+  point: HealthPoint;
+}
 export interface Hello {
   v: 1;
   type: "hello";
@@ -465,6 +605,16 @@ export interface RunInfo {
    */
   ready: boolean;
   alerts: AlertSettings;
+  instrumentation: Instrumentation;
+}
+/**
+ * How much of the run's time instrumentation may take (a setting of the live run).
+ */
+export interface Instrumentation {
+  /**
+   * share of wall time snapshots, hooks and evaluation may take (0.005 .. 0.5)
+   */
+  budget: number;
 }
 export interface InputProblem {
   /**
@@ -926,6 +1076,10 @@ export interface Status {
 export interface SetAlerts {
   kind: "alerts";
   alerts: AlertSettings;
+}
+export interface SetInstrumentation {
+  kind: "instrumentation";
+  instrumentation: Instrumentation;
 }
 export interface SetOptimizer {
   kind: "optimizer";
