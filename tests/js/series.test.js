@@ -46,3 +46,25 @@ test("a long path is thinned evenly and keeps its last point", () => {
   assert.deepEqual(path[0], [0, 1]);
   assert.deepEqual(path[path.length - 1], [n - 1, 2 - n]);
 });
+
+test("its array is replaced when held values change, kept when steps are only appended or resent unchanged", () => {
+  const s = new StepSeries(4);
+  s.set(1, [1, 2]);
+  const first = s.values;
+  s.set(3, [3]);
+  s.set(2, [2, 3, "NaN"]); // steps 2 and 3 again, unchanged; step 4 new
+  s.set(4, ["NaN"]); // NaN again is no change
+  assert.equal(s.values, first);
+  assert.deepEqual([...s.view()], [1, 2, 3, NaN]);
+  s.set(2, [5]);
+  assert.notEqual(s.values, first, "a changed step is not an append");
+  assert.deepEqual([...s.view()], [1, 5, 3, NaN]);
+  const second = s.values;
+  s.set(5, [6]);
+  assert.notEqual(s.values, second, "grown: a new array, the values kept");
+  assert.deepEqual([...s.view()], [1, 5, 3, NaN, 6]);
+  const third = s.values;
+  s.clear();
+  assert.notEqual(s.values, third);
+  assert.ok(third[0] === 1, "the old array is left as it was, for whoever still reads it");
+});

@@ -9,7 +9,14 @@ import { num } from "../protocol.js";
 
 /** @typedef {import("../contract/contract").RaceSeries} RaceSeries */
 
-/** Values by step: step k at index k − 1. Grows by doubling; a step never sent reads NaN. */
+/**
+ * Values by step: step k at index k − 1. Grows by doubling; a step never sent reads NaN.
+ *
+ * `values` is a new array whenever values already held change other than by appending (a clear,
+ * a step sent again with another value), as well as when it grows: so whatever keeps something
+ * derived from it incrementally (the loss chart's min/max pyramid and smoothing) knows that the
+ * same array with a count that only grew means appends only, and starts over otherwise.
+ */
 export class StepSeries {
   constructor(capacity = 1024) {
     this.values = new Float64Array(Math.max(1, capacity)).fill(NaN);
@@ -23,7 +30,11 @@ export class StepSeries {
    */
   set(firstStep, values) {
     const end = firstStep - 1 + values.length;
-    if (end > this.values.length) {
+    const overlap = Math.min(this.count, end) - (firstStep - 1);
+    // A step sent again (a replay) with the value already held is no change.
+    let rewrites = false;
+    for (let i = 0; i < overlap && !rewrites; i++) rewrites = !Object.is(this.values[firstStep - 1 + i], num(values[i]));
+    if (end > this.values.length || rewrites) {
       let size = this.values.length;
       while (size < end) size *= 2;
       const grown = new Float64Array(size).fill(NaN);
@@ -35,7 +46,7 @@ export class StepSeries {
   }
 
   clear() {
-    this.values.fill(NaN, 0, this.count);
+    this.values = new Float64Array(this.values.length).fill(NaN);
     this.count = 0;
   }
 
