@@ -76,6 +76,9 @@ export const api = {
   /** @param {string} runId @param {{nonfinite: boolean}} alerts @returns {Promise<RunInfo>} */
   setAlerts: (runId, alerts) =>
     request(`/api/runs/${runId}/alerts`, { method: "PUT", body: JSON.stringify(alerts) }),
+  /** @param {string} runId @param {{budget: number}} instrumentation the overhead budget, a share of training time @returns {Promise<RunInfo>} */
+  setInstrumentation: (runId, instrumentation) =>
+    request(`/api/runs/${runId}/instrumentation`, { method: "PUT", body: JSON.stringify(instrumentation) }),
   /** @param {string} runId @param {number | null} stepsPerSecond @returns {Promise<RunInfo>} */
   setPace: (runId, stepsPerSecond) =>
     request(`/api/runs/${runId}/pace`, {

@@ -17,6 +17,8 @@ import { Notice } from "./views/notice.js";
 import { bindRacePicker, RaceTrails } from "./views/race.js";
 import { Readouts } from "./views/readouts.js";
 import { AlertsView } from "./views/alerts.js";
+import { HealthPanels } from "./views/health/panels.js";
+import { MAX_WEIGHT } from "./lib/smoothing.js";
 
 /** @param {string} id */
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
@@ -49,6 +51,7 @@ async function main() {
   const surface = new LossSurface($("surface"));
   const model = new ModelPanels(experiments, (runId) => api.points(runId));
   const trails = new RaceTrails();
+  const health = new HealthPanels(() => store.snapshotTimes);
   /** @type {string | null} the run whose loss surface is drawn */
   let surfaceOf = null;
 
@@ -73,6 +76,8 @@ async function main() {
     // why the run is paused or ended (an alert, a failure), where the status says paused
     if (dirty.has("run")) $("readout-status").title = store.run?.reason ?? "";
     if (dirty.has("evaluation")) chart.setEvaluations(store.evaluations);
+    if (dirty.has("health")) health.render(store.health);
+    if (dirty.has("run")) health.renderRun(store.run);
     if (dirty.has("evaluation")) model.setEvaluations(store.evaluations, store.run);
     if (dirty.has("snapshot") || dirty.has("run")) model.render(store.run, store.views, store.snapshot?.header.step);
     if (dirty.has("snapshot")) parameters.render(store.snapshot);
@@ -118,6 +123,8 @@ async function main() {
   controls.bindTeaching((teaching) => api.setTeaching(runId(), teaching).then(accepted));
   controls.bindPace((pace) => api.setPace(runId(), pace).then(accepted));
   alerts.bindSwitch((settings) => attempt(api.setAlerts(runId(), settings)));
+  // A refused budget is explained beside its field, so it is not `attempt`ed either.
+  health.bindBudget((budget) => api.setInstrumentation(runId(), { budget }).then(accepted));
   controls.bindExperiment((name) => {
     const title = experiments.find((/** @type {{name: string}} */ e) => e.name === name)?.title ?? name;
     return flow.replaceRun({ experiment: name }, `you chose the experiment ${title}`).catch((error) => {
@@ -133,6 +140,16 @@ async function main() {
     return flow.replaceRun(config, `${changed.join(", ")}: the data changed, ${same}`);
   });
   builder.bindApply((config, why) => flow.replaceRun(config, why));
+  // One smoothing weight for every time series on the page: the loss chart's and the health charts'.
+  const smoothing = /** @type {HTMLInputElement} */ ($("smoothing"));
+  const applySmoothing = () => {
+    const weight = Math.min(MAX_WEIGHT, Math.max(0, Number(smoothing.value) || 0));
+    $("smoothing-value").textContent = weight >= 0.99 ? weight.toFixed(3) : weight.toFixed(2);
+    /** @type {{setSmoothing?: (weight: number) => void}} */ (/** @type {unknown} */ (chart)).setSmoothing?.(weight);
+    health.setSmoothing(weight);
+  };
+  smoothing.addEventListener("input", applySmoothing);
+  applySmoothing();
   /** @type {HTMLInputElement} */ ($("logscale")).addEventListener("change", (event) => {
     chart.setLog(/** @type {HTMLInputElement} */ (event.target).checked);
     chart.setLosses(store.losses.values, store.losses.count, store.race.racers);

@@ -4,10 +4,11 @@ import { Channel } from "./pubsub.js";
 import { decodeSnapshot, decodeViews, num } from "./protocol.js";
 import { EvaluationSeries } from "./lib/evaluations.js";
 import { RaceHistory, StepSeries } from "./lib/series.js";
+import { HealthHistory } from "./views/health/history.js";
 
 /**
  * @typedef {import("./contract/contract").RunInfo} RunInfo
- * @typedef {"run" | "losses" | "snapshot" | "connection" | "marks" | "error" | "evaluation" | "alerts"} Change
+ * @typedef {"run" | "losses" | "snapshot" | "connection" | "marks" | "error" | "evaluation" | "alerts" | "health"} Change
  */
 
 export class Store {
@@ -30,6 +31,10 @@ export class Store {
     this.alerts = [];
     /** The race by step (surface-2d): each racer's loss, w and b, from `scalars`. */
     this.race = new RaceHistory();
+    /** Per-tensor norms, ratios, distributions, dead units and overhead: the latest 2,000 health points. */
+    this.health = new HealthHistory();
+    /** When the latest snapshots arrived (performance.now(), ms, ascending; the last 256): the page's own rate. */
+    this.snapshotTimes = /** @type {number[]} */ ([]);
     /** @type {string | null} */
     this.error = null;
     /** @type {Channel<Change>} */
@@ -50,7 +55,9 @@ export class Store {
     this.alerts = [];
     this.race.clear();
     this.evaluations.clear();
+    this.health.clear();
     this.changed.publish("evaluation");
+    this.changed.publish("health");
     this.changed.publish("losses");
     this.changed.publish("snapshot");
     this.changed.publish("marks");
@@ -62,6 +69,8 @@ export class Store {
     if (data instanceof ArrayBuffer) {
       this.snapshot = decodeSnapshot(data);
       this.views = decodeViews(this.snapshot);
+      this.snapshotTimes.push(performance.now());
+      if (this.snapshotTimes.length > 256) this.snapshotTimes.shift(); // 10 s at 20 a second, and more
       this.changed.publish("snapshot");
       return;
     }
@@ -82,6 +91,9 @@ export class Store {
       case "evaluation":
         if (this.evaluations.add(message.points)) this.changed.publish("evaluation");
         break;
+      case "health":
+        if (this.health.add(message.points)) this.changed.publish("health");
+        break;
       case "reset":
         this.clear();
         break;
@@ -90,7 +102,7 @@ export class Store {
         this.changed.publish("marks");
         break;
       case "alert":
-        this.alerts.push({ step: message.step, phase: message.phase, tensor: message.tensor, detail: message.detail, paused: message.paused });
+        this.alerts.push({ kind: message.kind, step: message.step, phase: message.phase, tensor: message.tensor, detail: message.detail, paused: message.paused });
         this.changed.publish("alerts");
         break;
       case "error":

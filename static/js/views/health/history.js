@@ -1,0 +1,219 @@
+// @ts-check
+/**
+ * The run's health points (issue 10), kept for the health views: per step, each parameter
+ * tensor's norms, update ratio and 64-bin distributions, each ReLU layer's dead units, and the
+ * instrumentation's overhead. No DOM: node --test checks it (tests/js/healthHistory.test.js).
+ *
+ * Memory is bounded: only the latest `capacity` points (2,000 by default) are kept, in typed
+ * arrays. At up to 2 points a second that is the last quarter of an hour of a live run; a longer
+ * history (sent on (re)sync) is cut to its latest points, and `dropped` says how many went. A
+ * wide MLP's point carries about 30 distributions of 64 counts: 2,000 of them hold ~15 MB as
+ * Uint32Array, where the JSON objects would hold several times that.
+ *
+ * Each series is stored in an array of twice the capacity and appended to; when it fills, the
+ * latest `capacity` entries are copied to its front (once per `capacity` points), so every series
+ * is always one contiguous view from index 0 to `length`.
+ */
+import { num } from "../../protocol.js";
+
+/**
+ * The contract's health types (app/contract/health.py). Where the schema says number, the stream
+ * may send "NaN", "Infinity" or "-Infinity" (docs/protocol.md): every number is read with num().
+ * @typedef {import("../../contract/contract").HealthPoint} HealthPoint
+ */
+
+/** Bins of every distribution (the contract's 64). */
+export const BINS = 64;
+/** Points kept, by default. */
+export const CAPACITY = 2000;
+
+/** One tensor's scalar series, aligned with the history's steps (NaN: not measured at that point). */
+export class LayerSeries {
+  /** @param {number} size */
+  constructor(size) {
+    this.valueNorm = new Float64Array(size).fill(NaN);
+    this.gradNorm = new Float64Array(size).fill(NaN);
+    this.updateNorm = new Float64Array(size).fill(NaN);
+    this.updateRatio = new Float64Array(size).fill(NaN);
+  }
+}
+
+/**
+ * One field of one tensor over the points: each point's range [low, high] and its 64 counts
+ * (point i's at counts[64·i … 64·i + 63]). A point without this field has low = high = NaN.
+ */
+export class DistributionSeries {
+  /** @param {number} size */
+  constructor(size) {
+    this.low = new Float64Array(size).fill(NaN);
+    this.high = new Float64Array(size).fill(NaN);
+    this.nonfinite = new Float64Array(size);
+    this.counts = new Uint32Array(size * BINS);
+  }
+
+  /** Point i's counts, a view (no copy). @param {number} i */
+  countsAt(i) {
+    return this.counts.subarray(i * BINS, (i + 1) * BINS);
+  }
+
+  /** Whether point i has this field. @param {number} i */
+  has(i) {
+    return !Number.isNaN(this.low[i]);
+  }
+}
+
+export class HealthHistory {
+  /** @param {number} [capacity] */
+  constructor(capacity = CAPACITY) {
+    this.capacity = capacity;
+    const size = 2 * capacity;
+    /** Points held, steps ascending: index 0 … length − 1. */
+    this.length = 0;
+    /** Points left out to keep memory bounded (older than the oldest held). */
+    this.dropped = 0;
+    this.steps = new Float64Array(size);
+    /** The total ‖g‖ over all parameters. */
+    this.totalGradNorm = new Float64Array(size).fill(NaN);
+    /** @type {Map<string, LayerSeries>} by tensor name, in the order the points list them */
+    this.layers = new Map();
+    /** @type {Map<string, Map<string, DistributionSeries>>} tensor → field → series */
+    this.distributions = new Map();
+    /** @type {Map<string, {units: number, dead: Float64Array}>} ReLU module → dead units per point */
+    this.units = new Map();
+    /** @type {HealthPoint | null} the newest point as it came */
+    this.latest = null;
+  }
+
+  /** Forget every point (a reset, a new connection). */
+  clear() {
+    this.length = 0;
+    this.dropped = 0;
+    this.totalGradNorm.fill(NaN);
+    this.layers.clear();
+    this.distributions.clear();
+    this.units.clear();
+    this.latest = null;
+  }
+
+  /** Tensor names, in the model's order. */
+  get tensors() {
+    return [...this.layers.keys()];
+  }
+
+  /** The fields a tensor has distributions of, in the order they came ("value", "grad", …). @param {string} tensor */
+  fieldsOf(tensor) {
+    return [...(this.distributions.get(tensor)?.keys() ?? [])];
+  }
+
+  /** @param {string} tensor @param {string} field */
+  distribution(tensor, field) {
+    return this.distributions.get(tensor)?.get(field) ?? null;
+  }
+
+  /** The index of the point at exactly `step`, or −1. @param {number} step */
+  indexOf(step) {
+    let lo = 0;
+    let hi = this.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.steps[mid] < step) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < this.length && this.steps[lo] === step ? lo : -1;
+  }
+
+  /**
+   * Points in step order. A point at the last step held replaces it (a phase command's point
+   * comes after the step's earlier ones, and says more: the gradient after backward); a point
+   * before the last step held is left out (a live point the history already gave).
+   * @param {HealthPoint[]} points @returns {number} how many were added or replaced
+   */
+  add(points) {
+    // Of a history longer than the capacity only the latest points are read at all.
+    const from = Math.max(0, points.length - this.capacity);
+    this.dropped += from;
+    let changed = 0;
+    for (let k = from; k < points.length; k++) {
+      const p = points[k];
+      const last = this.length ? this.steps[this.length - 1] : -Infinity;
+      if (p.step < last) continue;
+      if (p.step > last) this.append();
+      this.write(this.length - 1, p);
+      this.latest = p;
+      changed++;
+    }
+    return changed;
+  }
+
+  /** Make room for one more point at the end, filled with "not measured". */
+  append() {
+    if (this.length === 2 * this.capacity) this.shift(this.length - this.capacity + 1);
+    const i = this.length++;
+    this.totalGradNorm[i] = NaN;
+    for (const s of this.layers.values()) {
+      s.valueNorm[i] = s.gradNorm[i] = s.updateNorm[i] = s.updateRatio[i] = NaN;
+    }
+    for (const fields of this.distributions.values()) {
+      for (const d of fields.values()) {
+        d.low[i] = d.high[i] = NaN;
+        d.nonfinite[i] = 0;
+        d.counts.fill(0, i * BINS, (i + 1) * BINS);
+      }
+    }
+    for (const u of this.units.values()) u.dead[i] = NaN;
+  }
+
+  /** Forget the oldest `n` points: every series moves to the front. @param {number} n */
+  shift(n) {
+    const keep = /** @type {number} */ (this.length - n);
+    /** @param {Float64Array | Uint32Array} a @param {number} [width] */
+    const move = (a, width = 1) => a.copyWithin(0, n * width, this.length * width);
+    move(this.steps);
+    move(this.totalGradNorm);
+    for (const s of this.layers.values()) [s.valueNorm, s.gradNorm, s.updateNorm, s.updateRatio].forEach((a) => move(a));
+    for (const fields of this.distributions.values()) {
+      for (const d of fields.values()) {
+        move(d.low);
+        move(d.high);
+        move(d.nonfinite);
+        move(d.counts, BINS);
+      }
+    }
+    for (const u of this.units.values()) move(u.dead);
+    this.length = keep;
+    this.dropped += n;
+  }
+
+  /** @param {number} i @param {HealthPoint} p */
+  write(i, p) {
+    const size = 2 * this.capacity;
+    this.steps[i] = p.step;
+    this.totalGradNorm[i] = p.grad_norm == null ? NaN : num(p.grad_norm);
+    for (const layer of p.layers) {
+      let s = this.layers.get(layer.tensor);
+      if (!s) this.layers.set(layer.tensor, (s = new LayerSeries(size)));
+      s.valueNorm[i] = num(layer.value_norm);
+      s.gradNorm[i] = num(layer.grad_norm);
+      s.updateNorm[i] = num(layer.update_norm);
+      s.updateRatio[i] = num(layer.update_ratio);
+      let fields = this.distributions.get(layer.tensor);
+      if (!fields) this.distributions.set(layer.tensor, (fields = new Map()));
+      // A replaced point may have had fields this one lacks (a gradient cleared by zero_grad).
+      for (const d of fields.values()) (d.low[i] = d.high[i] = NaN), d.counts.fill(0, i * BINS, (i + 1) * BINS);
+      for (const dist of layer.distributions) {
+        let d = fields.get(dist.field);
+        if (!d) fields.set(dist.field, (d = new DistributionSeries(size)));
+        d.low[i] = num(dist.low);
+        d.high[i] = num(dist.high);
+        d.nonfinite[i] = dist.nonfinite;
+        d.counts.set(dist.counts.slice(0, BINS), i * BINS);
+      }
+    }
+    for (const unit of p.units) {
+      let u = this.units.get(unit.layer);
+      if (!u) this.units.set(unit.layer, (u = { units: unit.units, dead: new Float64Array(size).fill(NaN) }));
+      u.units = unit.units;
+      u.dead[i] = unit.dead;
+    }
+  }
+}

@@ -1,0 +1,254 @@
+// @ts-check
+/**
+ * One scalar per parameter tensor over the steps, on a log scale (uPlot): the gradient norm ‖g‖ or
+ * the update-to-parameter ratio ‖Δθ‖/‖θ‖. One line per tensor, named in the legend. With
+ * smoothing on (TensorBoard's debiased exponential moving average, lib/smoothing.js), the lines
+ * are the smoothed series and the raw values stay drawn under them, faint; the legend reads the
+ * raw value at the hovered step. A horizontal guide (the customary 1e-3 of an update ratio) is
+ * drawn where asked, and the y range always includes it.
+ *
+ * A value that is zero, negative or not finite has no place on a log axis: it is a gap in its
+ * line (the legend still says it).
+ */
+import uPlot from "../../../vendor/uPlot.esm.js";
+import { formatDecade, formatNumber } from "../../format.js";
+import { CLASS_COLORS, css } from "../../lib/colors.js";
+import { smooth } from "../../lib/smoothing.js";
+
+/**
+ * @typedef {import("./history.js").HealthHistory} HealthHistory
+ * @typedef {"gradNorm" | "updateRatio"} Key
+ * @typedef {{key: Key, yLabel: string, guide?: {value: number, text: string}}} ChartSpec
+ */
+
+const FONT_PX = 11;
+const GUIDE_INK = "#b45309";
+
+/** The colour of the i-th tensor's line. @param {number} i */
+export function tensorColor(i) {
+  return css(CLASS_COLORS[i % CLASS_COLORS.length]);
+}
+
+/** The plot's own height (CSS px); the legend goes under it, as tall as its rows need. */
+const PLOT_HEIGHT = 220;
+
+/** @param {number | null} t */
+function isDecade(t) {
+  if (t == null || !(t > 0)) return false;
+  const k = Math.log10(t);
+  return Math.abs(k - Math.round(k)) < 1e-9;
+}
+
+export class LayerChart {
+  /** @param {HTMLElement} element @param {ChartSpec} spec */
+  constructor(element, spec) {
+    this.element = element;
+    this.spec = spec;
+    /** @type {HealthHistory | null} */
+    this.history = null;
+    this.weight = 0;
+    /** @type {string[]} the tensors the plot has lines for */
+    this.tensors = [];
+    /** @type {Float64Array[]} each tensor's raw values, index-aligned with the steps */
+    this.raw = [];
+    /** @type {[number, number]} the y range: whole decades around every value shown (and the guide) */
+    this.yRange = [1e-4, 1];
+    /** @type {uPlot | null} */
+    this.plot = null;
+    this.key = "";
+    new ResizeObserver(() => this.resize()).observe(element);
+  }
+
+  /** @param {HealthHistory} history */
+  render(history) {
+    this.history = history;
+    const key = history.tensors.join("\u0000");
+    if (key !== this.key || !this.plot) this.create(history.tensors);
+    else this.plot.setData(this.data());
+  }
+
+  /** The smoothing weight in [0, 1): 0 draws the raw series alone. @param {number} weight */
+  setSmoothing(weight) {
+    if (weight === this.weight) return;
+    this.weight = weight;
+    this.element.dataset.smoothing = String(weight);
+    if (this.plot) this.plot.setData(this.data());
+  }
+
+  /** @param {string[]} tensors */
+  create(tensors) {
+    this.plot?.destroy();
+    this.tensors = tensors;
+    this.key = tensors.join("\u0000");
+    const { width, height } = this.size();
+    /** @type {uPlot.Series[]} */
+    const series = [
+      {
+        label: "step",
+        value: (_u, v) => (v != null ? String(v) : this.latestStep()),
+      },
+      ...tensors.map((name, i) => ({
+        label: name,
+        stroke: tensorColor(i),
+        width: 1.6,
+        spanGaps: true, // a point without a value (no gradient yet) is skipped, not a break
+        points: { show: false },
+        /** The raw value at the hovered step (the latest away from the chart). @type {uPlot.Series.Value} */
+        value: (/** @type {uPlot} */ _u, /** @type {unknown} */ _v, /** @type {number} */ s, /** @type {number | null} */ idx) => this.rawAt(s - 1, idx),
+      })),
+    ];
+    /** @type {uPlot.Options} */
+    const options = {
+      width,
+      height,
+      legend: { show: true, live: true },
+      cursor: { drag: { x: true, y: false, setScale: true }, points: { size: 5 } },
+      scales: {
+        x: { time: false },
+        y: { distr: 3, log: 10, range: () => this.yRange },
+      },
+      axes: [
+        { label: "optimizer step", labelSize: 16, stroke: "#475467", values: (_u, ticks) => ticks.map((t) => (t == null ? "" : String(t))) },
+        {
+          label: this.spec.yLabel,
+          labelSize: 16,
+          labelGap: 2,
+          stroke: "#475467",
+          size: 50,
+          space: 14,
+          values: (u, ticks) => this.decadeLabels(u, ticks),
+          // ticks and grid lines at whole decades only: the minor ones crowd a short chart
+          filter: (_u, splits) => splits.map((t) => (isDecade(t) ? t : null)),
+        },
+      ],
+      series,
+      hooks: {
+        drawAxes: [(u) => this.drawRaw(u)],
+        draw: [(u) => this.drawGuide(u)],
+      },
+    };
+    this.plot = new uPlot(options, this.data(), this.element);
+    this.element.dataset.series = String(tensors.length);
+  }
+
+  /** @returns {uPlot.AlignedData} */
+  data() {
+    const history = this.history;
+    const n = history?.length ?? 0;
+    const x = Array.from(history?.steps.subarray(0, n) ?? []);
+    this.raw = this.tensors.map((t) => {
+      const s = history?.layers.get(t);
+      return s ? s[this.spec.key].subarray(0, n) : new Float64Array(n).fill(NaN);
+    });
+    const lines = this.raw.map((values) => (this.weight > 0 ? smooth(values, this.weight) : values));
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const values of [...this.raw, ...lines]) {
+      for (const v of values) {
+        if (v > 0 && Number.isFinite(v)) {
+          if (v < lo) lo = v;
+          if (v > hi) hi = v;
+        }
+      }
+    }
+    const guide = this.spec.guide?.value;
+    if (guide) (lo = Math.min(lo, guide)), (hi = Math.max(hi, guide));
+    this.yRange = lo <= hi ? [10 ** Math.floor(Math.log10(lo)), 10 ** Math.max(Math.ceil(Math.log10(hi)), Math.floor(Math.log10(lo)) + 1)] : [1e-4, 1];
+    const onAxis = (/** @type {ArrayLike<number>} */ values) => Array.from(values, (v) => (v > 0 && Number.isFinite(v) ? v : null));
+    return /** @type {uPlot.AlignedData} */ ([x, ...lines.map(onAxis)]);
+  }
+
+  latestStep() {
+    const n = this.history?.length ?? 0;
+    return n ? String(this.history?.steps[n - 1]) : "—";
+  }
+
+  /** @param {number} line @param {number | null} idx */
+  rawAt(line, idx) {
+    const values = this.raw[line];
+    if (!values?.length) return "—";
+    const i = idx ?? values.length - 1;
+    return i < values.length ? formatNumber(values[i], 4) : "—";
+  }
+
+  /** Decades only (1e−3, 0.01, …), thinned where they would crowd. @param {uPlot} u @param {number[]} ticks */
+  decadeLabels(u, ticks) {
+    const [lo, hi] = this.yRange;
+    const decades = Math.max(1, Math.round(Math.log10(hi / lo)));
+    const every = Math.max(1, Math.ceil(decades / Math.max(1, Math.floor(u.bbox.height / devicePixelRatio / 18))));
+    return ticks.map((t) => {
+      const whole = Math.round(Math.log10(t));
+      return t != null && isDecade(t) && whole % every === 0 ? formatDecade(whole) : "";
+    });
+  }
+
+  /** The raw series, faint, under the smoothed lines (only while smoothing is on). @param {uPlot} u */
+  drawRaw(u) {
+    if (!(this.weight > 0)) return;
+    const ctx = u.ctx;
+    const x = u.data[0];
+    const { left, top, width, height } = u.bbox;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(left, top, width, height);
+    ctx.clip();
+    ctx.globalAlpha = 0.28;
+    ctx.lineWidth = devicePixelRatio;
+    this.raw.forEach((values, line) => {
+      if (u.series[line + 1]?.show === false) return;
+      ctx.strokeStyle = tensorColor(line);
+      ctx.beginPath();
+      let pen = false;
+      for (let i = 0; i < values.length; i++) {
+        const v = values[i];
+        if (!(v > 0 && Number.isFinite(v))) continue; // a gap on a log axis: joined like the line
+        const px = u.valToPos(x[i], "x", true);
+        const py = u.valToPos(v, "y", true);
+        if (pen) ctx.lineTo(px, py);
+        else ctx.moveTo(px, py), (pen = true);
+      }
+      ctx.stroke();
+    });
+    ctx.restore();
+  }
+
+  /** The guide line, labelled at its right end. @param {uPlot} u */
+  drawGuide(u) {
+    const guide = this.spec.guide;
+    if (!guide) return;
+    const ratio = devicePixelRatio;
+    const { left, top, width, height } = u.bbox;
+    const y = Math.round(u.valToPos(guide.value, "y", true)) + 0.5;
+    this.element.dataset.guide = String(guide.value);
+    this.element.dataset.guideY = String((y - top) / ratio);
+    if (!(y >= top && y <= top + height)) return;
+    const ctx = u.ctx;
+    ctx.save();
+    ctx.strokeStyle = GUIDE_INK;
+    ctx.lineWidth = ratio;
+    ctx.setLineDash([6 * ratio, 4 * ratio]);
+    ctx.beginPath();
+    ctx.moveTo(left, y);
+    ctx.lineTo(left + width, y);
+    ctx.stroke();
+    ctx.font = `600 ${FONT_PX * ratio}px system-ui, sans-serif`;
+    ctx.textAlign = "right";
+    ctx.textBaseline = "bottom";
+    const textWidth = ctx.measureText(guide.text).width;
+    ctx.fillStyle = "rgba(255, 255, 255, 0.85)";
+    ctx.fillRect(left + width - textWidth - 6 * ratio, y - (FONT_PX + 4) * ratio, textWidth + 4 * ratio, (FONT_PX + 3) * ratio);
+    ctx.fillStyle = GUIDE_INK;
+    ctx.fillText(guide.text, left + width - 4 * ratio, y - 2 * ratio);
+    ctx.restore();
+  }
+
+  size() {
+    return { width: Math.max(160, Math.floor(this.element.clientWidth)), height: PLOT_HEIGHT };
+  }
+
+  resize() {
+    if (!this.plot) return;
+    const { width, height } = this.size();
+    if (this.plot.width !== width || this.plot.height !== height) this.plot.setSize({ width, height });
+  }
+}
