@@ -95,14 +95,14 @@ def test_log_scale_keeps_the_curve(server: Server, page: Page) -> None:
     page.wait_for_function(f"document.querySelector('{CHART}').dataset.yTicks")
     linear = pixels_of(page, OWN_BLUE)
     assert linear > 50
-    page.get_by_label("Log scale").check()
+    page.get_by_role("checkbox", name="Log scale").check()
     page.wait_for_function(
         f"document.querySelector('{CHART}').querySelector('.u-legend')"
         " && document.querySelector('#loss-chart canvas')"
     )
     assert drawn_in(page, OWN_BLUE, 50), "the log-scale chart is blank"
     assert_readable_y_axis(page)
-    page.get_by_label("Log scale").uncheck()
+    page.get_by_role("checkbox", name="Log scale").uncheck()
     assert_readable_y_axis(page)
     # the page fixture fails the test on any uncaught error or console error
 
@@ -121,7 +121,7 @@ def test_a_diverging_run_keeps_its_axis_readable(server: Server, page: Page) -> 
         t.endswith(("e30", "e31", "e32", "e33", "e34", "e35", "e36", "e37", "e38")) for t in ticks
     ), ticks
     screenshot(page, "loss-chart-diverged-linear")
-    page.get_by_label("Log scale").check()
+    page.get_by_role("checkbox", name="Log scale").check()
     page.wait_for_function(f"document.querySelector('{CHART}').dataset.yTicks.includes('1e')")
     ticks = assert_readable_y_axis(page)
     assert "1e20" in ticks or "1e30" in ticks, ticks

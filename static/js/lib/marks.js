@@ -15,16 +15,33 @@ import { formatCompact } from "../format.js";
  */
 
 /**
- * @typedef {{step: number, phase: string | null, tensor: string, detail: string, paused: boolean}} AlertMark
- *   an `alert` event (docs/protocol.md, "Alerts"), marked on the loss chart at its step
+ * @typedef {"nonfinite" | "exploding" | "vanishing" | "dead_units"} AlertKind
+ * @typedef {{step: number, phase: string | null, tensor: string, detail: string, paused: boolean,
+ *            kind?: AlertKind}} AlertMark
+ *   an `alert` event (docs/protocol.md, "Alerts"), marked on the loss chart at its step; an alert
+ *   without a kind (an older server) is a non-finite one
  */
 
+/** What each kind of alert is called, on the chart and in the alerts panel, and its colour. */
+export const ALERT_KINDS = /** @type {Record<AlertKind, {words: string, color: string}>} */ ({
+  nonfinite: { words: "NaN/Inf", color: "rgb(214, 0, 214)" }, // format.js NAN_COLOR: as the NaN ticks
+  exploding: { words: "Exploding gradient", color: "#b91c1c" },
+  vanishing: { words: "Vanishing gradient", color: "#0e7490" },
+  dead_units: { words: "Dead ReLU units", color: "#a16207" },
+});
+
+/** @param {AlertMark} alert */
+export function alertKind(alert) {
+  return ALERT_KINDS[alert.kind ?? "nonfinite"] ?? { words: String(alert.kind), color: "#374151" };
+}
+
 /**
- * An alert's label on the chart: what turned non-finite, in a few words ("NaN/Inf: 1.weight.grad").
+ * An alert's label on the chart: its kind, then where, in a few words ("NaN/Inf: 1.weight.grad",
+ * "Exploding gradient: all parameters").
  * @param {AlertMark} alert
  */
 export function alertLabel(alert) {
-  return `NaN/Inf: ${alert.tensor}`;
+  return `${alertKind(alert).words}: ${alert.tensor}`;
 }
 
 /**

@@ -1,9 +1,11 @@
 // @ts-check
 /**
- * The alerts panel: each alert the run raised (step, phase, the tensor, what was found), and the
- * switch that makes a NaN or Inf pause the run (docs/protocol.md, "Alerts").
+ * The alerts panel: each alert the run raised (its kind in words and colour, step, phase, the
+ * tensor, what was found), and the switch that makes a NaN or Inf pause the run
+ * (docs/protocol.md, "Alerts"). The kinds: a NaN or Inf (pauses the run), an exploding gradient
+ * norm, a vanishing gradient, dead ReLU units (listed and marked only).
  */
-import { alertWhere } from "../lib/marks.js";
+import { alertKind, alertWhere } from "../lib/marks.js";
 
 /**
  * @typedef {import("../lib/marks.js").AlertMark} AlertMark
@@ -48,13 +50,19 @@ export class AlertsView {
     this.list.replaceChildren(
       ...alerts.map((alert) => {
         const item = document.createElement("li");
+        item.dataset.kind = alert.kind ?? "nonfinite";
+        const { words, color } = alertKind(alert);
+        const kind = document.createElement("b");
+        kind.className = "alert-kind";
+        kind.textContent = `${words} · `;
+        kind.style.color = color; // as its mark on the loss chart
         const where = document.createElement("b");
         where.textContent = `${alertWhere(alert)} · `;
         const tensor = document.createElement("code");
         tensor.textContent = alert.tensor;
         const what = document.createElement("span");
         what.textContent = `: ${alert.detail}${alert.paused ? "; the run paused here" : ""}`;
-        item.append(where, tensor, what);
+        item.append(kind, where, tensor, what);
         return item;
       }),
     );

@@ -5,6 +5,14 @@
  * - A long series is decimated per pixel column (lib/decimate.js): each column keeps its lowest and
  *   highest loss and its first non-finite one, so a spike survives and a NaN stays a gap, marked by
  *   a magenta tick on the bottom edge. Non-finite losses are also counted above the chart.
+ * - A redraw costs O(pixels), not O(steps): per line a min/max pyramid (MinMaxPyramid) and the
+ *   smoothed values (Smoother) are kept up to date as steps append, and the non-finite count with
+ *   them; only a new array (lib/series.js: held values changed) or a new smoothing weight starts
+ *   them over. The log scale is a switch of what uPlot is given, not a new plot.
+ * - Smoothing (lib/smoothing.js, TensorBoard's debiased exponential moving average, weight set by
+ *   `setSmoothing`, shared with the page's other charts): each line, the racers' and the evaluated
+ *   losses too, is drawn strong smoothed over its raw series drawn faint; the legend reads both
+ *   ("smoothed" after each line). Weight 0 draws the raw lines alone, as before.
  * - Hover shows the step and every series' loss (uPlot's live legend; NaN and ±Inf spelled out);
  *   a drag across the chart zooms into those steps, redrawn at full resolution; a double-click
  *   shows the whole run again.
@@ -13,7 +21,8 @@
  *   plots log10(loss) on a linear scale and labels decades. Either way the axis is as wide as its
  *   widest label, so the title never overlaps the numbers.
  * - Optimizer marks say what changed ("lr 0.01→0.1"), staggered in rows, folded into "+n" where
- *   they would overlap (lib/marks.js).
+ *   they would overlap (lib/marks.js). Alerts are solid lines in their kind's colour, labelled
+ *   with the kind in words along the foot of the plot, laid out the same way.
  * - Where the server evaluates the model (issue 9), the loss over the training set and over the
  *   validation set join the per-batch loss: sparse points at the evaluated steps, merged into the
  *   same step column (null elsewhere, joined across the gaps) and decimated in their own index
@@ -21,10 +30,11 @@
  */
 import uPlot from "../../vendor/uPlot.esm.js";
 import { formatCompact, formatNumber, NAN_COLOR, SERIES_COLORS } from "../format.js";
-import { countNonFinite, mergeIndices, pick, selectIndices } from "../lib/decimate.js";
+import { MinMaxPyramid, mergeIndices } from "../lib/decimate.js";
 import { alignAt, lowerBound, pickEvaluations } from "../lib/evaluations.js";
 import { lossTickLabels, toAxis, yFactor } from "../lib/lossAxis.js";
-import { alertLabel, layoutLabels, markLabels, noteConfig } from "../lib/marks.js";
+import { alertKind, alertLabel, layoutLabels, markLabels, noteConfig } from "../lib/marks.js";
+import { Smoother } from "../lib/smoothing.js";
 
 /**
  * @typedef {import("../lib/marks.js").Mark} Mark
@@ -34,6 +44,10 @@ import { alertLabel, layoutLabels, markLabels, noteConfig } from "../lib/marks.j
  * @typedef {{name: string, values: ArrayLike<number>, count: number, color: string}} Line
  * @typedef {import("../lib/evaluations.js").EvaluationSeries} EvaluationSeries
  * @typedef {{name: string, key: "trainLoss" | "validationLoss", color: string, dash?: number[]}} EvaluatedLine
+ * @typedef {{source: ArrayLike<number> | null, smoother: Smoother}} Smoothed what a line's smoothed
+ *   values were computed from (a new array starts them over)
+ * @typedef {{line?: number, evaluated?: number, smoothed: boolean}} SeriesRole what a uPlot series
+ *   (index 1 on) draws: a per-step line or an evaluated one, raw or smoothed
  */
 
 /** The evaluated losses' lines: the training set's dashed in the batch loss's blue, validation in orange. */
@@ -43,14 +57,29 @@ export const VALIDATION_COLOR = "#c2410c";
 const MARK_INK = "#374151";
 const NON_FINITE = `rgb(${NAN_COLOR.join(", ")})`;
 const FONT_PX = 11;
-/** Rows of mark labels at the top of the plot, at most. */
+/** Rows of mark labels at the top of the plot, at most; of alert labels at its foot. */
 const MARK_ROWS = 3;
+const ALERT_ROWS = 2;
+/** The smoothing weight until the page sets one (TensorBoard's default). */
+export const DEFAULT_SMOOTHING = 0.6;
+/** How strong a raw line is drawn under its smoothed one. */
+const RAW_ALPHA = 0.4;
 
 const STEP_INCREMENTS = [1, 2, 5]
   .flatMap((m) => [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9].map((p) => m * p))
   .sort((a, b) => a - b);
 /** log10(loss) ticks: decades, or fractions of one when the loss spans less than a decade. */
 const LOG_INCREMENTS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1, 2, 3, 4, 5, 10, 15, 20, 25, 30, 40, 50, 100];
+/** loss / factor ticks: uPlot's own default (1, 2, 2.5, 5 × 10^k), spelled as it spells them. */
+const LINEAR_INCREMENTS = Array.from({ length: 64 }, (_, i) => i - 32).flatMap((exp) =>
+  [1, 2, 2.5, 5].map((m) => Number(`${m}e${exp}`)),
+);
+
+/** A colour, see-through: a raw line under its smoothed one. @param {string} hex "#rrggbb" */
+function faint(hex) {
+  const n = parseInt(hex.slice(1), 16);
+  return `rgba(${n >> 16}, ${(n >> 8) & 255}, ${n & 255}, ${RAW_ALPHA})`;
+}
 
 export class LossChart {
   /** @param {HTMLElement} element @param {HTMLElement} nonFiniteBadge */
@@ -89,6 +118,22 @@ export class LossChart {
     this.plot = null;
     /** The series the plot was made with (seriesKey): a new racer needs a new plot. */
     this.key = "";
+    /** The smoothing weight (0: raw lines only). */
+    this.weight = DEFAULT_SMOOTHING;
+    /** Per line (by index), its min/max pyramid and its smoothed values, kept as steps append. */
+    /** @type {MinMaxPyramid[]} */
+    this.pyramids = [];
+    /** @type {Smoothed[]} */
+    this.smoothedLines = [];
+    /** @type {Map<string, Smoothed>} the evaluated losses' smoothed values, by key */
+    this.smoothedEvaluations = new Map();
+    /** @type {SeriesRole[]} what each uPlot series from index 1 draws */
+    this.roles = [];
+    /** The lines' arrays and counts last drawn: a setLosses that changes nothing draws nothing. */
+    this.drawn = "";
+    /** @type {(ArrayLike<number>)[]} */
+    this.drawnArrays = [];
+    this.smoothingFrame = 0;
     this.create();
     new ResizeObserver(() => this.resize()).observe(element);
   }
@@ -127,7 +172,8 @@ export class LossChart {
   seriesKey() {
     const racing = this.lines.length > 1;
     const evaluated = this.evaluated.map((l) => l.name);
-    return JSON.stringify([this.log, racing ? this.lines.map((l) => l.name) : [], racing ? this.ownName : "", evaluated]);
+    // The log scale is not in it: switching it changes what uPlot is given, not the plot.
+    return JSON.stringify([this.weight > 0, racing ? this.lines.map((l) => l.name) : [], racing ? this.ownName : "", evaluated]);
   }
 
   create() {
@@ -135,6 +181,9 @@ export class LossChart {
     this.key = this.seriesKey();
     const { width, height } = this.size();
     const racing = this.lines.length > 1;
+    const smoothing = this.weight > 0;
+    /** @type {SeriesRole[]} */
+    const roles = [];
     /** @type {uPlot.Series[]} */
     const series = [
       {
@@ -142,28 +191,54 @@ export class LossChart {
         // Away from the chart the legend reads the latest step; over it, the hovered one.
         value: (_u, v) => (v != null ? String(v) : this.lines[0]?.count ? String(this.lines[0].count) : "—"),
       },
-      ...(this.lines.length ? this.lines : [{ name: "", color: SERIES_COLORS[0] }]).map((line, i) => ({
+    ];
+    (this.lines.length ? this.lines : [{ name: "", color: SERIES_COLORS[0] }]).forEach((line, i) => {
+      const width = i === 0 ? 1.6 : 1.3;
+      roles.push({ line: i, smoothed: false });
+      series.push({
         label: i === 0 ? (racing && this.ownName ? `${this.ownName} (this run)` : this.evaluated.length ? "batch" : "loss") : line.name,
-        stroke: line.color,
-        width: i === 0 ? 1.6 : 1.3,
+        stroke: smoothing ? faint(line.color) : line.color,
+        width: smoothing ? 1 : width,
         spanGaps: false,
         points: { show: false },
         /** The true loss at the hovered step, NaN and ±Inf included. @type {uPlot.Series.Value} */
         value: (u, _v, seriesIdx, idx) => this.hoverValue(u, seriesIdx, idx),
-      })),
-      ...this.evaluated.map((line) => ({
-        label: line.name,
+      });
+      if (!smoothing) return;
+      roles.push({ line: i, smoothed: true });
+      series.push({
+        label: "smoothed",
         stroke: line.color,
-        width: 1.8,
-        dash: line.dash,
-        spanGaps: true, // sparse: joined across the steps with no evaluation
-        // Dots while the evaluations are few enough to tell apart; a line alone once they crowd.
-        points: { size: 5, fill: line.color, show: (/** @type {uPlot} */ u) => (this.evaluations?.count ?? 0) * 6 < u.bbox.width / devicePixelRatio },
+        width,
+        spanGaps: false,
+        points: { show: false },
         /** @type {uPlot.Series.Value} */
-        value: (/** @type {uPlot} */ u, /** @type {unknown} */ _v, /** @type {number} */ _i, /** @type {number | null} */ idx) =>
-          this.evaluatedValue(u, line, idx),
-      })),
-    ];
+        value: (u, _v, seriesIdx, idx) => this.hoverValue(u, seriesIdx, idx),
+      });
+    });
+    this.evaluated.forEach((line, j) => {
+      for (const smoothed of smoothing ? [false, true] : [false]) {
+        roles.push({ evaluated: j, smoothed });
+        const faded = smoothing && !smoothed;
+        series.push({
+          label: smoothed ? "smoothed" : line.name,
+          stroke: faded ? faint(line.color) : line.color,
+          width: faded ? 1.2 : 1.8,
+          dash: line.dash,
+          spanGaps: true, // sparse: joined across the steps with no evaluation
+          // Dots while the evaluations are few enough to tell apart; a line alone once they crowd.
+          points: {
+            size: 5,
+            fill: faded ? faint(line.color) : line.color,
+            show: (/** @type {uPlot} */ u) => !smoothed && (this.evaluations?.count ?? 0) * 6 < u.bbox.width / devicePixelRatio,
+          },
+          /** @type {uPlot.Series.Value} */
+          value: (/** @type {uPlot} */ u, /** @type {unknown} */ _v, /** @type {number} */ i, /** @type {number | null} */ idx) =>
+            this.evaluatedValue(u, i, idx),
+        });
+      }
+    });
+    this.roles = roles;
     /** @type {uPlot.Options} */
     const options = {
       width,
@@ -184,25 +259,27 @@ export class LossChart {
           size: (u, values, axisIdx, cycle) => this.axisSize(u, values, axisIdx, cycle, "x"),
         },
         {
-          label: this.log ? "loss (log scale)" : "loss",
+          // Functions, read at each redraw: the log switch redraws the same plot.
+          label: () => (this.log ? "loss (log scale)" : "loss"),
           labelSize: 16,
           labelGap: 2,
           stroke: "#475467",
           space: 24, // px between ticks: three labels fit even on a short chart
-          ...(this.log ? { incrs: LOG_INCREMENTS } : {}),
+          incrs: () => (this.log ? LOG_INCREMENTS : LINEAR_INCREMENTS),
           values: (_u, ticks, _axis, _space, incr) => this.yLabels(ticks, incr),
           size: (u, values, axisIdx, cycle) => this.axisSize(u, values, axisIdx, cycle, "y"),
         },
       ],
       series,
       hooks: {
-        draw: [(u) => this.drawNonFinite(u), (u) => this.drawMarks(u), (u) => this.drawAlerts(u)],
+        draw: [(u) => this.drawNonFinite(u), (u) => this.drawMarks(u), (u) => this.drawAlerts(u), () => this.describe()],
         setScale: [(u, key) => this.onScale(u, key)],
         // The legend's height is known once it is drawn; resizing sooner trips uPlot's first layout.
         ready: [() => requestAnimationFrame(() => this.fitLegend())],
       },
     };
     this.plot = new uPlot(options, this.data(), this.element);
+    this.drawn = this.drawnKey();
   }
 
   /** The y tick labels in true loss values. @param {(number | null)[]} ticks @param {number} incr */
@@ -236,24 +313,29 @@ export class LossChart {
 
   /** The hovered step's true value of one line. @param {uPlot} u @param {number} seriesIdx @param {number | null} idx */
   hoverValue(u, seriesIdx, idx) {
-    const line = this.lines[seriesIdx - 1];
+    const role = this.roles[seriesIdx - 1];
+    const line = role?.line == null ? undefined : this.lines[role.line];
     const step = idx == null ? line?.count : u.data[0][idx];
     if (!line || step == null || step < 1 || step > line.count) return "—";
-    return formatNumber(line.values[step - 1], 5);
+    const values = role.smoothed ? this.smoothedLines[/** @type {number} */ (role.line)]?.smoother.values : line.values;
+    return values ? formatNumber(values[step - 1], 5) : "—";
   }
 
   /**
    * An evaluated loss in the legend: at the hovered step, or the latest one before it (named by its
    * step); away from the chart, the latest.
-   * @param {uPlot} u @param {EvaluatedLine} line @param {number | null} idx
+   * @param {uPlot} u @param {number} seriesIdx @param {number | null} idx
    */
-  evaluatedValue(u, line, idx) {
+  evaluatedValue(u, seriesIdx, idx) {
     const ev = this.evaluations;
-    if (!ev || !ev.count) return "—";
+    const role = this.roles[seriesIdx - 1];
+    const line = role?.evaluated == null ? undefined : this.evaluated[role.evaluated];
+    if (!ev || !ev.count || !line) return "—";
+    const values = role.smoothed ? this.smoothedEvaluation(line.key) : ev[line.key];
     const step = idx == null ? Infinity : u.data[0][idx];
     const at = lowerBound(ev.steps, step + 1) - 1; // the last evaluation at or before the step
     if (at < 0) return "—";
-    const text = formatNumber(ev[line.key][at], 5);
+    const text = formatNumber(values[at], 5);
     return ev.steps[at] === step || idx == null ? text : `${text} (step ${ev.steps[at]})`;
   }
 
@@ -285,8 +367,29 @@ export class LossChart {
 
   /** @param {boolean} log */
   setLog(log) {
+    if (log === this.log) return;
     this.log = log;
-    this.create();
+    this.refresh(); // the y values and the axis's ticks and title change; the plot stays
+  }
+
+  /**
+   * The smoothing weight, shared by the page's charts: 0 draws the raw lines alone. Smoothing a
+   * whole history again is O(steps), so a slider's many changes are drawn once a frame.
+   * @param {number} weight in [0, 1)
+   */
+  setSmoothing(weight) {
+    if (!(weight >= 0 && weight < 1) || weight === this.weight) return;
+    const wasOn = this.weight > 0;
+    this.weight = weight;
+    if (wasOn !== weight > 0) {
+      this.create();
+      return;
+    }
+    if (this.smoothingFrame) return;
+    this.smoothingFrame = requestAnimationFrame(() => {
+      this.smoothingFrame = 0;
+      this.refresh();
+    });
   }
 
   /** @param {Mark[]} marks */
@@ -315,11 +418,55 @@ export class LossChart {
         color: SERIES_COLORS[(i + 1) % SERIES_COLORS.length],
       })),
     ];
-    const { count: bad, firstStep } = countNonFinite(values, count);
+    // Counted as the steps arrive (the pyramid's own pass over the new values).
+    const own = this.pyramidOf(0);
+    own.update(values, count);
+    const bad = own.nonFinite;
     this.badge.hidden = bad === 0;
-    this.badge.textContent = bad ? `${bad} non-finite loss${bad > 1 ? "es" : ""} (first at step ${firstStep})` : "";
+    this.badge.textContent = bad ? `${bad} non-finite loss${bad > 1 ? "es" : ""} (first at step ${own.firstNonFinite + 1})` : "";
     if (this.seriesKey() !== this.key) this.create();
-    else this.refresh();
+    else if (this.drawnKey() !== this.drawn) this.refresh();
+  }
+
+  /** Which arrays, how many steps of each: what a refresh drew. */
+  drawnKey() {
+    // Arrays are told apart by identity (lib/series.js gives a new one when held values change).
+    const ids = this.lines.map((line) => {
+      let id = this.drawnArrays.indexOf(line.values);
+      if (id < 0) id = this.drawnArrays.push(line.values) - 1;
+      return `${id}:${line.count}`;
+    });
+    if (this.drawnArrays.length > 64) this.drawnArrays = this.lines.map((line) => line.values);
+    return ids.join(" ");
+  }
+
+  /** Line i's min/max pyramid. @param {number} i */
+  pyramidOf(i) {
+    return (this.pyramids[i] ??= new MinMaxPyramid());
+  }
+
+  /**
+   * A line's smoothed values, brought up to date: only the appended steps are smoothed, unless the
+   * array or the weight changed. @param {Smoothed | undefined} state
+   * @param {ArrayLike<number>} values @param {number} count @returns {Smoothed}
+   */
+  smoothedUpTo(state, values, count) {
+    state ??= { source: null, smoother: new Smoother(this.weight) };
+    const smoother = state.smoother;
+    if (state.source !== values || count < smoother.count || smoother.weight !== this.weight) {
+      smoother.reset(this.weight);
+      state.source = values;
+    }
+    smoother.extend(values, count);
+    return state;
+  }
+
+  /** An evaluated loss smoothed over its own points. @param {"trainLoss" | "validationLoss"} key */
+  smoothedEvaluation(key) {
+    const values = this.evaluations?.[key] ?? [];
+    const state = this.smoothedUpTo(this.smoothedEvaluations.get(key), values, values.length);
+    this.smoothedEvaluations.set(key, state);
+    return state.smoother.values;
   }
 
   /**
@@ -342,6 +489,7 @@ export class LossChart {
     const plot = this.plot;
     if (!plot) return;
     const data = this.data();
+    this.drawn = this.drawnKey();
     if (this.zoom) {
       // Keep the zoomed window while steps arrive; setScale again re-fits y to what is shown.
       plot.setData(data, false);
@@ -353,41 +501,58 @@ export class LossChart {
     }
   }
 
-  /** @returns {uPlot.AlignedData} */
+  /**
+   * The columns uPlot draws, O(pixels): per line, the steps its pyramid picks for each pixel
+   * column (and coarsely outside a zoom), merged; each line's raw and smoothed values there.
+   * @returns {uPlot.AlignedData}
+   */
   data() {
     const count = this.lines[0]?.count ?? 0;
+    const smoothing = this.weight > 0;
     const columns = Math.max(100, Math.floor(this.plot?.bbox.width ? this.plot.bbox.width / devicePixelRatio : this.element.clientWidth));
-    /** @param {ArrayLike<number>} values @param {number} n */
-    const indicesOf = (values, n) => {
-      if (!this.zoom) return selectIndices(values, 0, n, columns);
+    /** @param {MinMaxPyramid} pyramid @param {number} n */
+    const indicesOf = (pyramid, n) => {
+      if (!this.zoom) return pyramid.select(0, n, columns);
       // The window at full resolution; outside it, coarse, so a double-click can show everything.
       const from = Math.max(0, Math.floor(this.zoom.min) - 2);
       const to = Math.min(n, Math.ceil(this.zoom.max) + 1);
-      return [
-        ...selectIndices(values, 0, from, 50),
-        ...selectIndices(values, from, to, columns),
-        ...selectIndices(values, to, n, 50),
-      ];
+      return [...pyramid.select(0, from, 50), ...pyramid.select(from, to, columns), ...pyramid.select(to, n, 50)];
     };
+    this.pyramids.length = this.lines.length;
+    this.smoothedLines.length = this.lines.length;
+    const perLine = this.lines.map((line, i) => {
+      const pyramid = this.pyramidOf(i);
+      pyramid.update(line.values, line.count);
+      if (smoothing) this.smoothedLines[i] = this.smoothedUpTo(this.smoothedLines[i], line.values, line.count);
+      return indicesOf(pyramid, line.count);
+    });
     // The evaluated points, decimated in their own index space (all of them while they are few).
     const ev = this.evaluations;
     const picked = ev && this.evaluated.length
       ? pickEvaluations(ev.steps, this.evaluated.map((line) => ev[line.key]), columns, this.zoom)
       : [];
     const evalSteps = picked.map((i) => /** @type {EvaluationSeries} */ (ev).steps[i]);
-    const indices = mergeIndices([
-      ...this.lines.map((line) => indicesOf(line.values, line.count)),
-      evalSteps.map((step) => step - 1),
-    ]);
+    const indices = mergeIndices([...perLine, evalSteps.map((step) => step - 1)]);
     const own = this.lines[0]?.values ?? [];
     this.nonFiniteSteps = indices.filter((i) => i < count && !Number.isFinite(own[i])).map((i) => i + 1);
     const x = indices.map((i) => i + 1);
-    const columnsY = this.lines.map((line) =>
-      pick(line.values, indices).map((v, k) => (indices[k] < line.count ? v : null)),
-    );
-    for (const line of this.evaluated) {
-      const values = picked.map((i) => /** @type {EvaluationSeries} */ (ev)[line.key][i]);
-      columnsY.push(alignAt(evalSteps, values, x));
+    /** @param {ArrayLike<number>} values @param {number} n held */
+    const at = (values, n) => indices.map((i) => (i < n && Number.isFinite(values[i]) ? values[i] : null));
+    /** @type {(number | null)[][]} */
+    const columnsY = [];
+    for (const role of this.roles) {
+      if (role.line != null) {
+        const line = this.lines[role.line];
+        if (!line) columnsY.push(indices.map(() => null));
+        else if (!role.smoothed) columnsY.push(at(line.values, line.count));
+        else columnsY.push(at(this.smoothedLines[role.line].smoother.values, line.count));
+      } else if (role.evaluated != null && ev) {
+        const line = this.evaluated[role.evaluated];
+        const source = role.smoothed ? this.smoothedEvaluation(line.key) : ev[line.key];
+        columnsY.push(alignAt(evalSteps, picked.map((i) => source[i]), x));
+      } else {
+        columnsY.push(indices.map(() => null));
+      }
     }
     let largest = 0;
     for (const column of columnsY) for (const v of column) if (v !== null && Math.abs(v) > largest) largest = Math.abs(v);
@@ -432,9 +597,6 @@ export class LossChart {
   drawMarks(u) {
     if (!this.marks.length) {
       delete this.element.dataset.marks;
-      if (this.element.getAttribute("aria-label") !== "Training loss by optimizer step") {
-        this.element.setAttribute("aria-label", "Training loss by optimizer step");
-      }
       return;
     }
     const ratio = devicePixelRatio;
@@ -478,19 +640,28 @@ export class LossChart {
       ctx.fillText(label.text, x, y + ratio);
     }
     this.element.dataset.marks = this.marks.map((m, i) => `step ${m.step}: ${texts[i]}`).join("; ");
-    // Every change in words, folded labels included, for screen readers.
-    const described = `Training loss by optimizer step. Optimizer changes: ${this.element.dataset.marks}.`;
-    if (this.element.getAttribute("aria-label") !== described) this.element.setAttribute("aria-label", described);
     this.element.dataset.markLabels = JSON.stringify(
       placed.map((p) => ({ x: p.x, row: p.row, text: p.text, width: ctx.measureText(p.text).width / ratio })),
     );
     ctx.restore();
   }
 
+  /** Every optimizer change and alert in words, folded labels included, for screen readers. */
+  describe() {
+    const { marks, alerts } = this.element.dataset;
+    let described = "Training loss by optimizer step";
+    if (marks) described += `. Optimizer changes: ${marks}`;
+    if (alerts) described += `. Alerts: ${alerts}`;
+    if (this.weight > 0) described += `. Smoothed (weight ${this.weight}) over the raw losses`;
+    if (this.element.getAttribute("aria-label") !== described) this.element.setAttribute("aria-label", described);
+  }
+
   /**
-   * A solid line at each alert's step, labelled at the foot of the plot ("NaN/Inf: loss"). A run
-   * an alert paused in the middle of a step has no loss for that step yet: a mark one step past
-   * the last point is drawn at the right edge, where that step will be.
+   * A solid line at each alert's step in its kind's colour, labelled along the foot of the plot
+   * with the kind and the tensor ("NaN/Inf: loss", "Exploding gradient: all parameters"), in up to
+   * two rows, folded into "+n" where labels would overlap. A run an alert paused in the middle of
+   * a step has no loss for that step yet: a mark one step past the last point is drawn at the
+   * right edge, where that step will be.
    * @param {uPlot} u
    */
   drawAlerts(u) {
@@ -504,28 +675,47 @@ export class LossChart {
     const max = u.scales.x.max ?? 0;
     ctx.save();
     ctx.font = `600 ${FONT_PX * ratio}px system-ui, sans-serif`;
-    ctx.textBaseline = "bottom";
     ctx.lineWidth = 2 * ratio;
-    ctx.strokeStyle = NON_FINITE;
+    /** @type {{x: number, text: string, color: string}[]} x in CSS pixels from the plot's left */
+    const shown = [];
     for (const alert of this.alerts) {
       let px = u.valToPos(alert.step, "x", true);
       if (alert.step > max && alert.step <= max + 1) px = left + width;
       if (!(px >= left && px <= left + width)) continue;
       px = Math.round(px) + 0.5;
+      const { color } = alertKind(alert);
+      ctx.strokeStyle = color;
       ctx.beginPath();
       ctx.moveTo(px, top);
       ctx.lineTo(px, top + height);
       ctx.stroke();
-      const text = alertLabel(alert);
-      const textWidth = ctx.measureText(text).width;
-      const x = px + 4 * ratio + textWidth <= left + width ? px + 4 * ratio : px - 4 * ratio - textWidth;
-      const y = top + height - 6 * ratio;
+      shown.push({ x: (px - left) / ratio, text: alertLabel(alert), color });
+    }
+    shown.sort((a, b) => a.x - b.x);
+    const rowHeight = FONT_PX + 4;
+    const placed = layoutLabels(shown, {
+      rows: Math.max(1, Math.min(ALERT_ROWS, Math.floor(height / ratio / (rowHeight * 4)))),
+      gap: 6,
+      pad: 4,
+      right: width / ratio,
+      measure: (text) => ctx.measureText(text).width / ratio + 4,
+    });
+    ctx.textBaseline = "bottom";
+    ctx.textAlign = "left";
+    for (const label of placed) {
+      const x = left + label.x * ratio;
+      const y = top + height - (6 + label.row * rowHeight) * ratio;
+      const textWidth = ctx.measureText(label.text).width;
       ctx.fillStyle = "rgba(255, 255, 255, 0.85)";
       ctx.fillRect(x - 2 * ratio, y - (FONT_PX + 3) * ratio, textWidth + 4 * ratio, (FONT_PX + 4) * ratio);
-      ctx.fillStyle = NON_FINITE;
-      ctx.fillText(text, x, y);
+      ctx.fillStyle = shown[label.index].color;
+      ctx.fillText(label.text, x, y);
     }
     ctx.restore();
-    this.element.dataset.alerts = this.alerts.map((a) => `step ${a.step}: ${a.tensor}`).join("; ");
+    // "step 15: loss" for a NaN/Inf (as before the other kinds); the others name their kind
+    this.element.dataset.alerts = this.alerts
+      .map((a) => `step ${a.step}: ${(a.kind ?? "nonfinite") === "nonfinite" ? "" : `${alertKind(a).words}, `}${a.tensor}`)
+      .join("; ");
+    this.element.dataset.alertLabels = JSON.stringify(placed.map((p) => ({ x: p.x, row: p.row, text: p.text })));
   }
 }
