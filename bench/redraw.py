@@ -8,14 +8,18 @@
 2. `python -m app` on it in a subprocess (no default run), Debian's Chromium (Playwright, the
    browser tests' arguments) at 1280×800 opening the page on that run; the time until the chart's
    legend counts the last step (the whole history received and drawn).
-3. `--redraws` times each way, a click on "Log scale": the page rebuilds the chart (lossChart.js
-   `setLog` makes a new uPlot plot, then `setLosses` decimates the whole history per pixel column
-   and hands it the columns). Timed with performance.now() in the page, from the click to the
-   drawing finished (every task and microtask it queued run, then the canvas read back, which
-   makes the browser rasterise what was drawn), and from the click to the next animation frame.
-4. The spike: on the drawn canvas, the highest pixel of the loss line's colour must sit at the
-   spike's step and over half the plot area's height above the line's median height, on the
-   linear and on the log scale.
+3. `--redraws` times each way, a click on "Log scale": the page redraws the chart (lossChart.js
+   `setLog`: the same uPlot plot given new y values, the columns picked from the per-line min/max
+   pyramids and the smoothed values kept as steps arrived, so O(pixels); then `setLosses`, which
+   finds nothing new and draws nothing). Timed with performance.now() in the page, from the click
+   to the drawing finished (every task and microtask it queued run, then the canvas read back,
+   which makes the browser rasterise what was drawn), and from the click to the next animation
+   frame.
+4. `--redraws` changes of the smoothing weight (the slider's input event): the whole history is
+   smoothed again, O(steps), drawn on the next animation frame; timed to that frame's end.
+5. The spike: on the drawn canvas, the highest pixel of the loss line's colour (the raw line,
+   drawn faint under the smoothed one, or either) must sit at the spike's step and over half the
+   plot area's height above the line's median height, on the linear and on the log scale.
 """
 
 from __future__ import annotations
@@ -71,25 +75,56 @@ async (count) => {
 }
 """
 
-# selectIndices over `n` values into 1,000 columns, as the chart calls it: milliseconds a call.
-TIME_DECIMATE = """
-async (n) => {
-  const { selectIndices } = await import('/static/js/lib/decimate.js');
-  const values = new Float64Array(n).map((_, i) => 1 + Math.sin(i));
+# A smoothing weight change, from the input event to the end of the frame that draws it.
+TIME_SMOOTHING = """
+async (count) => {
+  const slider = document.getElementById('smoothing');
+  const frame = () => new Promise((done) => requestAnimationFrame(() => done()));
   const times = [];
-  for (let i = 0; i < 20; i++) {
+  for (let i = 0; i < count; i++) {
+    await frame();
     const t0 = performance.now();
-    selectIndices(values, 0, n, 1000);
+    slider.value = String(i % 2 ? 0.6 : 0.7);
+    slider.dispatchEvent(new Event('input', {bubbles: true}));
+    await frame(); // the chart's own frame callback runs in this one, queued before ours
+    await new Promise((done) => setTimeout(done, 0));
     times.push(performance.now() - t0);
   }
-  return times.sort((a, b) => a - b)[10];
+  slider.value = '0.6';
+  slider.dispatchEvent(new Event('input', {bubbles: true}));
+  return times;
+}
+"""
+
+# Decimating `n` values into 1,000 columns: reading every value (selectIndices, the chart before
+# this session), building the min/max pyramid once, and picking from it (what a redraw does):
+# milliseconds, median of 20.
+TIME_DECIMATE = """
+async (n) => {
+  const { selectIndices, MinMaxPyramid } = await import('/static/js/lib/decimate.js');
+  const values = new Float64Array(n).map((_, i) => 1 + Math.sin(i));
+  const median = (f) => {
+    const times = [];
+    for (let i = 0; i < 20; i++) {
+      const t0 = performance.now();
+      f();
+      times.push(performance.now() - t0);
+    }
+    return times.sort((a, b) => a - b)[10];
+  };
+  const pyramid = new MinMaxPyramid();
+  const build = median(() => { pyramid.update([], 0); pyramid.update(values, n); });
+  return {brute: median(() => selectIndices(values, 0, n, 1000)), build,
+          pick: median(() => pyramid.select(0, n, 1000))};
 }
 """
 
 # Where the loss line's colour (SERIES_COLORS[0], #1d4ed8) is drawn on the chart's canvas, as
-# fractions of the plot area (uPlot's .u-over): its highest pixel, and the median height.
+# fractions of the plot area (uPlot's .u-over): its highest pixel, and the median height. With
+# `faint`, the raw line drawn see-through under the smoothed one counts too (alpha from 40 up);
+# without, only opaque pixels (the smoothed line, or the raw one when smoothing is off).
 FIND_LINE = """
-() => {
+(faint) => {
   const canvas = document.querySelector('#loss-chart canvas');
   const over = document.querySelector('#loss-chart .u-over').getBoundingClientRect();
   const box = canvas.getBoundingClientRect();
@@ -101,7 +136,7 @@ FIND_LINE = """
     for (let x = 0; x < canvas.width; x++) {
       const k = 4 * (y * canvas.width + x);
       const far = Math.abs(pixels[k] - 29) + Math.abs(pixels[k + 1] - 78) + Math.abs(pixels[k + 2] - 216);
-      if (pixels[k + 3] < 200 || far > 60) continue;
+      if (pixels[k + 3] < (faint ? 40 : 200) || far > 60) continue;
       const at = {x: (x / sx + box.left - over.left) / over.width,
                   y: (y / sy + box.top - over.top) / over.height};
       if (top === null) top = at;
@@ -180,14 +215,18 @@ def main() -> None:
                 )
                 loaded = time.perf_counter() - started
                 page.wait_for_timeout(1000)  # the legend's fit, a resize: let the page settle
-                linear = page.evaluate(FIND_LINE)
+                weight = page.locator("#smoothing").input_value()
+                linear = page.evaluate(FIND_LINE, True)
+                linear_smoothed = page.evaluate(FIND_LINE, False)
                 ARTIFACTS.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(ARTIFACTS / "redraw-linear-1280x800.png"))
                 on = page.evaluate(TIME_REDRAWS, 1)  # to the log scale: the rounds end there
                 assert on["log"], "the Log scale box did not check"
-                logarithmic = page.evaluate(FIND_LINE)
+                logarithmic = page.evaluate(FIND_LINE, True)
+                log_smoothed = page.evaluate(FIND_LINE, False)
                 page.screenshot(path=str(ARTIFACTS / "redraw-log-1280x800.png"))
                 rounds = page.evaluate(TIME_REDRAWS, 2 * args.redraws)
+                smoothing = page.evaluate(TIME_SMOOTHING, args.redraws)
                 decimate = page.evaluate(TIME_DECIMATE, args.steps)
                 browser.close()
         finally:
@@ -208,8 +247,22 @@ def main() -> None:
         f"| the same, to the next animation frame, ms (median, p95) | "
         f"{statistics.median(framed):.1f}, {percentile(framed, 0.95):.1f} |"
     )
-    print(f"| selectIndices alone over {args.steps:,} values, ms (median of 20) | {decimate:.1f} |")
-    for name, line in (("linear", linear), ("log", logarithmic)):
+    print(
+        f"| a smoothing weight change (the whole history smoothed again), to its frame's end, ms "
+        f"(median, p95) | {statistics.median(smoothing):.1f}, {percentile(smoothing, 0.95):.1f} |"
+    )
+    print(
+        f"| {args.steps:,} values into 1,000 columns, ms (median of 20): reading every value "
+        f"(selectIndices); building the pyramid; picking from it | "
+        f"{decimate['brute']:.1f}; {decimate['build']:.1f}; {decimate['pick']:.2f} |"
+    )
+    print(f"| smoothing weight | {weight} |")
+    for name, line in (
+        ("linear, raw (faint) or smoothed", linear),
+        ("linear, smoothed (opaque) only", linear_smoothed),
+        ("log, raw (faint) or smoothed", logarithmic),
+        ("log, smoothed (opaque) only", log_smoothed),
+    ):
         top = line["top"] or {"x": math.nan, "y": math.nan}
         print(
             f"| spike, {name} scale: line's highest pixel at x, y (plot fractions, from the top "
