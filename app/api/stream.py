@@ -20,6 +20,7 @@ from app.contract.events import (
     Error,
     Evaluations,
     Event,
+    Health,
     Hello,
     OwnPath,
     Pong,
@@ -115,7 +116,8 @@ def _reply(subscriber: Subscriber, event: Event) -> None:
 
 
 async def _send_state(websocket: WebSocket, run_id: str, runs: RunManager, history: History) -> int:
-    """hello, the whole loss history, marks and the latest snapshot; return the last step sent."""
+    """hello, the whole loss history, marks, alerts, evaluation and health points, and the latest
+    snapshot; return the last step sent."""
     info = runs.info(run_id)
     await websocket.send_text(encode_event(Hello.model_construct(run=info)))
     losses, race, path = await asyncio.to_thread(_scalars, history, run_id)
@@ -130,6 +132,9 @@ async def _send_state(websocket: WebSocket, run_id: str, runs: RunManager, histo
     if points:
         evaluations = Evaluations.model_construct(points=points, history=True)
         await websocket.send_text(encode_event(evaluations))
+    health = await asyncio.to_thread(history.health_points, run_id)
+    if health:
+        await websocket.send_text(encode_event(Health.model_construct(points=health, history=True)))
     snapshot = await asyncio.to_thread(history.latest_snapshot, run_id)
     if snapshot is not None:
         await websocket.send_bytes(snapshot)

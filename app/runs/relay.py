@@ -15,12 +15,13 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
-from app.contract.events import Evaluations, OptimizerMark, Reset, Scalars
+from app.contract.events import Evaluations, Health, OptimizerMark, Reset, Scalars
 from app.contract.worker import (
     Ack,
     Alerted,
     Evaluated,
     Failed,
+    HealthMeasured,
     OptimizerChanged,
     Ready,
     ScalarsBatch,
@@ -77,6 +78,8 @@ class Relay:
                 history.put_snapshot(run.id, step, frame)
             case Evaluated(point=point):
                 history.add_evaluation(run.id, point)
+            case HealthMeasured(point=point):
+                history.add_health(run.id, point)
             case Ack(command=Command.RESET):
                 history.clear_progress(run.id)
             case OptimizerChanged(step=step, optimizer=config, fresh=fresh, previous=previous):
@@ -122,6 +125,8 @@ class Relay:
                 self.hub.publish(run.id, Frame(FrameKind.SNAPSHOT, frame))
             case Evaluated(point=point):
                 publish(self.hub, run, Evaluations.model_construct(points=[point], history=False))
+            case HealthMeasured(point=point):
+                publish(self.hub, run, Health.model_construct(points=[point], history=False))
             case Ack(command=command):
                 if run.unanswered:
                     run.unanswered.popleft()

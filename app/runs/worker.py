@@ -18,6 +18,7 @@ app/contract/worker.py:
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 import traceback
 from collections.abc import Sequence
@@ -28,7 +29,7 @@ from typing import Protocol
 import torch
 
 from app.contract.events import Alert
-from app.contract.health import BUDGET_DEFAULT
+from app.contract.health import BUDGET_DEFAULT, Overhead
 from app.contract.views import Evaluation
 from app.contract.worker import (
     Ack,
@@ -36,6 +37,7 @@ from app.contract.worker import (
     Control,
     Evaluated,
     Failed,
+    HealthMeasured,
     OptimizerChanged,
     Ready,
     ScalarsBatch,
@@ -51,11 +53,16 @@ from app.contract.worker import (
 from app.engine.experiments import ExperimentConfig
 from app.engine.loader import load_experiments
 from app.engine.loop import Phase, TrainingLoop
+from app.instrument.activity import Activity
 from app.instrument.evaluation import Evaluator
 from app.instrument.governor import Governor
+from app.instrument.health import health_point
+from app.instrument.overhead import OverheadMeter
 from app.instrument.pictures import Block, Pictures
-from app.instrument.recorder import Recorder
+from app.instrument.recorder import Recorder, Snapshot
+from app.instrument.stats import Scratch
 from app.runs.header import snapshot_header
+from app.runs.health_alerts import HealthWatch
 from app.runs.nonfinite import NonfiniteWatch
 from app.runs.race import Race
 from app.runs.state import Command
@@ -63,6 +70,9 @@ from app.stream.protocol import encode_snapshot
 
 FLUSH_INTERVAL = 0.05  # seconds between batches of scalars: 20 per second, like the frames
 MAX_BATCH = 4096  # steps per scalars message, so a very fast loop still flushes in bounded chunks
+# A running loop sends a health point with a snapshot at most this often: its distributions are
+# kept in the history, which then grows by at most 2 points a second.
+HEALTH_INTERVAL = 0.5  # seconds
 
 
 class Counter(Protocol):
@@ -109,6 +119,14 @@ class Session:
         # curve wants points: it has its own, smaller budget, and comes up to 10 times a second
         # between snapshots as well as with each.
         self.evaluation_governor = Governor(budget=0.02, max_rate=10.0)
+        # Training health: the ReLU hooks, the alerts read off the health points, and what all
+        # the instrumentation costs
+        self.activity = Activity(loop.model)
+        self.health_watch = HealthWatch()
+        self.overhead = OverheadMeter()
+        self.health_at = -math.inf  # perf_counter of the latest health point
+        self.snapshot_interval = 1.0 / self.governor.max_rate  # the governor's spacing now
+        self.health_scratch = Scratch()
 
     # what the loop reports
 
@@ -172,7 +190,7 @@ class Session:
             )
         )
         if paused:
-            self.send_snapshot()
+            self.send_snapshot(health=True)
 
     def record(self, loss: torch.Tensor | None) -> None:
         """Keep a step's loss (still a tensor: no sync) until the next flush."""
@@ -182,12 +200,15 @@ class Session:
             self.pending_since = time.time()
         self.pending.append(loss)
 
-    def send_snapshot(self) -> None:
+    def send_snapshot(self, health: bool = False) -> None:
+        """The snapshot of this moment; with `health`, its health point first."""
         self.flush()
         loop = self.loop
         snapshot = self.recorder.snapshot(loop.optimizer)
         race = None if self.race is None else self.race.view(loop)
         evaluation, views, pictured = self.evaluate(), None, b""
+        if health:
+            self.send_health(snapshot)
         if self.pictures is not None:
             block = Block(len(snapshot.data) // 4)
             confusion = None if self.evaluator is None else self.evaluator.confusion
@@ -196,6 +217,29 @@ class Session:
         header = snapshot_header(loop, snapshot, race, views, evaluation)
         frame = encode_snapshot(header, snapshot.data + pictured)
         self.send(SnapshotFrame.model_construct(step=loop.step, frame=frame))
+
+    def send_health(self, snapshot: Snapshot) -> None:
+        """The health point of a snapshot, and the health alerts it starts (never pausing)."""
+        loop = self.loop
+        now = time.perf_counter()
+        self.health_at = now
+        overhead = Overhead.model_construct(
+            budget=self.governor.budget,
+            share=self.overhead.share(now),
+            snapshot_ms=self.overhead.snapshot_seconds * 1000.0,
+            interval_s=self.snapshot_interval,
+        )
+        units = self.activity.units()
+        point = health_point(snapshot, loop.step, units, overhead, self.health_scratch)
+        self.send(HealthMeasured.model_construct(point=point))
+        if loop.mid_step:  # a phase command's point: the gradients of a step under way
+            return
+        for alert in self.health_watch.observe(point):
+            self.send(
+                Alerted.model_construct(
+                    alert=alert, at_step=loop.step, phase=loop.phase, mid_step=False
+                )
+            )
 
     def show_untrained(self) -> None:
         """A pictured experiment shows its model before any step: the boundary of the untrained
@@ -228,25 +272,36 @@ class Session:
     def train_step(self) -> None:
         started = time.perf_counter()
         due = self.governor.due(started)
+        health = due and started - self.health_at >= HEALTH_INTERVAL
+        paced = self.config.steps_per_second is not None
         # A paced loop has time to spare: record every step, so that a pause shows the last
-        # step's update. At full speed only the steps whose snapshot is due pay for it.
-        if due or self.config.steps_per_second is not None:
+        # step's update (and its dead units). At full speed only the steps whose snapshot (or
+        # health point) is due pay for it.
+        if due or paced:
             self.recorder.arm(explain=False)
             self.recorder.hook_seconds = 0.0
+        if health or paced:
+            self.activity.arm()
         loss = self.full_step()
+        self.activity.disarm()
         if loss is None:  # an alert paused the loop, and sent its snapshot
             return
         self.record(loss)
         if due:
             shipped = time.perf_counter()
-            self.send_snapshot()
+            self.send_snapshot(health=health)
             now = time.perf_counter()
-            self.governor.spent(now - shipped + self.recorder.hook_seconds, now)
+            cost = now - shipped + self.recorder.hook_seconds + self.activity.hook_seconds
+            self.governor.spent(cost, now)
+            self.snapshot_interval = self.governor.next_at - now
+            self.overhead.snapshot_seconds = cost
+            self.overhead.charge(cost, now)
         elif self.evaluator is not None and self.evaluation_governor.due(started):
             measured = time.perf_counter()
             self.evaluate()
             now = time.perf_counter()
             self.evaluation_governor.spent(now - measured, now)
+            self.overhead.charge(now - measured, now)
         elif len(self.pending) >= MAX_BATCH or started - self.flushed_at >= FLUSH_INTERVAL:
             self.flush()
 
@@ -282,21 +337,26 @@ class Session:
         match command:
             case Command.START:
                 self.running = True
+                self.overhead.started(time.perf_counter())
             case Command.PAUSE:
                 self.running = False
                 self.flush()
-                self.send_snapshot()
+                self.send_snapshot(health=True)
             case Command.STEP:
                 self.running = False
                 self.recorder.arm(explain=True)
+                self.activity.arm()
                 self.record(self.full_step())
-                self.send_snapshot()
+                self.activity.disarm()
+                self.send_snapshot(health=True)
             case Command.PHASE:
                 self.running = False
                 self.recorder.arm(explain=True)
                 if self.race is not None:
                     self.race.about_to_move(self.loop)
+                self.activity.arm()
                 phase = self.loop.run_phase()
+                self.activity.disarm()
                 alert = self.watch.after_phase(phase) if self.watch.enabled else None
                 if alert is not None:
                     self.alert(alert)
@@ -305,7 +365,7 @@ class Session:
                         self.race.step_racers(self.loop)
                     assert self.loop.loss is not None
                     self.record(self.loop.loss.detach())
-                self.send_snapshot()
+                self.send_snapshot(health=True)
             case Command.RESET:
                 self.running = False
                 self.pending = []

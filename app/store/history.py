@@ -17,7 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from app.contract.events import Alert, OptimizerMark, OwnPath, RaceSeries
+from app.contract.health import HealthPoint
 from app.contract.views import Evaluation
+
+# A (re)sync replays at most this many health points, evenly spread over the run with its latest
+# last: a page draws a few hundred columns, and an hour at 2 points a second is 7,200 of them.
+HEALTH_REPLAY = 1000
 
 # In the race table, the run's own path (surface-2d) is kept beside its racers (0, 1, …).
 OWN_PATH = -1
@@ -307,6 +312,29 @@ class History:
         return [
             Evaluation.model_construct(step=step, **json.loads(detail)) for step, detail in rows
         ]
+
+    def add_health(self, run_id: str, point: HealthPoint) -> None:
+        detail = point.model_dump()
+        self.add_event(run_id, detail.pop("step"), "health", detail)
+
+    def health_points(self, run_id: str, limit: int = HEALTH_REPLAY) -> list[HealthPoint]:
+        """The run's health points in step order: all of them, or `limit` spread evenly over the
+        run (the first and the latest among them) when it has more."""
+        db = self._connection()
+        rows = db.execute(
+            "SELECT rowid FROM events WHERE run_id = ? AND kind = 'health' ORDER BY step, rowid",
+            (run_id,),
+        ).fetchall()
+        if len(rows) > limit:
+            last = len(rows) - 1
+            rows = [rows[round(i * last / (limit - 1))] for i in range(limit)]
+        points = []
+        for (rowid,) in rows:
+            step, detail = db.execute(
+                "SELECT step, detail FROM events WHERE rowid = ?", (rowid,)
+            ).fetchone()
+            points.append(HealthPoint.model_validate({**json.loads(detail), "step": step}))
+        return points
 
     def clear_progress(self, run_id: str) -> None:
         """A reset starts the run again from its seed: its curve, snapshots and marks go."""

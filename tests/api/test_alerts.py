@@ -21,9 +21,10 @@ def test_a_diverging_run_pauses_itself_at_its_first_non_finite_value(client: Tes
         client.post(f"/api/runs/{run_id}/commands/start")
         alert = stream.until(lambda m: m["type"] == "alert")
         paused = stream.next()
+        health = stream.next()
         shown = stream.next()
         after = stream.drain()
-    for message in [alert, paused, shown, *after]:
+    for message in [alert, paused, health, shown, *after]:
         validate(message)
     assert alert["kind"] == "nonfinite" and alert["paused"] is True
     # seed-linear at lr 10: the squared error overflows first, while the parameters, and so
@@ -37,14 +38,15 @@ def test_a_diverging_run_pauses_itself_at_its_first_non_finite_value(client: Tes
     # every loss before the alert's step came, all finite; none of its step or after
     assert sorted(stream.losses) == list(range(1, alert["step"]))
     assert all(math.isfinite(loss) for loss in stream.losses.values())
-    # then the snapshot of where it stopped, and nothing else
+    # then the health point and snapshot of where it stopped, and nothing else
+    assert (health["type"], health["points"][-1]["step"]) == ("health", alert["step"] - 1)
     assert (shown["type"], shown["step"], shown["phase"]) == ("snapshot", alert["step"] - 1, "loss")
     assert shown["loss"] == "Infinity" and after == []
     run = client.get(f"/api/runs/{run_id}").json()
     assert (run["state"], run["step"], run["phase"]) == ("paused", alert["step"] - 1, "loss")
     with client.websocket_connect(f"/ws/runs/{run_id}") as ws:
         replay = Stream(ws).drain()
-    assert kinds(replay) == ["hello", "scalars", "alert", "snapshot"]
+    assert kinds(replay) == ["hello", "scalars", "alert", "health", "snapshot"]
     assert replay[2] == {**alert, "history": True}
 
 

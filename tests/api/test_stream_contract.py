@@ -52,17 +52,17 @@ def test_every_message_of_a_real_stream_is_in_the_contract(client: TestClient) -
         if not stream.events[0]["run"]["ready"]:
             stream.until(lambda m: m["type"] == "status" and m["run"]["ready"])
 
-        # step: accepted, then the worker's loss, snapshot and acknowledgement
+        # step: accepted, then the worker's loss, health point, snapshot and acknowledgement
         assert around(client, stream, run_id, "step") == [
-            "status:None", "scalars", "snapshot", "status:step",
+            "status:None", "scalars", "health", "snapshot", "status:step",
         ]  # fmt: skip
-        # phase: a snapshot after each; the step phase brings its loss first
+        # phase: a health point and snapshot after each; the step phase brings its loss first
         for _ in range(4):
             assert around(client, stream, run_id, "phase") == [
-                "status:None", "snapshot", "status:phase",
+                "status:None", "health", "snapshot", "status:phase",
             ]  # fmt: skip
         assert around(client, stream, run_id, "phase") == [
-            "status:None", "scalars", "snapshot", "status:phase",
+            "status:None", "scalars", "health", "snapshot", "status:phase",
         ]  # fmt: skip
         # start: acknowledged, then the running loop's scalars and snapshots
         started = around(client, stream, run_id, "start")
@@ -72,7 +72,7 @@ def test_every_message_of_a_real_stream_is_in_the_contract(client: TestClient) -
         # of the step it stopped at and the acknowledgement; nothing after it
         paused = around(client, stream, run_id, "pause")
         assert paused[0] == "status:None"
-        assert paused[-2:] == ["snapshot", "status:pause"]
+        assert paused[-3:] == ["health", "snapshot", "status:pause"]
         # a setting: the optimizer mark and the run's new status, nothing to acknowledge
         client.put(f"/api/runs/{run_id}/optimizer", json={"name": "adam", "lr": 0.01})
         changed = [stream.until(lambda m: m["type"] == "optimizer"), stream.next()]
@@ -92,7 +92,9 @@ def test_every_message_of_a_real_stream_is_in_the_contract(client: TestClient) -
     for header, _ in stream.snapshots:
         validate(header)
     seen = {m["type"] for m in stream.events} | {h["type"] for h, _ in stream.snapshots}
-    assert seen >= {"hello", "status", "scalars", "reset", "optimizer", "error", "pong", "snapshot"}
+    assert seen >= {
+        "hello", "status", "scalars", "health", "reset", "optimizer", "error", "pong", "snapshot",
+    }  # fmt: skip
 
 
 def test_a_reconnect_replays_history_marks_and_snapshot_in_order(client: TestClient) -> None:
@@ -107,7 +109,8 @@ def test_a_reconnect_replays_history_marks_and_snapshot_in_order(client: TestCli
     with client.websocket_connect(f"/ws/runs/{run_id}") as ws:
         again = Stream(ws)
         replay = again.drain()
-    assert kinds(replay) == ["hello", "scalars", "optimizer", "snapshot"]
+    assert kinds(replay) == ["hello", "scalars", "optimizer", "health", "snapshot"]
+    assert [point["step"] for point in replay[3]["points"]] == [1, 2]
     assert replay[1]["history"] is True and replay[1]["t0"] is None and len(replay[1]["loss"]) == 2
     for message in replay:
         validate(message)

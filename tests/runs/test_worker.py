@@ -155,11 +155,11 @@ def test_step_sends_its_loss_a_snapshot_and_an_ack(harness: Harness) -> None:
     for step in (1, 2):
         messages = harness.do("step")
         expected = oracle.step()
-        assert kinds(messages) == ["scalars", "snapshot", "ack"]
+        assert kinds(messages) == ["scalars", "health", "snapshot", "ack"]
         scalars = messages[0]
         assert isinstance(scalars, ScalarsBatch) and scalars.first_step == step
         assert scalars.loss == [pytest.approx(expected.loss, rel=1e-6)]
-        snapshot = snap(messages[1])
+        snapshot = snap(messages[2])
         assert snapshot.header["step"] == step and snapshot.header["phase"] == "step"
         assert snapshot.header["loss"] == pytest.approx(expected.loss, rel=1e-6)
         assert snapshot.header["optimizer"] == SGD.model_dump()
@@ -167,7 +167,7 @@ def test_step_sends_its_loss_a_snapshot_and_an_ack(harness: Harness) -> None:
         momentum = snapshot.fields["weight"]["state.momentum_buffer"]
         assert momentum is not None
         torch.testing.assert_close(momentum, expected.state["weight"]["momentum_buffer"])
-        assert messages[2] == ack("step", step, "step", False)
+        assert messages[3] == ack("step", step, "step", False)
 
 
 def test_phases_one_at_a_time(harness: Harness) -> None:
@@ -175,7 +175,7 @@ def test_phases_one_at_a_time(harness: Harness) -> None:
     phases, steps = [], []
     for i in range(5):
         messages = harness.do("phase")
-        assert kinds(messages) == (["scalars"] if i == 4 else []) + ["snapshot", "ack"]
+        assert kinds(messages) == (["scalars"] if i == 4 else []) + ["health", "snapshot", "ack"]
         snapshot = snap(messages[-2])
         phases.append(snapshot.header["phase"])
         steps.append(snapshot.header["step"])
@@ -203,9 +203,9 @@ def test_a_step_finishes_the_phases_under_way(harness: Harness) -> None:
     harness.do("phase")
     harness.do("phase")
     messages = harness.do("step")
-    assert kinds(messages) == ["scalars", "snapshot", "ack"]
+    assert kinds(messages) == ["scalars", "health", "snapshot", "ack"]
     assert losses_of(messages) == {1: pytest.approx(expected.loss, rel=1e-6)}
-    assert_matches(snap(messages[1]), expected)
+    assert_matches(snap(messages[2]), expected)
 
 
 def test_reset_gives_the_same_run_again(harness: Harness) -> None:
@@ -269,7 +269,7 @@ def test_optimizer_change_switches_and_marks_the_step(harness: Harness) -> None:
     messages = harness.do("step")
     expected = oracle.step()
     assert losses_of(messages) == {4: pytest.approx(expected.loss, rel=1e-6)}
-    snapshot = snap(messages[1])
+    snapshot = snap(messages[2])
     assert_matches(snapshot, expected)
     assert snapshot.header["optimizer"] == adam.model_dump()
     assert set(snapshot.fields["weight"]) >= {"state.exp_avg", "state.exp_avg_sq"}
@@ -370,7 +370,9 @@ def test_serve_answers_commands_in_order() -> None:
 
     messages = serve(CONFIG, script)
     assert messages[0] == Ready(parameters=["weight", "bias"])
-    assert kinds(messages[1:]) == ["scalars", "snapshot", "ack", "snapshot", "ack", "ack"]
+    assert kinds(messages[1:]) == [
+        "scalars", "health", "snapshot", "ack", "health", "snapshot", "ack", "ack",
+    ]  # fmt: skip
     assert [m.command for m in messages if isinstance(m, Ack)] == ["step", "phase", "stop"]
     assert messages[-1] == ack("stop", 1, "zero_grad", True)
 
