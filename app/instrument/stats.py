@@ -5,10 +5,11 @@ cross to the host once. Non-finite elements are counted, and left out of the oth
 single NaN never hides the shape of the rest.
 
 Speed: a tensor whose min and max are finite holds no NaN or ±Inf (`aminmax` propagates NaN), so
-its statistics need no masks; they are then the masked path's numbers bit for bit (the same
-operations on the same values; tests/instrument/test_stats_fast.py). A caller learns every tensor's
-`bounds` in one host round trip first (`bounds_of`). Large temporaries go through a reusable
-`Scratch`: a fresh 16 MB tensor costs more in page faults than the arithmetic done in it.
+its statistics need no masks. Then one sweep (`summarize`), chunk by chunk through buffers that
+stay in the cache, makes its mean, std, norm and exact histogram from one subtraction per element
+(x − min, histc's own first step). A tensor with NaN or Inf takes the same sweep over its finite
+elements (tests/instrument/test_stats_fast.py). Large temporaries go through a reusable `Scratch`:
+a fresh 16 MB tensor costs more in page faults than the arithmetic done in it.
 """
 
 from __future__ import annotations
@@ -28,14 +29,18 @@ class Scratch:
     """Work buffers kept between snapshots, grown to the largest tensor seen, one per dtype."""
 
     def __init__(self) -> None:
-        self._buffers: dict[tuple[torch.dtype, torch.device], torch.Tensor] = {}
+        self._buffers: dict[tuple[torch.dtype, torch.device, int], torch.Tensor] = {}
 
-    def take(self, numel: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-        """A 1-D tensor of `numel` elements whose contents are garbage."""
-        buffer = self._buffers.get((dtype, device))
+    def take(
+        self, numel: int, dtype: torch.dtype, device: torch.device, slot: int = 0
+    ) -> torch.Tensor:
+        """A 1-D tensor of `numel` elements whose contents are garbage; another `slot` is another
+        buffer, for two temporaries of one dtype in use at once."""
+        key = (dtype, device, slot)
+        buffer = self._buffers.get(key)
         if buffer is None or buffer.numel() < numel:
             buffer = torch.empty(numel, dtype=dtype, device=device)
-            self._buffers[(dtype, device)] = buffer
+            self._buffers[key] = buffer
         return buffer[:numel]
 
 
@@ -58,42 +63,155 @@ def tensor_stats(
     if bounds is None:
         bounds = bounds_of([flat])[0]
     if math.isfinite(bounds[0]) and math.isfinite(bounds[1]):
-        return _finite_stats(flat, scratch or Scratch())
-    return _masked_stats(flat)
+        return _finite_stats(flat, bounds, scratch or Scratch())
+    return _masked_stats(flat, scratch or Scratch())
 
 
-def finite_moments(flat: torch.Tensor, scratch: Scratch) -> torch.Tensor:
-    """mean, std and L2 norm of a tensor without NaN or Inf: `_masked_stats`'s operations without
-    the masks, which would select every element, so the same numbers. (Its min and max are the
-    bounds the caller already holds, its NaN and Inf counts zero.)"""
+def _finite_stats(
+    flat: torch.Tensor, bounds: tuple[float, float], scratch: Scratch
+) -> torch.Tensor:
+    """`tensor_stats` of a tensor without NaN or Inf, whose (min, max) the caller holds."""
+    mean, std, norm = summarize(flat, *bounds, scratch, binned=False)[0].tolist()
+    return torch.tensor([mean, std, *bounds, norm, 0.0, 0.0], device=flat.device)
+
+
+def _masked_stats(flat: torch.Tensor, scratch: Scratch) -> torch.Tensor:
+    """`tensor_stats` of a tensor holding NaN or Inf (rare: the run is usually about to pause):
+    the finite path's numbers over its finite elements, and the counts."""
+    finite = flat[torch.isfinite(flat)]
+    nans = float(torch.isnan(flat).sum())
+    infs = float(torch.isinf(flat).sum())
+    if finite.numel() == 0:  # mean and std of nothing; min and max the empty reductions' ±Inf
+        nan, inf = math.nan, math.inf
+        return torch.tensor([nan, nan, inf, -inf, 0.0, nans, infs], device=flat.device)
+    stats = _finite_stats(finite, bounds_of([finite])[0], scratch)
+    stats[5], stats[6] = nans, infs
+    return stats
+
+
+# Elements per pass of `summarize`'s loop on a CPU: the chunk's temporaries (its positions in
+# float32, then as int16 and uint8 bins: 7 bytes an element) stay in a core's 2 MB L2 cache, so the
+# ~9 operations on a chunk read it from there; fewer, larger chunks would pay less per-operation
+# overhead, smaller ones less cache (2**18 was fastest of 2**15 .. 2**20 on the wide MLP). On a
+# GPU the whole tensor is one chunk.
+CHUNK = 1 << 18
+
+
+def summarize(
+    flat: torch.Tensor, low: float, high: float, scratch: Scratch, binned: bool = True
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """mean, std and L2 norm of a tensor without NaN or Inf whose min and max the caller holds,
+    and (`binned`) its `finite_histogram`, in one sweep over it.
+
+    The sweep reads each element once, as the histogram's position p = (x − min) / w (w the bin
+    width, in float32 as histc computes it), and sums p and p² (each chunk's in float32, torch's
+    cascade sum; the chunks' in float64). With K = min: mean = K + w·Σp/n, variance =
+    w²·(Σp²/n − (Σp/n)²), ‖x‖² = nK² + 2Kw·Σp + w²·Σp². The variance then loses log₂(1 + d²/σ²)
+    bits to cancellation, d = mean − K: ~5 of float32's 24 for a normal tensor of millions
+    (d ≈ 5σ), at most ~6 (d ≤ SHIFT_LIMIT·σ), leaving std within ~4e-6 relative of
+    √(Σ(x − mean)²/n) in float64 (tests/instrument/test_stats_fast.py holds 1e-5).
+    Past d > SHIFT_LIMIT·σ (an outlier far below the bulk) a second sweep, around the mean found,
+    makes it exact again; on a GPU, where a sweep is cheap and reading d would be a sync, the
+    second sweep always runs. No full-size temporary: the chunk's are in `scratch`."""
     count = flat.numel()
-    mean = flat.sum() / count
-    centred = torch.sub(flat, mean, out=scratch.take(count, flat.dtype, flat.device))
-    std = (centred.square_().sum() / count).sqrt()
-    return torch.stack([mean, std, flat.norm()])
+    on_cpu = flat.device.type == "cpu"
+    binner = _Binner(low, high, count, scratch, flat.device)
+    shift = torch.tensor(binner.low, dtype=torch.float64, device=flat.device)
+    scale = binner.scale
+    sums, counts = _sweep(flat, binner.low, binner, scratch, binned)
+    total, squares = sums[0] * scale, sums[1] * (scale * scale)  # Σ(x − K), Σ(x − K)²
+    offset = total / count
+    variance = squares / count - offset * offset
+    if not on_cpu or float(offset * offset) > SHIFT_LIMIT**2 * float(variance):
+        # rounded to float32: the shift subtracted is the one the sums are corrected by
+        shift = (shift + offset).to(flat.dtype).to(torch.float64)
+        sums, _ = _sweep(flat, float(shift) if on_cpu else shift, None, scratch, False)
+        total, squares = sums[0], sums[1]
+        offset = total / count
+        variance = squares / count - offset * offset
+    mean = shift + offset
+    std = variance.clamp(min=0.0).sqrt()
+    norm = (squares + 2.0 * shift * total + count * shift * shift).clamp(min=0.0).sqrt()
+    return torch.stack([mean, std, norm]).to(flat.dtype), counts
 
 
-def _finite_stats(flat: torch.Tensor, scratch: Scratch) -> torch.Tensor:
-    """`tensor_stats` of a tensor without NaN or Inf."""
-    mean, std, norm = finite_moments(flat, scratch)
-    minimum, maximum = torch.aminmax(flat)
-    zero = torch.zeros((), device=flat.device)
-    return torch.stack([mean, std, minimum, maximum, norm, zero, zero])
+# How far (in standard deviations) the mean may lie above the minimum before the moments take a
+# second sweep around the mean: a normal tensor of 10M elements has its minimum ~5.3σ below.
+SHIFT_LIMIT = 8.0
 
 
-def _masked_stats(flat: torch.Tensor) -> torch.Tensor:
-    finite = torch.isfinite(flat)
-    count = finite.sum()
-    zeroed = torch.where(finite, flat, 0.0)
-    mean = zeroed.sum() / count
-    centred = torch.where(finite, flat - mean, 0.0)
-    std = (centred.square().sum() / count).sqrt()
-    minimum = torch.where(finite, flat, torch.inf).min()
-    maximum = torch.where(finite, flat, -torch.inf).max()
-    norm = zeroed.norm()
-    nans = torch.isnan(flat).sum()
-    infs = torch.isinf(flat).sum()
-    return torch.stack([mean, std, minimum, maximum, norm, nans.float(), infs.float()])
+def _sweep(
+    flat: torch.Tensor,
+    shift: float | torch.Tensor,
+    binner: _Binner | None,
+    scratch: Scratch,
+    binned: bool,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(Σp, Σp²) in float64 for p = x − shift, divided by the binner's width when there is one,
+    and the binner's histogram of p when `binned`."""
+    count = flat.numel()
+    chunk = _chunk(flat)
+    parts = -(-count // chunk)
+    sums = torch.empty(2, parts, dtype=flat.dtype, device=flat.device)
+    work = scratch.take(chunk, flat.dtype, flat.device)
+    for part, start in enumerate(range(0, count, chunk)):
+        piece = flat[start : start + chunk]
+        position = torch.sub(piece, shift, out=work[: piece.numel()])
+        if binner is not None:
+            binner.scale_(position)
+        torch.sum(position, dim=0, out=sums[0, part])
+        if binned and binner is not None:
+            binner.add(position)
+        torch.sum(position.square_(), dim=0, out=sums[1, part])
+    return sums.to(torch.float64).sum(
+        dim=1
+    ), None if binner is None or not binned else binner.counts()
+
+
+def _chunk(flat: torch.Tensor) -> int:
+    return max(1, min(CHUNK if flat.device.type == "cpu" else flat.numel(), flat.numel()))
+
+
+class _Binner:
+    """`finite_histogram`'s counts, accumulated chunk by chunk from positions (x − min) / w."""
+
+    def __init__(
+        self, minimum: float, maximum: float, count: int, scratch: Scratch, device: torch.device
+    ) -> None:
+        low, high = np.float32(minimum), np.float32(maximum)  # float32, as on the device
+        if low == high:  # histc's range for a constant tensor: min − 1 to max + 1, so bin 32
+            low, high = low - np.float32(1), high + np.float32(1)
+        self.low = float(low)
+        width = high - low
+        # dividing by width / 64 (exact: a power of two) is multiplying by 64 then dividing by
+        # width, without the overflow of (x − min) · 64 past 2¹²⁸
+        self.tiny = width / np.float32(HISTOGRAM_BINS) < np.finfo(np.float32).tiny
+        self.width = float(width)
+        self.step = float(width / np.float32(HISTOGRAM_BINS))
+        self.scale = float(np.float64(width) / HISTOGRAM_BINS)  # exact: x − min = scale · p
+        chunk = max(1, min(CHUNK if device.type == "cpu" else count, count))
+        self.wide = scratch.take(chunk, torch.int16, device)
+        self.narrow = scratch.take(chunk, torch.uint8, device)
+        self.total = torch.zeros(HISTOGRAM_BINS + 1, dtype=torch.int64, device=device)
+
+    def scale_(self, above: torch.Tensor) -> None:
+        """x − min (float32, as histc subtracts) into the position p, in place."""
+        if self.tiny:
+            above.mul_(HISTOGRAM_BINS).div_(self.width)
+        else:
+            above.div_(self.step)
+
+    def add(self, position: torch.Tensor) -> None:
+        size = position.numel()
+        # truncation, as histc's; float → int16 → uint8 is 5x faster than float → uint8 in torch
+        bins = self.narrow[:size].copy_(self.wide[:size].copy_(position))
+        self.total += torch.bincount(bins, minlength=HISTOGRAM_BINS + 1)
+
+    def counts(self) -> torch.Tensor:
+        """The 64 counts: x = max is at position 64, which histc counts in the last bin."""
+        counts = self.total[:HISTOGRAM_BINS].clone()
+        counts[-1] += self.total[HISTOGRAM_BINS]
+        return counts.to(torch.float32)
 
 
 def histogram(
@@ -121,19 +239,16 @@ def finite_histogram(
     bins / (max − min) in float32, truncated, x = max in the last bin; histc itself is 3x slower
     than this. One difference: past a range of 2¹²⁸ / 64 (≈ 5e36) histc's (x − min) · 64
     overflows and it piles elements into bin 0; dividing by (max − min) / 64 does not overflow."""
-    low, high = np.float32(minimum), np.float32(maximum)  # float32 arithmetic, as on the device
-    if low == high:
-        low, high = low - np.float32(1), high + np.float32(1)
-    width = high - low
-    position = torch.sub(flat, float(low), out=scratch.take(flat.numel(), flat.dtype, flat.device))
-    if width / np.float32(HISTOGRAM_BINS) >= np.finfo(np.float32).tiny:
-        # dividing by width / 64 (exact: a power of two) is multiplying by 64 then dividing by width
-        position.div_(float(width / np.float32(HISTOGRAM_BINS)))
-    else:
-        position.mul_(HISTOGRAM_BINS).div_(float(width))
-    bins = scratch.take(flat.numel(), torch.uint8, flat.device).copy_(position)
-    bins.clamp_(max=HISTOGRAM_BINS - 1)
-    return torch.bincount(bins, minlength=HISTOGRAM_BINS).to(flat.dtype)
+    count = flat.numel()
+    binner = _Binner(minimum, maximum, count, scratch, flat.device)
+    chunk = _chunk(flat)
+    work = scratch.take(chunk, flat.dtype, flat.device)
+    for start in range(0, count, chunk):
+        piece = flat[start : start + chunk]
+        position = torch.sub(piece, binner.low, out=work[: piece.numel()])
+        binner.scale_(position)
+        binner.add(position)
+    return binner.counts().to(flat.dtype)
 
 
 def sample_indices(numel: int, device: torch.device) -> torch.Tensor:
