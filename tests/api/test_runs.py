@@ -193,6 +193,8 @@ def test_late_client_gets_the_history_then_live(client: TestClient) -> None:
         history = late.next()
         assert history["type"] == "scalars" and history["first_step"] == 1
         assert len(history["loss"]) == 5
+        health = late.next()  # the health points of the five steps
+        assert [point["step"] for point in health["points"]] == [1, 2, 3, 4, 5]
         assert late.next()["type"] == "snapshot"  # the latest state, straight away
 
 

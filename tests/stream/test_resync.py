@@ -10,6 +10,7 @@ from typing import Any, cast
 
 from app.api.stream import _send_frames
 from app.contract.events import Scalars
+from app.contract.health import Instrumentation
 from app.contract.run import AlertSettings, RunInfo
 from app.engine.experiments import ExperimentConfig
 from app.runs.manager import RunManager
@@ -56,6 +57,7 @@ class Runs:
             phase=None,
             ready=True,
             alerts=AlertSettings(),
+            instrumentation=Instrumentation(),
         )
 
 
