@@ -1,13 +1,16 @@
 """The loss chart in a real browser: log scale, huge and non-finite losses, optimizer marks,
-hover, zoom, and racers' losses."""
+hover, zoom, racers' losses, smoothing over the raw losses, alerts of every kind, and a one-step
+spike in a million steps."""
 
 from __future__ import annotations
 
 import json
+import math
 import re
+import time
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, WebSocketRoute, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser.conftest import ARTIFACTS, screenshot
@@ -299,3 +302,259 @@ def test_chart_and_surface_fit_their_panels_and_follow_a_resize(
     )
     again = page.evaluate(fits)
     assert abs(again["surfacePixels"]) <= 1 and again["page"] <= 0, again
+
+
+FAINT_PIXELS = """([r, g, b]) => {
+  // pixels of this colour drawn see-through (the raw line under the smoothed one) and opaque
+  const canvas = document.querySelector('#loss-chart canvas');
+  const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+  let faint = 0, opaque = 0;
+  for (let i = 0; i < data.length; i += 4) {
+    if (Math.abs(data[i] - r) >= 40 || Math.abs(data[i + 1] - g) >= 40 || Math.abs(data[i + 2] - b) >= 40) continue;
+    if (data[i + 3] > 200) opaque++;
+    else if (data[i + 3] >= 40) faint++;
+  }
+  return { faint, opaque };
+}"""
+
+
+def debiased_ema(values: list[float], weight: float) -> list[float]:
+    """TensorBoard's smoothing, written out here: last = last·w + (1 − w)·v, divided by 1 − wⁿ."""
+    out, last, n = [], 0.0, 0
+    for v in values:
+        if not math.isfinite(v):
+            out.append(v)
+            continue
+        n += 1
+        last = last * weight + (1 - weight) * v
+        out.append(last / (1 - weight**n))
+    return out
+
+
+def legend_value(page: Page, label: str) -> float:
+    text = page.locator(f"{CHART} .u-legend .u-series", has_text=label).locator(".u-value")
+    return float(text.inner_text().replace("\u2212", "-"))
+
+
+def test_smoothing_draws_the_smoothed_loss_over_the_faint_raw_one(
+    server: Server, page: Page
+) -> None:
+    run_id = new_run(
+        server, {"experiment": "seed-linear", "optimizer": {"name": "sgd", "lr": 0.05}}
+    )
+    steps(server, run_id, 60)
+    losses: list[float] = []
+    deadline = time.monotonic() + 10
+    while len(losses) < 60:  # the history is written a moment after the steps
+        assert time.monotonic() < deadline, f"{len(losses)} losses in the history"
+        losses = [float(v) for v in call(server, f"api/runs/{run_id}/scalars")["loss"]]
+    open_run(page, server, run_id)
+    expect(page.get_by_test_id("step")).to_have_text("60")
+    slider = page.get_by_role("slider", name="Smoothing")
+    expect(slider).to_have_value("0.6")
+    legend = page.locator(f"{CHART} .u-legend")
+    expect(legend).to_contain_text("smoothed")
+    page.wait_for_function(f"({FAINT_PIXELS})([29, 78, 216]).faint > 50", arg=None)
+    drawn = page.evaluate(FAINT_PIXELS, list(OWN_BLUE))
+    assert drawn["opaque"] > 50 and drawn["faint"] > 50, drawn
+    # away from the plot the legend reads the last step: the raw loss and its smoothed value
+    assert legend_value(page, "loss") == pytest.approx(losses[-1], rel=1e-4)
+    assert legend_value(page, "smoothed") == pytest.approx(debiased_ema(losses, 0.6)[-1], rel=1e-4)
+    # hovered, both at the hovered step
+    box = page.locator(f"{CHART} .u-over").bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] / 2)
+    step = int(legend.locator(".u-series").nth(0).locator(".u-value").inner_text())
+    assert 5 < step < 40, step
+    assert legend_value(page, "loss") == pytest.approx(losses[step - 1], rel=1e-4)
+    assert legend_value(page, "smoothed") == pytest.approx(
+        debiased_ema(losses, 0.6)[step - 1], rel=1e-4
+    )
+    page.mouse.move(0, 0)
+    screenshot(page, "loss-chart-smoothed")
+    # a heavier weight redraws the same plot with the new smoothed values
+    plot = page.locator(f"{CHART} .uplot").element_handle()
+    slider.fill("0.9")
+    expect(legend.locator(".u-series", has_text="smoothed").locator(".u-value")).to_have_text(
+        re.compile(r"^\d")
+    )
+    page.wait_for_function(
+        "([label, want]) => Math.abs(parseFloat([...document.querySelectorAll("
+        "'#loss-chart .u-legend .u-series')].find((s) => s.textContent.includes(label))"
+        ".querySelector('.u-value').textContent) - want) < 1e-4 * Math.abs(want)",
+        arg=["smoothed", debiased_ema(losses, 0.9)[-1]],
+    )
+    assert page.evaluate("(plot) => plot.isConnected", plot)
+    # weight 0: the raw line alone, opaque, no "smoothed" in the legend
+    slider.fill("0")
+    expect(legend).not_to_contain_text("smoothed")
+    chart = page.locator(CHART)
+    expect(chart).to_have_attribute("data-smoothing", "0")
+    expect(chart).not_to_have_attribute("aria-label", re.compile("Smoothed"))
+    assert legend_value(page, "loss") == pytest.approx(losses[-1], rel=1e-4)
+    assert drawn_in(page, OWN_BLUE, 50)
+
+
+def test_log_scale_redraws_the_same_plot_with_the_same_data(server: Server, page: Page) -> None:
+    run_id = new_run(server, {"experiment": "seed-linear"})
+    steps(server, run_id, 30)
+    open_run(page, server, run_id)
+    expect(page.get_by_test_id("step")).to_have_text("30")
+    legend = page.locator(f"{CHART} .u-legend")
+    expect(legend.locator(".u-value").nth(0)).to_have_text("30")
+    before = (legend_value(page, "loss"), legend_value(page, "smoothed"))
+    plot = page.locator(f"{CHART} .uplot").element_handle()
+    box = page.get_by_role("checkbox", name="Log scale")
+    for _ in range(2):
+        box.check()
+        page.wait_for_function(f"document.querySelector('{CHART}').dataset.yTicks.length > 0")
+        assert (legend_value(page, "loss"), legend_value(page, "smoothed")) == before
+        box.uncheck()
+    assert page.evaluate("(plot) => plot.isConnected", plot), "the plot was rebuilt"
+    assert (legend_value(page, "loss"), legend_value(page, "smoothed")) == before
+    assert drawn_in(page, OWN_BLUE, 50)
+
+
+ALERTS: list[dict[str, str | int]] = [
+    {
+        "kind": "exploding",
+        "step": 10,
+        "phase": "backward",
+        "tensor": "all parameters",
+        "detail": "the gradient norm 812 is 40× its recent median 20",
+    },
+    {
+        "kind": "vanishing",
+        "step": 20,
+        "phase": "backward",
+        "tensor": "0.weight",
+        "detail": "‖g‖/‖θ‖ 2e-9 is under 1e-3 of the largest layer's",
+    },
+    {
+        "kind": "dead_units",
+        "step": 30,
+        "phase": "loss",
+        "tensor": "net.1",
+        "detail": "60 of 64 units output 0 for the whole batch",
+    },
+]
+
+
+def test_health_alerts_are_marked_and_listed_by_kind(server: Server, page: Page) -> None:
+    """The three kinds of alert that do not pause, sent on a real run's stream (injected by
+    the test: which condition raises them is the server's business, tested there)."""
+    run_id = new_run(server, {"experiment": "seed-linear"})
+    steps(server, run_id, 40)
+
+    def relay(ws: WebSocketRoute) -> None:
+        upstream = ws.connect_to_server()
+
+        def forward(message: str | bytes) -> None:
+            ws.send(message)
+            if isinstance(message, str) and '"type":"hello"' in message.replace(" ", ""):
+                for alert in ALERTS:
+                    ws.send(
+                        json.dumps(
+                            {"type": "alert", "v": 1, "paused": False, "history": True, **alert}
+                        )
+                    )
+
+        upstream.on_message(forward)
+
+    page.route_web_socket(re.compile(r"/ws/runs/"), relay)
+    open_run(page, server, run_id)
+    items = page.get_by_test_id("alerts").locator("li")
+    expect(items).to_have_count(3)
+    for item, alert, words in zip(
+        items.all(),
+        ALERTS,
+        ["Exploding gradient", "Vanishing gradient", "Dead ReLU units"],
+        strict=True,
+    ):
+        expect(item).to_have_attribute("data-kind", str(alert["kind"]))
+        expect(item).to_contain_text(words)
+        expect(item).to_contain_text(f"step {alert['step']}")
+        expect(item).to_contain_text(str(alert["tensor"]))
+        expect(item).not_to_contain_text("paused")
+    chart = page.locator(CHART)
+    expect(chart).to_have_attribute(
+        "data-alerts",
+        "step 10: Exploding gradient, all parameters; step 20: Vanishing gradient, 0.weight; "
+        "step 30: Dead ReLU units, net.1",
+    )
+    expect(chart).to_have_attribute("aria-label", re.compile("Alerts: step 10: Exploding gradient"))
+    placed = json.loads(chart.get_attribute("data-alert-labels") or "[]")
+    shown = sum(1 + int(p["text"].rsplit("+", 1)[1]) if " +" in p["text"] else 1 for p in placed)
+    assert shown == 3, placed
+    # each in its own colour on the canvas: the exploding mark's dark red, the vanishing's teal
+    for rgb in ((185, 28, 28), (14, 116, 144), (161, 98, 7)):
+        assert drawn_in(page, rgb, 20), rgb
+    screenshot(page, "loss-chart-health-alerts")
+
+
+def spiky_losses(steps: int, spike: int) -> list[float]:
+    values = [0.5 + math.exp(-i / (steps / 5)) * (0.5 + 0.25 * math.sin(i)) for i in range(steps)]
+    values[spike - 1] = 1000 * values[spike - 2]
+    return values
+
+
+def test_a_one_step_spike_in_a_million_steps_is_drawn(server: Server, page: Page) -> None:
+    """A million-step history (sent by the test on the stream of an empty run): the chart draws
+    the single step 1000× its neighbours at its step, in the raw line and the smoothed one."""
+    n, spike = 1_000_000, 654_321
+    run_id = new_run(server, {"experiment": "seed-linear"})
+    history = json.dumps(
+        {
+            "type": "scalars",
+            "v": 1,
+            "first_step": 1,
+            "loss": [round(v, 6) for v in spiky_losses(n, spike)],
+            "t0": None,
+            "t1": None,
+            "history": True,
+            "race": None,
+            "path": None,
+        }
+    )
+
+    def relay(ws: WebSocketRoute) -> None:
+        upstream = ws.connect_to_server()
+
+        def forward(message: str | bytes) -> None:
+            ws.send(message)
+            if isinstance(message, str) and '"type":"hello"' in message.replace(" ", ""):
+                ws.send(history)
+
+        upstream.on_message(forward)
+
+    page.route_web_socket(re.compile(r"/ws/runs/"), relay)
+    open_run(page, server, run_id)
+    expect(page.locator(f"{CHART} .u-legend .u-value").nth(0)).to_have_text(str(n), timeout=30_000)
+    page.wait_for_timeout(300)  # the legend's fit: the plot settles its height
+    found = page.evaluate(
+        """([r, g, b]) => {
+          const canvas = document.querySelector('#loss-chart canvas');
+          const over = document.querySelector('#loss-chart .u-over').getBoundingClientRect();
+          const box = canvas.getBoundingClientRect();
+          const sx = canvas.width / box.width, sy = canvas.height / box.height;
+          const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+          const top = {faint: null, opaque: null};
+          for (let y = 0; y < canvas.height; y++) for (let x = 0; x < canvas.width; x++) {
+            const k = 4 * (y * canvas.width + x);
+            if (Math.abs(data[k] - r) + Math.abs(data[k + 1] - g) + Math.abs(data[k + 2] - b) > 60) continue;
+            const at = {x: (x / sx + box.left - over.left) / over.width, y: (y / sy + box.top - over.top) / over.height};
+            if (data[k + 3] > 200) top.opaque ??= at;
+            else if (data[k + 3] >= 40) top.faint ??= at;
+          }
+          return top;
+        }""",
+        list(OWN_BLUE),
+    )
+    at = (spike - 1) / (n - 1)
+    # the raw line: to the top of the plot, at the spike's step (within 3 px of 1,000)
+    assert found["faint"] is not None and found["faint"]["y"] < 0.15, found
+    assert abs(found["faint"]["x"] - at) < 0.003, (found, at)
+    # the smoothed one steps up there too (0.4 of the spike at weight 0.6), far above the rest
+    assert found["opaque"] is not None and abs(found["opaque"]["x"] - at) < 0.003, (found, at)
+    assert found["opaque"]["y"] < 0.8, found
+    screenshot(page, "loss-chart-million-steps")

@@ -52,10 +52,10 @@ export class AlertsView {
         const item = document.createElement("li");
         item.dataset.kind = alert.kind ?? "nonfinite";
         const { words, color } = alertKind(alert);
+        item.style.color = color; // its kind's colour, as its mark on the loss chart
         const kind = document.createElement("b");
         kind.className = "alert-kind";
         kind.textContent = `${words} · `;
-        kind.style.color = color; // as its mark on the loss chart
         const where = document.createElement("b");
         where.textContent = `${alertWhere(alert)} · `;
         const tensor = document.createElement("code");

@@ -654,6 +654,7 @@ export class LossChart {
     if (alerts) described += `. Alerts: ${alerts}`;
     if (this.weight > 0) described += `. Smoothed (weight ${this.weight}) over the raw losses`;
     if (this.element.getAttribute("aria-label") !== described) this.element.setAttribute("aria-label", described);
+    this.element.dataset.smoothing = String(this.weight);
   }
 
   /**
