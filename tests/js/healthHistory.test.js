@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { binOf, binRange, columnPoints, stepRange, valueRange } from "../../static/js/views/health/distributionGrid.js";
-import { BINS, HealthHistory } from "../../static/js/views/health/history.js";
+import { BINS, HealthHistory, NOT_MEASURED } from "../../static/js/views/health/history.js";
+import { smoothLog } from "../../static/js/views/health/logScale.js";
 import { arrivalRate, percentText } from "../../static/js/views/health/overhead.js";
 
 /** A point with one tensor "w": its value distribution's counts all `fill`, its grad optional. */
@@ -48,7 +49,7 @@ test("a replacing point without a field clears that field at its step", () => {
   h.add([point(1)]);
   h.add([point(1, { grad: false })]); // zero_grad cleared the gradient
   assert.equal(h.distribution("w", "grad")?.has(0), false);
-  assert.ok(Number.isNaN(h.layers.get("w")?.gradNorm[0] ?? 0));
+  assert.equal(h.layers.get("w")?.gradNorm[0], NOT_MEASURED); // null: not measured, not NaN
 });
 
 test("only the latest `capacity` points are kept, live or from a long history", () => {
@@ -110,4 +111,24 @@ test("the snapshot rate is measured over the last ten seconds of arrivals", () =
   assert.equal(percentText(0.05), "5.0%");
   assert.equal(percentText(0.0042), "0.42%");
   assert.equal(percentText(0.25), "25%");
+});
+
+test("a point whose elements are all NaN has its field, with no finite range", () => {
+  const h = new HealthHistory(4);
+  const p = point(1);
+  p.layers[0].distributions[0] = { field: "value", low: "NaN", high: "NaN", counts: new Array(BINS).fill(0), nonfinite: 16 };
+  p.layers[0].grad_norm = "NaN";
+  h.add([p]);
+  assert.equal(h.distribution("w", "value")?.has(0), true);
+  assert.equal(h.distribution("w", "value")?.nonfinite[0], 16);
+  assert.ok(Number.isNaN(h.layers.get("w")?.gradNorm[0] ?? 0)); // NaN is data, kept as NaN
+});
+
+test("log-axis smoothing is the debiased EMA of log10 of the values; gaps are passed over", () => {
+  // log10: 0, −2, (gap), −4; weight ½: the debiased averages 0, −4/3, −4/3, −(0·¼ + 2·½·½ + 4·½)/(7/8)
+  const out = smoothLog([1, 0.01, 0, 1e-4], 0.5);
+  assert.equal(out[0], 1);
+  assert.ok(Math.abs(Math.log10(out[1]) - -4 / 3) < 1e-12);
+  assert.ok(Number.isNaN(out[2])); // zero has no place on a log axis
+  assert.ok(Math.abs(Math.log10(out[3]) - -(0.5 * 2 * 0.5 + 0.5 * 4) / 0.875) < 1e-12);
 });

@@ -154,6 +154,8 @@ export class DistributionsView {
     );
     // What the axes are, for a reader of the page's data (the browser tests).
     Object.assign(this.canvas.dataset, {
+      points: String(history.length),
+      lastStep: String(history.steps[history.length - 1]),
       plot: `${rect.x} ${rect.y} ${rect.w} ${rect.h}`,
       x: `${this.xRange[0]} ${this.xRange[1]}`,
       y: `${yLo} ${yHi}`,
@@ -207,6 +209,10 @@ export class DistributionsView {
     });
     if (!series.has(p)) {
       out.textContent = `Step ${step}: no ${fieldLabel(this.fieldSelect.value)} at this point.`;
+      return;
+    }
+    if (!Number.isFinite(series.low[p])) {
+      out.textContent = `Step ${step}: all ${series.nonfinite[p].toLocaleString("en")} elements are NaN or Inf: nothing to bin.`;
       return;
     }
     const [yLo, yHi] = this.yRange;

@@ -27,20 +27,32 @@ export const BINS = 64;
 /** Points kept, by default. */
 export const CAPACITY = 2000;
 
-/** One tensor's scalar series, aligned with the history's steps (NaN: not measured at that point). */
+/**
+ * What a norm series holds where the point measured nothing (null: no gradient yet, no update):
+ * −Infinity, which no norm can be, so that NaN and +Inf stay what the server found.
+ */
+export const NOT_MEASURED = -Infinity;
+
+/** A number from the stream, or NOT_MEASURED for null. @param {number | string | null | undefined} x */
+function measured(x) {
+  return x === null || x === undefined ? NOT_MEASURED : num(x);
+}
+
+/** One tensor's scalar series, aligned with the history's steps (NOT_MEASURED where a point has none). */
 export class LayerSeries {
   /** @param {number} size */
   constructor(size) {
-    this.valueNorm = new Float64Array(size).fill(NaN);
-    this.gradNorm = new Float64Array(size).fill(NaN);
-    this.updateNorm = new Float64Array(size).fill(NaN);
-    this.updateRatio = new Float64Array(size).fill(NaN);
+    this.valueNorm = new Float64Array(size).fill(NOT_MEASURED);
+    this.gradNorm = new Float64Array(size).fill(NOT_MEASURED);
+    this.updateNorm = new Float64Array(size).fill(NOT_MEASURED);
+    this.updateRatio = new Float64Array(size).fill(NOT_MEASURED);
   }
 }
 
 /**
  * One field of one tensor over the points: each point's range [low, high] and its 64 counts
- * (point i's at counts[64·i … 64·i + 63]). A point without this field has low = high = NaN.
+ * (point i's at counts[64·i … 64·i + 63]). A point without this field has present[i] = 0; one
+ * whose elements are all NaN or Inf has it, with no finite range (low and high NaN).
  */
 export class DistributionSeries {
   /** @param {number} size */
@@ -48,6 +60,7 @@ export class DistributionSeries {
     this.low = new Float64Array(size).fill(NaN);
     this.high = new Float64Array(size).fill(NaN);
     this.nonfinite = new Float64Array(size);
+    this.present = new Uint8Array(size);
     this.counts = new Uint32Array(size * BINS);
   }
 
@@ -58,7 +71,7 @@ export class DistributionSeries {
 
   /** Whether point i has this field. @param {number} i */
   has(i) {
-    return !Number.isNaN(this.low[i]);
+    return this.present[i] === 1;
   }
 }
 
@@ -73,7 +86,7 @@ export class HealthHistory {
     this.dropped = 0;
     this.steps = new Float64Array(size);
     /** The total ‖g‖ over all parameters. */
-    this.totalGradNorm = new Float64Array(size).fill(NaN);
+    this.totalGradNorm = new Float64Array(size).fill(NOT_MEASURED);
     /** @type {Map<string, LayerSeries>} by tensor name, in the order the points list them */
     this.layers = new Map();
     /** @type {Map<string, Map<string, DistributionSeries>>} tensor → field → series */
@@ -88,7 +101,7 @@ export class HealthHistory {
   clear() {
     this.length = 0;
     this.dropped = 0;
-    this.totalGradNorm.fill(NaN);
+    this.totalGradNorm.fill(NOT_MEASURED);
     this.layers.clear();
     this.distributions.clear();
     this.units.clear();
@@ -149,14 +162,15 @@ export class HealthHistory {
   append() {
     if (this.length === 2 * this.capacity) this.shift(this.length - this.capacity + 1);
     const i = this.length++;
-    this.totalGradNorm[i] = NaN;
+    this.totalGradNorm[i] = NOT_MEASURED;
     for (const s of this.layers.values()) {
-      s.valueNorm[i] = s.gradNorm[i] = s.updateNorm[i] = s.updateRatio[i] = NaN;
+      s.valueNorm[i] = s.gradNorm[i] = s.updateNorm[i] = s.updateRatio[i] = NOT_MEASURED;
     }
     for (const fields of this.distributions.values()) {
       for (const d of fields.values()) {
         d.low[i] = d.high[i] = NaN;
         d.nonfinite[i] = 0;
+        d.present[i] = 0;
         d.counts.fill(0, i * BINS, (i + 1) * BINS);
       }
     }
@@ -166,7 +180,7 @@ export class HealthHistory {
   /** Forget the oldest `n` points: every series moves to the front. @param {number} n */
   shift(n) {
     const keep = /** @type {number} */ (this.length - n);
-    /** @param {Float64Array | Uint32Array} a @param {number} [width] */
+    /** @param {Float64Array | Uint32Array | Uint8Array} a @param {number} [width] */
     const move = (a, width = 1) => a.copyWithin(0, n * width, this.length * width);
     move(this.steps);
     move(this.totalGradNorm);
@@ -176,6 +190,7 @@ export class HealthHistory {
         move(d.low);
         move(d.high);
         move(d.nonfinite);
+        move(d.present);
         move(d.counts, BINS);
       }
     }
@@ -188,23 +203,24 @@ export class HealthHistory {
   write(i, p) {
     const size = 2 * this.capacity;
     this.steps[i] = p.step;
-    this.totalGradNorm[i] = p.grad_norm == null ? NaN : num(p.grad_norm);
+    this.totalGradNorm[i] = measured(p.grad_norm);
     for (const layer of p.layers) {
       let s = this.layers.get(layer.tensor);
       if (!s) this.layers.set(layer.tensor, (s = new LayerSeries(size)));
-      s.valueNorm[i] = num(layer.value_norm);
-      s.gradNorm[i] = num(layer.grad_norm);
-      s.updateNorm[i] = num(layer.update_norm);
-      s.updateRatio[i] = num(layer.update_ratio);
+      s.valueNorm[i] = measured(layer.value_norm);
+      s.gradNorm[i] = measured(layer.grad_norm);
+      s.updateNorm[i] = measured(layer.update_norm);
+      s.updateRatio[i] = measured(layer.update_ratio);
       let fields = this.distributions.get(layer.tensor);
       if (!fields) this.distributions.set(layer.tensor, (fields = new Map()));
       // A replaced point may have had fields this one lacks (a gradient cleared by zero_grad).
-      for (const d of fields.values()) (d.low[i] = d.high[i] = NaN), d.counts.fill(0, i * BINS, (i + 1) * BINS);
+      for (const d of fields.values()) (d.low[i] = d.high[i] = NaN), (d.present[i] = 0), d.counts.fill(0, i * BINS, (i + 1) * BINS);
       for (const dist of layer.distributions) {
         let d = fields.get(dist.field);
         if (!d) fields.set(dist.field, (d = new DistributionSeries(size)));
         d.low[i] = num(dist.low);
         d.high[i] = num(dist.high);
+        d.present[i] = 1;
         d.nonfinite[i] = dist.nonfinite;
         d.counts.set(dist.counts.slice(0, BINS), i * BINS);
       }

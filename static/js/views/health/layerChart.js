@@ -2,7 +2,8 @@
 /**
  * One scalar per parameter tensor over the steps, on a log scale (uPlot): the gradient norm ‖g‖ or
  * the update-to-parameter ratio ‖Δθ‖/‖θ‖. One line per tensor, named in the legend. With
- * smoothing on (TensorBoard's debiased exponential moving average, lib/smoothing.js), the lines
+ * smoothing on (TensorBoard's debiased exponential moving average, lib/smoothing.js, taken of
+ * log10 of the values, since the axis is logarithmic: logScale.js), the lines
  * are the smoothed series and the raw values stay drawn under them, faint; the legend reads the
  * raw value at the hovered step. A horizontal guide (the customary 1e-3 of an update ratio) is
  * drawn where asked, and the y range always includes it.
@@ -13,7 +14,8 @@
 import uPlot from "../../../vendor/uPlot.esm.js";
 import { formatDecade, formatNumber } from "../../format.js";
 import { CLASS_COLORS, css } from "../../lib/colors.js";
-import { smooth } from "../../lib/smoothing.js";
+import { NOT_MEASURED } from "./history.js";
+import { smoothLog } from "./logScale.js";
 
 /**
  * @typedef {import("./history.js").HealthHistory} HealthHistory
@@ -30,7 +32,7 @@ export function tensorColor(i) {
 }
 
 /** The plot's own height (CSS px); the legend goes under it, as tall as its rows need. */
-const PLOT_HEIGHT = 220;
+const PLOT_HEIGHT = 200;
 
 /** @param {number | null} t */
 function isDecade(t) {
@@ -38,6 +40,9 @@ function isDecade(t) {
   const k = Math.log10(t);
   return Math.abs(k - Math.round(k)) < 1e-9;
 }
+
+/** @param {uPlot} _u @param {number[]} splits */
+const decadesOnly = (_u, splits) => splits.map((t) => (isDecade(t) ? t : null));
 
 export class LayerChart {
   /** @param {HTMLElement} element @param {ChartSpec} spec */
@@ -118,7 +123,9 @@ export class LayerChart {
           space: 14,
           values: (u, ticks) => this.decadeLabels(u, ticks),
           // ticks and grid lines at whole decades only: the minor ones crowd a short chart
-          filter: (_u, splits) => splits.map((t) => (isDecade(t) ? t : null)),
+          filter: decadesOnly,
+          grid: { filter: decadesOnly, stroke: "rgba(0, 0, 0, 0.07)", width: 1 },
+          ticks: { filter: decadesOnly },
         },
       ],
       series,
@@ -140,7 +147,7 @@ export class LayerChart {
       const s = history?.layers.get(t);
       return s ? s[this.spec.key].subarray(0, n) : new Float64Array(n).fill(NaN);
     });
-    const lines = this.raw.map((values) => (this.weight > 0 ? smooth(values, this.weight) : values));
+    const lines = this.raw.map((values) => (this.weight > 0 ? smoothLog(values, this.weight) : values));
     let lo = Infinity;
     let hi = -Infinity;
     for (const values of [...this.raw, ...lines]) {
@@ -151,8 +158,9 @@ export class LayerChart {
         }
       }
     }
+    // The guide a decade inside the range, never on its edge where the frame hides it.
     const guide = this.spec.guide?.value;
-    if (guide) (lo = Math.min(lo, guide)), (hi = Math.max(hi, guide));
+    if (guide) (lo = Math.min(lo, guide / 10)), (hi = Math.max(hi, guide * 10));
     this.yRange = lo <= hi ? [10 ** Math.floor(Math.log10(lo)), 10 ** Math.max(Math.ceil(Math.log10(hi)), Math.floor(Math.log10(lo)) + 1)] : [1e-4, 1];
     const onAxis = (/** @type {ArrayLike<number>} */ values) => Array.from(values, (v) => (v > 0 && Number.isFinite(v) ? v : null));
     return /** @type {uPlot.AlignedData} */ ([x, ...lines.map(onAxis)]);
@@ -163,12 +171,20 @@ export class LayerChart {
     return n ? String(this.history?.steps[n - 1]) : "—";
   }
 
-  /** @param {number} line @param {number | null} idx */
+  /**
+   * A tensor's raw value at the hovered point; away from the chart its latest measured one, with
+   * its step where the newest point measured none (a point before any gradient or update).
+   * @param {number} line @param {number | null} idx
+   */
   rawAt(line, idx) {
     const values = this.raw[line];
     if (!values?.length) return "—";
-    const i = idx ?? values.length - 1;
-    return i < values.length ? formatNumber(values[i], 4) : "—";
+    if (idx != null) return idx < values.length && values[idx] !== NOT_MEASURED ? formatNumber(values[idx], 4) : "—";
+    let i = values.length - 1;
+    while (i >= 0 && values[i] === NOT_MEASURED) i--;
+    if (i < 0) return "—";
+    const text = formatNumber(values[i], 4);
+    return i === values.length - 1 ? text : `${text} (step ${this.history?.steps[i]})`;
   }
 
   /** Decades only (1e−3, 0.01, …), thinned where they would crowd. @param {uPlot} u @param {number[]} ticks */

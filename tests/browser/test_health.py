@@ -1,0 +1,322 @@
+"""The training-health views in a real browser (issue 10): the distributions heatmap shows the
+counts the server sent, one line per tensor on the gradient-norm chart, the 1e-3 guide on the
+update-ratio chart, the overhead readout and its budget field, and the layout at 1280 and 390 px.
+
+The oracle for every number is what the page's websocket received (read from the frames, not
+from the page's store), or the REST API."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from itertools import pairwise
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import PHONE, screenshot
+from tests.browser.rest import call, new_run, open_run, steps
+from tests.support import Server
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+BINS = 64
+
+
+class HealthReceived:
+    """Every health point the page's websocket received, by step (a later point of the same step,
+    from a phase command, replaces the earlier one, as the page does)."""
+
+    def __init__(self, page: Page) -> None:
+        self.points: dict[int, dict[str, Any]] = {}
+        page.on("websocket", lambda socket: socket.on("framereceived", self.on_frame))
+
+    def on_frame(self, payload: str | bytes) -> None:
+        if isinstance(payload, bytes):
+            return
+        message = json.loads(payload)
+        if message.get("type") in ("hello", "reset"):
+            self.points.clear()
+        elif message.get("type") == "health":
+            for point in message["points"]:
+                self.points[point["step"]] = point
+
+    def latest(self) -> dict[str, Any]:
+        return self.points[max(self.points)]
+
+
+def wait_for(page: Page, condition: Callable[[], bool], what: str, seconds: float = 20) -> None:
+    """Poll a condition; Playwright delivers the websocket's frames while the page is waited on."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, what
+        page.wait_for_timeout(50)
+
+
+def show_health(page: Page, received: HealthReceived) -> None:
+    """Wait until the page has drawn the newest point received, and bring the health board into view."""
+    wait_for(page, lambda: bool(received.points), "no health event arrived")
+    canvas = page.locator("#dist-plot canvas")
+    wait_for(
+        page,
+        lambda: canvas.get_attribute("data-last-step") == str(max(received.points)),
+        "the heatmap never drew the newest point received",
+    )
+    page.locator("#health").scroll_into_view_if_needed()
+
+
+def test_a_heatmap_column_holds_the_counts_the_server_sent_for_its_step(
+    server: Server, page: Page
+) -> None:
+    """Hover across the heatmap: each column says which step it shows and carries that step's 64
+    counts, which equal the health event's for that step; and the column's pixels are inked
+    exactly where those counts are non-zero (each row's bin worked out here, as torch.histc
+    would, from the step's [low, high] and the axis's range)."""
+    run_id = new_run(server, {"experiment": "spiral"})
+    received = HealthReceived(page)
+    steps(server, run_id, 4)  # these points come with the history on connect
+    open_run(page, server, run_id)
+    steps(server, run_id, 3)  # and these live
+    show_health(page, received)
+    tensor = received.latest()["layers"][0]["tensor"]
+    page.get_by_label("Tensor", exact=True).select_option(tensor)
+    page.get_by_label("Field", exact=True).select_option("grad")
+    canvas = page.locator("#dist-plot canvas")
+    box = canvas.bounding_box()
+    assert box is not None
+    x0, y0, w, h = (int(v) for v in (canvas.get_attribute("data-plot") or "").split())
+    y_lo, y_hi = (float(v) for v in (canvas.get_attribute("data-y") or "").split())
+    readout = page.get_by_test_id("distribution-readout")
+    seen: list[int] = []
+    rows_checked = 0
+    for k in range(24):
+        c = int((k + 0.5) * w / 24)
+        page.mouse.move(box["x"] + x0 + c + 0.5, box["y"] + y0 + h / 2)
+        expect(readout).to_have_attribute("data-step", re.compile(r"^\d+$"))
+        step = int(readout.get_attribute("data-step") or "")
+        seen.append(step)
+        counts = [int(v) for v in (readout.get_attribute("data-counts") or "").split(",")]
+        column = page.evaluate(
+            "([x, y, h]) => Array.from(document.querySelector('#dist-plot canvas')"
+            ".getContext('2d').getImageData(x, y, 1, h).data)",
+            [x0 + c, y0, h],
+        )
+        paper = [255, 255, 255]
+        fields = {d["field"]: d for d in layer_of(received.points[step], tensor)["distributions"]}
+        if "grad" not in fields:  # no gradient at this point (the untrained model's)
+            assert counts == [0] * BINS
+            assert all(column[i : i + 3] == paper for i in range(0, len(column), 4))
+            continue
+        sent = fields["grad"]
+        assert counts == sent["counts"], (step, counts, sent["counts"])
+        assert float(readout.get_attribute("data-low") or "") == pytest.approx(float(sent["low"]))
+        assert float(readout.get_attribute("data-high") or "") == pytest.approx(float(sent["high"]))
+        value = fields["value"]
+        assert sum(counts) + sent["nonfinite"] == sum(value["counts"]) + value["nonfinite"]
+        # The pixels of this column: ink where the step's bin has elements, paper elsewhere.
+        low, high = float(sent["low"]), float(sent["high"])
+        if low == high:  # torch.histc's convention for a constant tensor
+            low, high = low - 1, high + 1
+        row_in_bins = (y_hi - y_lo) / h / (high - low) * BINS  # one pixel row, in bins
+        checked, inside, inked_inside = 0, 0, 0
+        for r in range(3, h - 1):  # the top rows carry the NaN/Inf tick; the last, the frame
+            at = (y_hi - (r + 0.5) / h * (y_hi - y_lo) - low) / (high - low) * BINS
+            pixel = column[4 * r : 4 * r + 3]
+            if at < -row_in_bins or at > BINS + row_in_bins:
+                assert pixel == paper, (step, r, "outside the step's range")
+            elif 0 <= at < BINS:
+                inside += 1
+                inked_inside += pixel != paper
+                if abs(at - round(at)) >= row_in_bins:  # not on a bin's edge: one bin's row
+                    assert (pixel != paper) == (counts[int(at)] > 0), (step, r, int(at))
+                    checked += 1
+        assert inside == 0 or inked_inside > 0, (step, "the step's range drawn blank")
+        if row_in_bins < 0.25:  # a bin four rows tall or more: most rows lie inside one bin
+            assert checked > inside // 2, (step, checked, inside)
+        rows_checked += checked
+    assert rows_checked > h, "too few rows were compared bin by bin"
+    # left to right the steps go up, from the first point received to the newest
+    assert seen == sorted(seen)
+    assert seen[-1] == max(received.points)
+    assert len(set(seen)) >= min(len(received.points), 6)
+
+
+def layer_of(point: dict[str, Any], tensor: str) -> dict[str, Any]:
+    return next(layer for layer in point["layers"] if layer["tensor"] == tensor)
+
+
+def test_norm_chart_has_a_line_per_tensor_and_the_ratio_chart_its_guide(
+    server: Server, page: Page
+) -> None:
+    run_id = new_run(server, {"experiment": "spiral"})
+    received = HealthReceived(page)
+    open_run(page, server, run_id)
+    steps(server, run_id, 5)
+    show_health(page, received)
+    latest = received.latest()
+    tensors = [layer["tensor"] for layer in latest["layers"]]
+    norms = page.locator("#norm-chart")
+    labels = norms.locator(".u-legend .u-series th").all_inner_texts()
+    assert labels[1:] == tensors  # the first is the step
+    # away from the chart, the legend reads each tensor's latest raw norm
+    values = norms.locator(".u-legend .u-series td").all_inner_texts()
+    for layer, text in zip(latest["layers"], values[1:], strict=True):
+        shown = float(text.replace("\u2212", "-"))
+        assert shown == pytest.approx(float(layer["grad_norm"]), rel=1e-3), layer["tensor"]
+    ratios = page.locator("#ratio-chart")
+    assert ratios.locator(".u-legend .u-series th").all_inner_texts()[1:] == tensors
+    expect(ratios).to_have_attribute("data-guide", "0.001")
+    plot_height = ratios.locator(".u-over").bounding_box()
+    assert plot_height is not None
+    guide_y = float(ratios.get_attribute("data-guide-y") or "nan")
+    assert 0 <= guide_y <= plot_height["height"], "the 1e-3 guide lies inside the plot"
+    # one smoothing setting for the page: the health charts follow it, raw drawn alone at 0
+    expect(norms).to_have_attribute("data-smoothing", "0.6")
+    page.get_by_label("Smoothing").fill("0")
+    expect(norms).to_have_attribute("data-smoothing", "0")
+    expect(ratios).to_have_attribute("data-smoothing", "0")
+
+
+def test_overhead_readout_and_budget(server: Server, page: Page) -> None:
+    run_id = new_run(server, {"experiment": "spiral"})
+    received = HealthReceived(page)
+    open_run(page, server, run_id)
+    call(server, f"api/runs/{run_id}/pace", "PUT", {"steps_per_second": None})
+    call(server, f"api/runs/{run_id}/commands/start", "POST")
+    wait_for(page, lambda: len(received.points) >= 4, "fewer than 4 health points while running")
+    overhead = page.get_by_test_id("overhead")
+    share = overhead.get_by_test_id("overhead-share")
+    expect(share).to_contain_text("% of wall time")
+    expect(share).to_contain_text("budget 5.0%")
+    rate = overhead.get_by_test_id("snapshot-rate")
+    expect(rate).to_contain_text("a second")
+    assert float(rate.get_attribute("data-rate") or "0") > 0
+    shown_share = float(share.get_attribute("data-share") or "nan")
+    assert any(
+        shown_share == pytest.approx(p["overhead"]["share"]) for p in received.points.values()
+    )
+
+    budget = page.get_by_label("Overhead budget")
+    expect(budget).to_have_value("5")
+    budget.fill("10")
+    budget.press("Enter")
+    wait_for(
+        page,
+        lambda: (
+            call(server, f"api/runs/{run_id}")["instrumentation"]["budget"] == pytest.approx(0.1)
+        ),
+        "the budget did not reach the run",
+    )
+    expect(share).to_contain_text("budget 10%", timeout=20_000)  # the worker's next point says so
+    call(server, f"api/runs/{run_id}/commands/pause", "POST")
+
+
+@pytest.mark.allow_console(r"status of 422")
+def test_a_hostile_budget_is_refused_beside_the_field(server: Server, page: Page) -> None:
+    run_id = new_run(server, {"experiment": "spiral"})
+    open_run(page, server, run_id)
+    steps(server, run_id, 1)
+    expect(page.get_by_test_id("health")).to_be_visible()
+    sent: list[str] = []
+    page.on(
+        "request",
+        lambda r: sent.append(r.post_data or "") if r.url.endswith("/instrumentation") else None,
+    )
+    budget = page.get_by_label("Overhead budget")
+    error = page.get_by_test_id("budget-error")
+    for text in ("", "1e999"):
+        budget.fill(text)
+        budget.press("Enter")
+        expect(error).to_be_visible()
+        expect(error).to_contain_text("not sent")
+    assert sent == []
+    # a number the server refuses: its sentence, and the budget in force put back
+    budget.fill("90")
+    budget.press("Enter")
+    expect(error).to_contain_text("Refused")
+    expect(budget).to_have_value("5")
+    assert json.loads(sent[-1]) == {"budget": 0.9}
+    assert call(server, f"api/runs/{run_id}")["instrumentation"]["budget"] == pytest.approx(0.05)
+    budget.fill("2.5")
+    budget.press("Enter")
+    expect(error).to_be_hidden()
+    wait_for(
+        page,
+        lambda: (
+            call(server, f"api/runs/{run_id}")["instrumentation"]["budget"] == pytest.approx(0.025)
+        ),
+        "the budget did not reach the run",
+    )
+
+
+def test_a_phone_shows_the_health_views_without_horizontal_scrolling(
+    server: Server, page: Page
+) -> None:
+    page.set_viewport_size(PHONE)
+    run_id = new_run(server, {"experiment": "spiral"})
+    received = HealthReceived(page)
+    open_run(page, server, run_id)
+    steps(server, run_id, 3)
+    show_health(page, received)
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+    names = ["distributions", "overhead", "dead-units", "grad-norms", "update-ratios"]
+    boxes = [page.get_by_test_id(name).bounding_box() for name in names]
+    for name, box in zip(names, boxes, strict=True):
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], name
+    # one column, in order, none over another
+    for above, below in pairwise(boxes):
+        assert above is not None and below is not None
+        assert above["y"] + above["height"] <= below["y"] + 0.5
+    overflowing = page.evaluate(
+        "[...document.querySelectorAll('#health *')]"
+        ".filter((el) => el.getBoundingClientRect().right > innerWidth + 0.5).length"
+    )
+    assert overflowing == 0
+    page.get_by_test_id("distributions").scroll_into_view_if_needed()
+    screenshot(page, "health-phone")
+
+
+@pytest.mark.parametrize("experiment", ["spiral", "wide-mlp"])
+def test_health_views_at_1280x800(server: Server, page: Page, experiment: str) -> None:
+    run_id = new_run(server, {"experiment": experiment})
+    received = HealthReceived(page)
+    open_run(page, server, run_id)
+    steps(server, run_id, 2)
+    call(server, f"api/runs/{run_id}/pace", "PUT", {"steps_per_second": None})
+    call(server, f"api/runs/{run_id}/commands/start", "POST")
+    wait_for(page, lambda: len(received.points) >= 6, "fewer than 6 health points", seconds=60)
+    call(server, f"api/runs/{run_id}/commands/pause", "POST")
+    expect(page.get_by_test_id("status")).to_have_text("paused")
+    show_health(page, received)
+    panels = ["distributions", "overhead", "dead-units", "grad-norms", "update-ratios"]
+    boxes = {name: page.get_by_test_id(name).bounding_box() for name in panels}
+    for name, box in boxes.items():
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 1280, name
+    # no two panels overlap
+    for a in panels:
+        for b in panels:
+            p, q = boxes[a], boxes[b]
+            if a < b and p and q:
+                apart = (
+                    p["x"] + p["width"] <= q["x"] + 0.5
+                    or q["x"] + q["width"] <= p["x"] + 0.5
+                    or p["y"] + p["height"] <= q["y"] + 0.5
+                    or q["y"] + q["height"] <= p["y"] + 0.5
+                )
+                assert apart, (a, b)
+    if experiment == "wide-mlp":
+        # its ReLU layers' dead units, as the latest point counted them
+        units = received.latest()["units"]
+        assert units
+        rows = page.locator(".dead-list li")
+        expect(rows).to_have_count(len(units))
+    canvas = page.locator("#dist-plot canvas")
+    box = canvas.bounding_box()
+    assert box is not None
+    x0, y0, w, h = (int(v) for v in (canvas.get_attribute("data-plot") or "").split())
+    page.mouse.move(box["x"] + x0 + w * 0.7, box["y"] + y0 + h / 2)
+    page.evaluate("document.getElementById('health').scrollIntoView()")
+    screenshot(page, f"health-{experiment}")
