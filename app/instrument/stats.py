@@ -14,6 +14,7 @@ a fresh 16 MB tensor costs more in page faults than the arithmetic done in it.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -149,23 +150,23 @@ def _sweep(
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """(Σp, Σp²) in float64 for p = x − shift, divided by the binner's width when there is one,
     and the binner's histogram of p when `binned`."""
-    count = flat.numel()
     chunk = _chunk(flat)
-    parts = -(-count // chunk)
-    sums = torch.empty(2, parts, dtype=flat.dtype, device=flat.device)
     work = scratch.take(chunk, flat.dtype, flat.device)
-    for part, start in enumerate(range(0, count, chunk)):
-        piece = flat[start : start + chunk]
-        position = torch.sub(piece, shift, out=work[: piece.numel()])
+    firsts: list[torch.Tensor] = []
+    seconds: list[torch.Tensor] = []
+    # note: ~9 operations a chunk, so their dispatch (a few µs each) is kept out of the loop
+    # where it can be: whole-chunk buffers are sliced once, only the last chunk is shorter
+    for piece in torch.split(flat, chunk):
+        out = work if piece.numel() == chunk else work[: piece.numel()]
+        position = torch.sub(piece, shift, out=out)
         if binner is not None:
             binner.scale_(position)
-        torch.sum(position, dim=0, out=sums[0, part])
+        firsts.append(position.sum())
         if binned and binner is not None:
             binner.add(position)
-        torch.sum(position.square_(), dim=0, out=sums[1, part])
-    return sums.to(torch.float64).sum(
-        dim=1
-    ), None if binner is None or not binned else binner.counts()
+        seconds.append(position.square_().sum())
+    sums = torch.stack([torch.stack(firsts), torch.stack(seconds)]).to(torch.float64).sum(dim=1)
+    return sums, binner.counts() if binned and binner is not None else None
 
 
 def _chunk(flat: torch.Tensor) -> int:
@@ -192,7 +193,8 @@ class _Binner:
         chunk = max(1, min(CHUNK if device.type == "cpu" else count, count))
         self.wide = scratch.take(chunk, torch.int16, device)
         self.narrow = scratch.take(chunk, torch.uint8, device)
-        self.total = torch.zeros(HISTOGRAM_BINS + 1, dtype=torch.int64, device=device)
+        self.bins = HISTOGRAM_BINS + 1  # position 64 is x = max
+        self.parts: list[torch.Tensor] = []  # each chunk's counts
 
     def scale_(self, above: torch.Tensor) -> None:
         """x − min (float32, as histc subtracts) into the position p, in place."""
@@ -203,14 +205,19 @@ class _Binner:
 
     def add(self, position: torch.Tensor) -> None:
         size = position.numel()
+        wide, narrow = self.wide, self.narrow
+        if size != wide.numel():
+            wide, narrow = wide[:size], narrow[:size]
         # truncation, as histc's; float → int16 → uint8 is 5x faster than float → uint8 in torch
-        bins = self.narrow[:size].copy_(self.wide[:size].copy_(position))
-        self.total += torch.bincount(bins, minlength=HISTOGRAM_BINS + 1)
+        self.parts.append(torch.bincount(narrow.copy_(wide.copy_(position)), minlength=self.bins))
 
     def counts(self) -> torch.Tensor:
         """The 64 counts: x = max is at position 64, which histc counts in the last bin."""
-        counts = self.total[:HISTOGRAM_BINS].clone()
-        counts[-1] += self.total[HISTOGRAM_BINS]
+        if not self.parts:
+            return torch.zeros(HISTOGRAM_BINS, device=self.wide.device)
+        total = torch.stack(self.parts).sum(dim=0) if len(self.parts) > 1 else self.parts[0]
+        counts = total[:HISTOGRAM_BINS].clone()
+        counts[-1] += total[HISTOGRAM_BINS]
         return counts.to(torch.float32)
 
 
@@ -251,9 +258,13 @@ def finite_histogram(
     return binner.counts().to(flat.dtype)
 
 
+@functools.lru_cache(maxsize=256)
 def sample_indices(numel: int, device: torch.device) -> torch.Tensor:
     """round(linspace(0, numel - 1, VIEW_LIMIT)) in integers: a float32 linspace rounds its last
-    index past the end above 2**24 elements (a 50257×768 embedding, say)."""
+    index past the end above 2**24 elements (a 50257×768 embedding, say).
+
+    Made once per size and device (a snapshot and an armed step ask for each sampled tensor's):
+    the tensor returned is shared, for indexing only."""
     steps = torch.arange(VIEW_LIMIT, device=device) * (numel - 1)
     return (steps + (VIEW_LIMIT - 1) // 2) // (VIEW_LIMIT - 1)
 
