@@ -138,6 +138,12 @@ def test_a_heatmap_column_holds_the_counts_the_server_sent_for_its_step(
             assert checked > inside // 2, (step, checked, inside)
         rows_checked += checked
     assert rows_checked > h, "too few rows were compared bin by bin"
+    # the keyboard reads it too: focus, then Left goes back one point
+    canvas.focus()
+    canvas.press("ArrowLeft")
+    previous = sorted(received.points)[-2]
+    expect(readout).to_have_attribute("data-step", str(previous))
+    expect(readout).to_contain_text(f"Step {previous}")
     # left to right the steps go up, from the first point received to the newest
     assert seen == sorted(seen)
     assert seen[-1] == max(received.points)
