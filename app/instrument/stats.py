@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import Any
 
 import numpy as np
 import torch
@@ -116,44 +117,60 @@ def summarize(
     second sweep always runs. No full-size temporary: the chunk's are in `scratch`."""
     count = flat.numel()
     on_cpu = flat.device.type == "cpu"
-    binner = _Binner(low, high, count, scratch, flat.device)
-    shift = torch.tensor(binner.low, dtype=torch.float64, device=flat.device)
-    scale = binner.scale
-    sums, counts = _sweep(flat, binner.low, binner, scratch, binned)
-    total, squares = sums[0] * scale, sums[1] * (scale * scale)  # Σ(x − K), Σ(x − K)²
+    binner = _Binner(low, high, count, scratch, flat.device) if binned else None
+    # K: the histogram's own min (min − 1 for a constant tensor); unbinned, p = x − K itself
+    shift: float | torch.Tensor = float(np.float32(low)) if binner is None else binner.low
+    scale = 1.0 if binner is None else binner.scale
+    # On a CPU the arithmetic on the sums is done in Python floats (a host read is free there,
+    # and a dozen 0-d tensor operations would cost more than a small tensor's sweep).
+    first, second = _sweep(flat, shift, binner, scratch)
+    total, squares = first * scale, second * (scale * scale)  # Σ(x − K), Σ(x − K)²
     offset = total / count
     variance = squares / count - offset * offset
-    if not on_cpu or float(offset * offset) > SHIFT_LIMIT**2 * float(variance):
+    if not on_cpu or offset * offset > SHIFT_LIMIT**2 * variance:
         # rounded to float32: the shift subtracted is the one the sums are corrected by
-        shift = (shift + offset).to(flat.dtype).to(torch.float64)
-        sums, _ = _sweep(flat, float(shift) if on_cpu else shift, None, scratch, False)
-        total, squares = sums[0], sums[1]
+        shift = _float32(shift + offset)
+        total, squares = _sweep(flat, shift, None, scratch)
         offset = total / count
         variance = squares / count - offset * offset
     mean = shift + offset
-    std = variance.clamp(min=0.0).sqrt()
-    norm = (squares + 2.0 * shift * total + count * shift * shift).clamp(min=0.0).sqrt()
-    return torch.stack([mean, std, norm]).to(flat.dtype), counts
+    std = _root(variance)
+    norm = _root(squares + 2.0 * shift * total + count * shift * shift)
+    if on_cpu:
+        moments = torch.tensor([mean, std, norm], dtype=flat.dtype)
+    else:
+        moments = torch.stack([torch.as_tensor(v, device=flat.device) for v in (mean, std, norm)])
+    return moments.to(flat.dtype), None if binner is None else binner.counts()
 
 
 # How far (in standard deviations) the mean may lie above the minimum before the moments take a
 # second sweep around the mean: a normal tensor of 10M elements has its minimum ~5.3σ below.
 SHIFT_LIMIT = 8.0
 
+Number = Any  # a float on a CPU, a 0-d float64 tensor on another device
+
+
+def _float32(value: Number) -> Number:
+    if isinstance(value, torch.Tensor):
+        return value.to(torch.float32).to(torch.float64)
+    return float(np.float32(value))
+
+
+def _root(value: Number) -> Number:
+    """√max(value, 0): a difference of sums may come out a rounding error below 0."""
+    if isinstance(value, torch.Tensor):
+        return value.clamp(min=0.0).sqrt()
+    return math.sqrt(max(value, 0.0))
+
 
 def _sweep(
-    flat: torch.Tensor,
-    shift: float | torch.Tensor,
-    binner: _Binner | None,
-    scratch: Scratch,
-    binned: bool,
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """(Σp, Σp²) in float64 for p = x − shift, divided by the binner's width when there is one,
-    and the binner's histogram of p when `binned`."""
+    flat: torch.Tensor, shift: Number, binner: _Binner | None, scratch: Scratch
+) -> tuple[Number, Number]:
+    """(Σp, Σp²) for p = x − shift, divided by the binner's width and binned when there is a
+    binner: floats (summed exactly, `math.fsum`) on a CPU, float64 tensors elsewhere."""
     chunk = _chunk(flat)
     work = scratch.take(chunk, flat.dtype, flat.device)
-    firsts: list[torch.Tensor] = []
-    seconds: list[torch.Tensor] = []
+    sums: list[torch.Tensor] = []
     # note: ~9 operations a chunk, so their dispatch (a few µs each) is kept out of the loop
     # where it can be: whole-chunk buffers are sliced once, only the last chunk is shorter
     for piece in torch.split(flat, chunk):
@@ -161,12 +178,16 @@ def _sweep(
         position = torch.sub(piece, shift, out=out)
         if binner is not None:
             binner.scale_(position)
-        firsts.append(position.sum())
-        if binned and binner is not None:
+        sums.append(position.sum())
+        if binner is not None:
             binner.add(position)
-        seconds.append(position.square_().sum())
-    sums = torch.stack([torch.stack(firsts), torch.stack(seconds)]).to(torch.float64).sum(dim=1)
-    return sums, binner.counts() if binned and binner is not None else None
+        sums.append(position.square_().sum())
+    pairs = torch.stack(sums).view(-1, 2)
+    if flat.device.type == "cpu":
+        values = pairs.tolist()
+        return math.fsum(v[0] for v in values), math.fsum(v[1] for v in values)
+    first, second = pairs.to(torch.float64).sum(dim=0).unbind()
+    return first, second
 
 
 def _chunk(flat: torch.Tensor) -> int:
