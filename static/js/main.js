@@ -145,7 +145,7 @@ async function main() {
   const applySmoothing = () => {
     const weight = Math.min(MAX_WEIGHT, Math.max(0, Number(smoothing.value) || 0));
     $("smoothing-value").textContent = weight >= 0.99 ? weight.toFixed(3) : weight.toFixed(2);
-    /** @type {{setSmoothing?: (weight: number) => void}} */ (/** @type {unknown} */ (chart)).setSmoothing?.(weight);
+    chart.setSmoothing(weight);
     health.setSmoothing(weight);
   };
   smoothing.addEventListener("input", applySmoothing);
