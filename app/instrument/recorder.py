@@ -8,7 +8,7 @@ steps the pre-hook keeps one plain copy of the parameters in preallocated buffer
 `_foreach_copy_`), so that a snapshot taken after *any* step, a pause at full speed included, still
 shows that step's update — while that copy is cheap: it is timed every SHADOW_CHECK steps, and
 dropped once it costs more than SHADOW_SHARE of a step (and over SHADOW_FLOOR) three checks in a
-row. On the seed it is ~1.5 µs of ~200; on the 6.3M-parameter MLP 2.2 ms of 60, 3.6% of its
+row. On the seed it is a few µs of ~250; on the 6.3M-parameter MLP 2.2 ms of 60, 3.6% of its
 throughput every step, more than the whole snapshot budget leaves to spare.
 """
 
@@ -42,7 +42,10 @@ from app.instrument.stats import (
 LEDGER_ELEMENTS = 64  # tensors up to this size have every element's rule written out
 SHADOW_CHECK = 16  # unarmed steps between timings of the shadow copy
 SHADOW_SHARE = 0.01  # of a step's time, the most the shadow copy may take...
-SHADOW_FLOOR = 10e-6  # ...unless it takes less than this (s): tiny models always keep it
+# ...unless it takes less than this (s of CPU time): inside the hook the seed's copy takes ~6 µs
+# of a ~250 µs step (2%), so only a copy of real size (the wide MLP's 2.2 ms; a 270k-parameter
+# MLP's ~0.1 ms) is ever dropped
+SHADOW_FLOOR = 50e-6
 SHADOW_STRIKES = 3  # checks in a row over the limit before the copy is dropped
 
 
@@ -141,11 +144,12 @@ class Recorder:
         self.hook_seconds += time.perf_counter() - started
 
     def _timed_shadow_copy(self) -> None:
-        """The shadow copy, timed against the mean step since the previous timing."""
-        started = time.perf_counter()
+        """The shadow copy, timed against the mean step since the previous timing, both in this
+        thread's CPU time: time the thread spent descheduled (a busy machine) counts for neither."""
+        started = time.thread_time()
         torch._foreach_copy_(self._shadow, self._sources)
         self._shadow_at = self._steps
-        copied = time.perf_counter()
+        copied = time.thread_time()
         if self._checked_at is not None:
             step = (started - self._checked_at) / (self._steps - self._checked_step)
             costly = copied - started > max(SHADOW_FLOOR, SHADOW_SHARE * step)
