@@ -17,7 +17,13 @@
    frame.
 4. `--redraws` changes of the smoothing weight (the slider's input event): the whole history is
    smoothed again, O(steps), drawn on the next animation frame; timed to that frame's end.
-5. The spike: on the drawn canvas, the highest pixel of the loss line's colour (the raw line,
+5. `--redraws` live updates: the page's websocket is relayed through Playwright
+   (`route_web_socket`), and the script sends `scalars` of 100 new steps after the history, as a
+   running run would; each animation-frame callback is timed (requestAnimationFrame wrapped before
+   the page loads), and the figure is the longest callback of the frame that draws the new steps:
+   the page's whole redraw (loss chart: the pyramid and the smoothing take the new steps, the
+   columns are picked again, uPlot draws; readouts and the rest).
+6. The spike: on the drawn canvas, the highest pixel of the loss line's colour (the raw line,
    drawn faint under the smoothed one, or either) must sit at the spike's step and over half the
    plot area's height above the line's median height, on the linear and on the log scale.
 """
@@ -25,6 +31,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import random
@@ -36,7 +43,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import WebSocketRoute, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -150,6 +157,27 @@ FIND_LINE = """
 """
 
 
+# Every animation-frame callback timed, with the microtasks it queued (uPlot draws in one) and the
+# loss chart's canvas read back (which makes the browser rasterise what was drawn), as the Log
+# scale click is timed: the page's redraw is one of these callbacks.
+TIME_FRAMES = """
+(() => {
+  const raf = window.requestAnimationFrame.bind(window);
+  window.__callbacks = [];
+  window.requestAnimationFrame = (callback) => raf((time) => {
+    const t0 = performance.now();
+    try { callback(time); } finally {
+      queueMicrotask(() => queueMicrotask(() => {
+        document.querySelector('#loss-chart canvas')?.getContext('2d').getImageData(0, 0, 1, 1);
+        window.__callbacks.push(performance.now() - t0);
+      }));
+    }
+  });
+})();
+"""
+LIVE_BATCH = 100
+
+
 def spike_step(steps: int) -> int:
     return round(SPIKE_AT * steps)
 
@@ -185,6 +213,26 @@ def spike_shown(line: dict[str, Any], steps: int) -> bool:
     return bool(top and median - top["y"] > 0.5 and abs(top["x"] - at) < 0.003)
 
 
+def time_live_updates(page: Any, ws: WebSocketRoute, steps: int, count: int) -> list[float]:
+    """Send `count` batches of new steps as live `scalars`; per batch, the longest animation-frame
+    callback until the legend counts its last step (the frame that drew it)."""
+    times = []
+    rng = random.Random(1)
+    for k in range(count):
+        first = steps + k * LIVE_BATCH + 1
+        page.evaluate("window.__callbacks = []")
+        loss = [0.5 + 0.1 * rng.random() for _ in range(LIVE_BATCH)]
+        message = {"type": "scalars", "v": 1, "first_step": first, "loss": loss, "t0": None}
+        ws.send(json.dumps({**message, "t1": None, "history": False, "race": None, "path": None}))
+        page.wait_for_function(
+            "n => document.querySelector('#loss-chart .u-legend .u-value')?.textContent"
+            " === String(n)",
+            arg=first + LIVE_BATCH - 1,
+        )
+        times.append(max(page.evaluate("window.__callbacks"), default=math.nan))
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=1_000_000)
@@ -202,6 +250,14 @@ def main() -> None:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 page = browser.new_page(viewport={"width": 1280, "height": 800})
+                page.add_init_script(TIME_FRAMES)
+                relayed: list[WebSocketRoute] = []
+
+                def relay(ws: WebSocketRoute) -> None:
+                    ws.connect_to_server().on_message(ws.send)
+                    relayed.append(ws)
+
+                page.route_web_socket(f"**/ws/runs/{run_id}", relay)
                 errors: list[str] = []
                 page.on("pageerror", lambda error: errors.append(str(error)))
                 started = time.perf_counter()
@@ -228,6 +284,7 @@ def main() -> None:
                 rounds = page.evaluate(TIME_REDRAWS, 2 * args.redraws)
                 smoothing = page.evaluate(TIME_SMOOTHING, args.redraws)
                 decimate = page.evaluate(TIME_DECIMATE, args.steps)
+                live = time_live_updates(page, relayed[-1], args.steps, args.redraws)
                 browser.close()
         finally:
             server.stop()
@@ -246,6 +303,11 @@ def main() -> None:
     print(
         f"| the same, to the next animation frame, ms (median, p95) | "
         f"{statistics.median(framed):.1f}, {percentile(framed, 0.95):.1f} |"
+    )
+    print(
+        f"| a live update of {LIVE_BATCH} steps, the page's redraw callback, ms (median, p95, max; "
+        f"{len(live)} updates) | **{statistics.median(live):.1f}**, "
+        f"**{percentile(live, 0.95):.1f}**, {max(live):.1f} |"
     )
     print(
         f"| a smoothing weight change (the whole history smoothed again), to its frame's end, ms "
