@@ -695,7 +695,8 @@ export class LossChart {
     shown.sort((a, b) => a.x - b.x);
     const rowHeight = FONT_PX + 4;
     const placed = layoutLabels(shown, {
-      rows: Math.max(1, Math.min(ALERT_ROWS, Math.floor(height / ratio / (rowHeight * 4)))),
+      // two rows once the plot is 60 px tall: a label folded into "+n" hides its kind
+      rows: Math.max(1, Math.min(ALERT_ROWS, Math.floor(height / ratio / (rowHeight * 2)))),
       gap: 6,
       pad: 4,
       right: width / ratio,
