@@ -326,3 +326,41 @@ def test_health_views_at_1280x800(server: Server, page: Page, experiment: str) -
     page.mouse.move(box["x"] + x0 + w * 0.7, box["y"] + y0 + h / 2)
     page.evaluate("document.getElementById('health').scrollIntoView()")
     screenshot(page, f"health-{experiment}")
+
+
+def test_a_pause_at_full_speed_on_the_wide_mlp_says_why_the_update_is_missing(
+    server: Server, page: Page
+) -> None:
+    """On a model this large the recorder does not copy the parameters before every step at full
+    speed (the copy would cost over 1% of a step), so the step before a pause has no update: the
+    page says so, and why, instead of PyTorch's "None"."""
+    run_id = new_run(server, {"experiment": "wide-mlp"})
+    headers: list[dict[str, Any]] = []
+
+    def on_frame(payload: str | bytes) -> None:
+        if isinstance(payload, bytes):
+            length = int.from_bytes(payload[:4], "little")
+            headers.append(json.loads(payload[4 : 4 + length]))
+
+    page.on("websocket", lambda socket: socket.on("framereceived", on_frame))
+    open_run(page, server, run_id)
+    call(server, f"api/runs/{run_id}/pace", "PUT", {"steps_per_second": None})
+    call(server, f"api/runs/{run_id}/commands/start", "POST")
+    wait_for(page, lambda: call(server, f"api/runs/{run_id}")["step"] >= 80, "slow", seconds=90)
+    call(server, f"api/runs/{run_id}/commands/pause", "POST")
+    expect(page.get_by_test_id("status")).to_have_text("paused")
+    # the pause's own snapshot: the last one sent, at the step the run stopped at
+    wait_for(
+        page,
+        lambda: bool(headers) and headers[-1]["step"] == call(server, f"api/runs/{run_id}")["step"],
+        "no snapshot of the pause",
+    )
+    paused = headers[-1]
+    assert paused["tensors"][0]["fields"]["update"] is None, "the wide MLP's pause had an update"
+    scale = page.locator("#params .field-row[data-field=update] .field-scale").first
+    expect(scale).to_have_text("not recorded")
+    assert "not copied" in (scale.get_attribute("title") or "")
+    page.locator("#params canvas.heatmap").first.focus()
+    detail = page.locator("#detail")
+    expect(detail.locator(".ledger")).to_contain_text("not recorded")
+    expect(detail).to_contain_text("not copied before each step")

@@ -27,6 +27,18 @@ export function updateIsPrevious(snapshot) {
 }
 
 /**
+ * Why a snapshot has no update (`update: null`): no step() yet, or a step at full speed on a model
+ * whose parameters are not copied before every step (the copy would cost over 1% of the step, so
+ * the recorder drops it: docs/protocol.md), such as the step before a pause.
+ * @param {number} step the snapshot's step
+ */
+export function missingUpdateReason(step) {
+  return step === 0
+    ? "no step() has run yet"
+    : "not recorded: at full speed this model's parameters are not copied before each step (the copy would cost over 1% of a step), so the step before this pause has no update; Step or Next phase records one";
+}
+
+/**
  * @param {HTMLElement} detail the panel's body
  * @param {Snapshot | null} snapshot
  * @param {{tensor: number, index: number} | null} selected
@@ -51,8 +63,8 @@ export function renderDetail(detail, snapshot, selected, optimizerInfo) {
   heading.textContent = elementName(tensor, index);
   const table = document.createElement("table");
   table.className = "ledger";
-  /** @param {string} label @param {number | null} value @param {string} accent */
-  const addRow = (label, value, accent) => {
+  /** @param {string} label @param {number | null} value @param {string} accent @param {string} [missing] */
+  const addRow = (label, value, accent, missing = "None") => {
     const tr = table.insertRow();
     tr.dataset.accent = accent;
     const th = document.createElement("th");
@@ -60,7 +72,7 @@ export function renderDetail(detail, snapshot, selected, optimizerInfo) {
     th.textContent = label;
     const td = tr.insertCell();
     td.className = "num";
-    td.textContent = value === null ? "None" : formatNumber(value, 6);
+    td.textContent = value === null ? missing : formatNumber(value, 6);
     if (value !== null && !Number.isFinite(value)) td.classList.add("nonfinite");
     tr.prepend(th);
   };
@@ -78,12 +90,14 @@ export function renderDetail(detail, snapshot, selected, optimizerInfo) {
   for (const field of Object.keys(tensor.fields)) {
     if (field === "predicted") continue;
     const label = field === "update" ? `${fieldLabel(field)}${ofStep}` : fieldLabel(field);
-    addRow(label, valueOf(field), fieldAccent(field));
+    // A missing gradient is PyTorch's None; a missing update was not recorded, and the caption says why.
+    addRow(label, valueOf(field), fieldAccent(field), field === "update" ? (header.step ? "not recorded" : "none yet") : "None");
   }
   for (const [key, scalar] of Object.entries(tensor.state_scalars)) addRow(`state: ${key}`, num(scalar), "state");
   const caption = document.createElement("p");
   caption.className = "caption";
   caption.textContent = `At step ${header.step}${header.phase ? `, after ${header.phase}` : ""}.`;
+  if ("update" in tensor.fields && !tensor.fields.update) caption.textContent += ` Update Δθ: ${missingUpdateReason(header.step)}.`;
   const optimizer = String(header.optimizer?.name ?? "");
   const info = optimizerInfo(optimizer);
   /** @type {HTMLElement[]} */

@@ -6,7 +6,7 @@
  */
 import { fieldAccent, fieldLabel, formatNumber, maxAbs } from "../format.js";
 import { fieldView, num } from "../protocol.js";
-import { elementName, renderDetail, updateIsPrevious } from "./detail.js";
+import { elementName, missingUpdateReason, renderDetail, updateIsPrevious } from "./detail.js";
 import { drawHeatmap, gridOf } from "./heatmap.js";
 
 const MAX_CELL = 22;
@@ -194,6 +194,7 @@ export class ParametersView {
           label.textContent = scale.text;
           label.classList.toggle("nonfinite", scale.nonfinite);
           label.title = field === "update" && previous && values ? `the update of step ${snapshot.header.step}, the last step()` : "";
+          if (field === "update" && !values) label.title = `Update Δθ: ${missingUpdateReason(snapshot.header.step)}`;
         }
         drawHeatmap(canvas, values, block.cols, block.rows, values ? maxAbs(values) : 0,
           this.selected?.tensor === t ? this.selected.index : -1, missing);
