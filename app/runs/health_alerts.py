@@ -6,8 +6,12 @@ raises one alert, not one per point. Only points taken after a whole step count 
 point in the middle of a step has the gradients of a step under way), one per step.
 
 - exploding: the total gradient norm ‖g‖ is more than EXPLODING_FACTOR × the median of the recent
-  points' (at least MIN_HISTORY of them). A median, not a mean, so one earlier spike does not hide
-  the next; recent, so a run whose gradients shrink steadily is not compared with its first steps.
+  points' (at least MIN_HISTORY of them), and larger than any healthy point's before. A median, not
+  a mean, so one earlier spike does not hide the next; recent, so a run whose gradients shrink
+  steadily is not compared with its first steps. Past the largest healthy norm, because near a
+  minimum the gradient is noise: an Adam run at a loss of 1e-9 had norms jumping 10× their median
+  (tests/runs/test_health_alerts.py), yet far below those of its first, healthy steps; a real
+  explosion climbs past everything the run has seen.
 - vanishing: a weight's ‖g‖/‖θ‖ stays below VANISHING_FACTOR × the largest weight's for
   VANISHING_POINTS points in a row. Relative to the largest layer, because a converged model has
   small gradients everywhere, which is health, not a vanishing gradient: what vanishes is one
@@ -41,6 +45,7 @@ ALL_PARAMETERS = "all parameters"
 class HealthWatch:
     def __init__(self) -> None:
         self._norms: deque[float] = deque(maxlen=RECENT)
+        self._peak = 0.0  # the largest gradient norm of a point that was not exploding
         self._low_for: dict[str, int] = {}  # weight → points in a row below the vanishing line
         self._active: set[tuple[AlertKind, str]] = set()  # conditions that fired and still hold
         self._seen_step = 0
@@ -76,14 +81,18 @@ class HealthWatch:
         norm = point.grad_norm
         if norm is None or not math.isfinite(norm):
             return  # no gradient yet; a non-finite one is the nonfinite alert's
+        exploding = False
         if len(self._norms) >= MIN_HISTORY:
             median = statistics.median(self._norms)
-            if norm > EXPLODING_FACTOR * median:
+            exploding = norm > EXPLODING_FACTOR * median and norm > self._peak
+            if exploding:
                 holding[("exploding", ALL_PARAMETERS)] = (
                     Phase.BACKWARD,
                     f"the gradient norm {norm:.3g} is {norm / median:.3g}× the median "
                     f"{median:.3g} of the last {len(self._norms)} points",
                 )
+        if not exploding:
+            self._peak = max(self._peak, norm)
         self._norms.append(norm)
 
     def _vanishing(

@@ -293,7 +293,8 @@ class Session:
             now = time.perf_counter()
             cost = now - shipped + self.recorder.hook_seconds + self.activity.hook_seconds
             self.governor.spent(cost, now)
-            self.snapshot_interval = self.governor.next_at - now
+            # (to the microsecond: the difference of two clock readings is not exactly 1/20 s)
+            self.snapshot_interval = round(self.governor.next_at - now, 6)
             self.overhead.snapshot_seconds = cost
             self.overhead.charge(cost, now)
         elif self.evaluator is not None and self.evaluation_governor.due(started):

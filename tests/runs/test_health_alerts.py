@@ -3,7 +3,14 @@ and again only after it cleared; none pauses."""
 
 from __future__ import annotations
 
+import math
+
+import torch
+from torch import nn
+
 from app.contract.health import HealthPoint, LayerHealth, Overhead, UnitActivity
+from app.instrument.health import health_point
+from app.instrument.recorder import Recorder
 from app.runs.health_alerts import HealthWatch
 
 OVERHEAD = Overhead(budget=0.05, share=0.0, snapshot_ms=0.0, interval_s=0.05)
@@ -44,6 +51,12 @@ def test_an_exploding_norm_fires_once_then_rearms_when_it_clears() -> None:
     norms = [1.0, 1.2, 0.8, 1.1, 0.9, 11.5, 40.0, 1.0, 1.1, 30.0]
     alerts = fired(HealthWatch(), [point(i + 1, n) for i, n in enumerate(norms)])
     assert alerts == [(6, "exploding", "all parameters"), (10, "exploding", "all parameters")]
+
+
+def test_a_spike_below_the_largest_healthy_norm_is_not_exploding() -> None:
+    # a converged run: its gradients are noise, far below those of its first steps
+    norms = [5.0, 3.0, 1.0, 1e-6, 1e-6, 1e-6, 1e-6, 1e-6, 3e-5]
+    assert fired(HealthWatch(), [point(i + 1, n) for i, n in enumerate(norms)]) == []
 
 
 def test_no_exploding_alert_without_five_points_of_history_or_below_ten_times() -> None:
@@ -105,3 +118,62 @@ def test_a_step_already_seen_is_not_observed_again() -> None:
     assert len(watch.observe(point(3, None, [], units))) == 1
     watch.observe(point(3, None, [], []))  # the same step again (a pause after a step): ignored
     assert watch.observe(point(3, None, [], units)) == []
+
+
+class RealLoop:
+    """A real model trained on y = x₀/2 − x₁ (16 inputs), its health points made by the recorder
+    and app/instrument/health.py as the worker makes them, and watched."""
+
+    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
+        g = torch.Generator().manual_seed(0)
+        self.x = torch.randn(64, 16, generator=g)
+        self.y = self.x[:, :1] * 0.5 - self.x[:, 1:2]
+        self.model, self.optimizer = model, optimizer
+        self.recorder = Recorder(list(model.named_parameters()))
+        self.recorder.attach(optimizer)
+        self.watch = HealthWatch()
+        self.alerts: list[tuple[int, str, str]] = []
+        self.loss = math.inf
+
+    def train(self, steps: int, every: int = 1) -> None:
+        """`steps` steps, a health point each `every` steps."""
+        for step in range(1, steps + 1):
+            self.recorder.arm()
+            self.optimizer.zero_grad()
+            loss = nn.functional.mse_loss(self.model(self.x), self.y)
+            loss.backward()
+            self.optimizer.step()
+            self.loss = loss.item()
+            if step % every:
+                continue
+            found = health_point(self.recorder.snapshot(self.optimizer), step, [], OVERHEAD)
+            self.alerts += [(a.step, a.kind, a.tensor) for a in self.watch.observe(found)]
+
+
+def test_a_deep_sigmoid_network_raises_vanishing_on_its_first_layers() -> None:
+    torch.manual_seed(0)
+    layers: list[nn.Module] = []
+    for _ in range(10):
+        layers += [nn.Linear(16, 16), nn.Sigmoid()]
+    model = nn.Sequential(*layers, nn.Linear(16, 1))
+    loop = RealLoop(model, torch.optim.SGD(model.parameters(), lr=0.1))
+    loop.train(4)
+    vanishing = {tensor for step, kind, tensor in loop.alerts if kind == "vanishing"}
+    assert {step for step, _, _ in loop.alerts} == {3}  # the third point in a row
+    assert "0.weight" in vanishing and "20.weight" not in vanishing  # the first, not the last
+    # as the test computes it: the first weight's ‖g‖/‖θ‖ is under 1e-3 of the largest
+    ratios = {
+        name: (p.grad.norm() / p.norm()).item()
+        for name, p in model.named_parameters()
+        if name.endswith("weight") and p.grad is not None
+    }
+    assert ratios["0.weight"] < 1e-3 * max(ratios.values())
+
+
+def test_a_converged_network_raises_nothing() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(16, 32), nn.Tanh(), nn.Linear(32, 1))
+    loop = RealLoop(model, torch.optim.Adam(model.parameters(), lr=0.01))
+    loop.train(1500, every=3)
+    assert loop.loss < 1e-6  # converged: its gradients are tiny, and noisy
+    assert loop.alerts == []

@@ -1,0 +1,129 @@
+"""The worker's health points and budget, driven in-process (tests/runs/test_worker.py's
+Harness): how often points come while running, the overhead they report, and the budget setting
+reaching the governor and surviving a reset."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from torch import nn
+
+from app.contract.health import Instrumentation
+from app.contract.worker import Control, HealthMeasured, SetInstrumentation
+from app.engine.experiments import ExperimentConfig
+from app.instrument.overhead import OverheadMeter
+from app.runs.state import Command
+from app.runs.worker import HEALTH_INTERVAL
+from tests.runs.test_worker import Harness
+
+
+@pytest.fixture
+def harness() -> Iterator[Harness]:
+    harness = Harness()
+    yield harness
+    harness.close()
+
+
+def points(messages: list[object]) -> list[int]:
+    return [m.point.step for m in messages if isinstance(m, HealthMeasured)]
+
+
+def test_running_sends_a_point_with_a_due_snapshot_at_most_every_half_second(
+    harness: Harness,
+) -> None:
+    harness.do("start")
+    # a snapshot is due on every one of these steps, and they take well under half a second
+    assert points(harness.train(5, snapshots=True)) == [1]
+    harness.session.health_at -= HEALTH_INTERVAL  # as if half a second went by
+    assert points(harness.train(3, snapshots=True)) == [6]
+    assert points(harness.train(4, snapshots=False)) == []  # no snapshot due: no point
+
+
+def test_the_budget_reaches_the_governor_and_survives_a_reset(harness: Harness) -> None:
+    session = harness.session
+    assert session.governor.budget == 0.05
+    assert session.handle(SetInstrumentation(instrumentation=Instrumentation(budget=0.2)))
+    assert session.governor.budget == 0.2
+    (point,) = [m.point for m in harness.do("step") if isinstance(m, HealthMeasured)]
+    assert point.overhead.budget == 0.2
+    harness.do("reset")
+    assert harness.session.governor.budget == 0.2
+
+
+def test_the_overhead_is_what_the_running_loop_spent(harness: Harness) -> None:
+    harness.do("start")
+    harness.train(3, snapshots=True)
+    harness.session.health_at = -math.inf
+    (point,) = [m.point for m in harness.train(1, snapshots=True) if isinstance(m, HealthMeasured)]
+    overhead = point.overhead
+    # the latest snapshot's cost, and the governor's spacing after it
+    assert overhead.snapshot_ms > 0.0
+    assert overhead.interval_s >= 1.0 / harness.session.governor.max_rate
+    assert 0.0 < overhead.share <= 1.0
+
+
+def test_the_meter_shares_the_last_seconds_of_running() -> None:
+    meter = OverheadMeter(window=5.0)
+    assert meter.share(100.0) == 0.0  # never started
+    meter.started(100.0)
+    meter.charge(0.1, 100.5)
+    meter.charge(0.2, 101.0)
+    assert meter.share(102.0) == pytest.approx(0.3 / 2.0)
+    meter.charge(0.05, 107.0)  # the first two are now older than the window
+    assert meter.share(107.0) == pytest.approx(0.05 / 5.0)
+    meter.started(200.0)  # a pause in between: time paused is not charged or counted
+    assert meter.share(201.0) == 0.0
+
+
+class Reading(Harness):
+    """A Harness whose pipe is read on a thread: a pictured experiment's snapshot is larger than
+    a pipe's buffer, so the session would block on it otherwise."""
+
+    def __init__(self, config: ExperimentConfig) -> None:
+        super().__init__(config)
+        self.received: list[object] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        with contextlib.suppress(EOFError, OSError):
+            while True:
+                self.received.append(self.inbox.recv())
+
+    def until_point(self) -> HealthMeasured:
+        deadline = time.monotonic() + 30
+        while not any(isinstance(m, HealthMeasured) for m in self.received):
+            assert time.monotonic() < deadline, "no health point came"
+            time.sleep(0.01)
+        return next(m for m in self.received if isinstance(m, HealthMeasured))
+
+
+def test_relu_hooks_are_on_only_while_a_point_is_due() -> None:
+    config = ExperimentConfig(
+        experiment="circle",
+        architecture={"kind": "mlp", "hidden": [8, 8], "activation": "relu"},
+        steps_per_second=None,
+    )
+    harness = Reading(config)
+    try:
+        session = harness.session
+        modules = [(n, m) for n, m in session.loop.model.named_modules() if isinstance(m, nn.ReLU)]
+        assert len(modules) == 2
+        session.handle(Control(command=Command.START))
+        for _ in range(2):
+            session.governor.next_at = math.inf  # no snapshot due
+            session.train_step()
+        assert session.activity.units() == []  # never armed: no hook ran
+        session.governor.next_at = -math.inf
+        session.train_step()
+        assert all(not m._forward_hooks for _, m in modules)  # removed after the step
+        point = harness.until_point().point
+        assert [(u.layer, u.units) for u in point.units] == [(n, 8) for n, _ in modules]
+        assert point.step == 3
+    finally:
+        harness.close()
