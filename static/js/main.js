@@ -72,6 +72,7 @@ async function main() {
     if (dirty.has("marks")) chart.setMarks(store.marks);
     if (dirty.has("alerts")) chart.setAlerts(store.alerts);
     if (dirty.has("alerts")) alerts.render(store.alerts);
+    if (dirty.has("alerts")) health.setAlerts(store.alerts);
     if (dirty.has("run")) alerts.renderRun(store.run);
     // why the run is paused or ended (an alert, a failure), where the status says paused
     if (dirty.has("run")) $("readout-status").title = store.run?.reason ?? "";

@@ -15,7 +15,7 @@ from itertools import pairwise
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, WebSocketRoute, expect
 
 from tests.browser.conftest import PHONE, screenshot
 from tests.browser.rest import call, new_run, open_run, steps
@@ -364,3 +364,64 @@ def test_a_pause_at_full_speed_on_the_wide_mlp_says_why_the_update_is_missing(
     detail = page.locator("#detail")
     expect(detail.locator(".ledger")).to_contain_text("not recorded")
     expect(detail).to_contain_text("not copied before each step")
+
+
+def test_gradient_alerts_are_marked_on_the_norm_chart(server: Server, page: Page) -> None:
+    """Exploding and vanishing gradient alerts are marked at their steps on the gradient-norm
+    chart, in their colours; a dead-units alert is not (it is no gradient's). The alerts are
+    injected on a real run's stream: which condition raises them is the server's business."""
+    run_id = new_run(server, {"experiment": "spiral"})
+    steps(server, run_id, 6)
+    alerts = [
+        {
+            "kind": "exploding",
+            "step": 3,
+            "tensor": "all parameters",
+            "detail": "‖g‖ 40 is 25× the median",
+        },
+        {"kind": "dead_units", "step": 4, "tensor": "net.1", "detail": "60 of 64 units output 0"},
+        {"kind": "vanishing", "step": 5, "tensor": "1.weight", "detail": "‖g‖/‖θ‖ 2e-9"},
+    ]
+
+    def relay(ws: WebSocketRoute) -> None:
+        upstream = ws.connect_to_server()
+
+        def forward(message: str | bytes) -> None:
+            ws.send(message)
+            if isinstance(message, str) and '"type":"hello"' in message.replace(" ", ""):
+                for alert in alerts:
+                    extra = {"type": "alert", "v": 1, "phase": "backward", "paused": False}
+                    ws.send(json.dumps({**extra, "history": True, **alert}))
+
+        upstream.on_message(forward)
+
+    page.route_web_socket(re.compile(r"/ws/runs/"), relay)
+    received = HealthReceived(page)
+    open_run(page, server, run_id)
+    show_health(page, received)
+    norms = page.locator("#norm-chart")
+    expect(norms).to_have_attribute(
+        "data-alerts",
+        "step 3: Exploding gradient: all parameters; step 5: Vanishing gradient: 1.weight",
+    )
+    # each line in its kind's colour, at its step's x
+    found = page.evaluate(
+        """() => {
+          const canvas = document.querySelector('#norm-chart canvas');
+          const { data, width, height } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+          // the columns where a line of that colour runs down the plot (a label is a few rows tall)
+          const columns = (r, g, b) => {
+            const counts = new Map();
+            for (let i = 0; i < width * height; i++) {
+              const k = 4 * i;
+              if (Math.abs(data[k] - r) + Math.abs(data[k + 1] - g) + Math.abs(data[k + 2] - b) < 12) {
+                counts.set(i % width, (counts.get(i % width) ?? 0) + 1);
+              }
+            }
+            return [...counts].filter(([, n]) => n > 50).map(([x]) => x);
+          };
+          return { exploding: columns(185, 28, 28), vanishing: columns(14, 116, 144) };
+        }"""
+    )
+    assert found["exploding"] and found["vanishing"], found
+    assert max(found["exploding"]) < min(found["vanishing"]), "step 3's mark left of step 5's"

@@ -13,6 +13,7 @@
  */
 import uPlot from "../../../vendor/uPlot.esm.js";
 import { formatDecade, formatNumber } from "../../format.js";
+import { alertKind, alertLabel } from "../../lib/marks.js";
 import { CLASS_COLORS, css } from "../../lib/colors.js";
 import { NOT_MEASURED } from "./history.js";
 import { smoothLog } from "./logScale.js";
@@ -20,7 +21,10 @@ import { smoothLog } from "./logScale.js";
 /**
  * @typedef {import("./history.js").HealthHistory} HealthHistory
  * @typedef {"gradNorm" | "updateRatio"} Key
- * @typedef {{key: Key, yLabel: string, guide?: {value: number, text: string}}} ChartSpec
+ * @typedef {import("../../lib/marks.js").AlertMark} AlertMark
+ * @typedef {import("../../lib/marks.js").AlertKind} AlertKind
+ * @typedef {{key: Key, yLabel: string, guide?: {value: number, text: string}, alertKinds?: AlertKind[]}} ChartSpec
+ *   alertKinds: the alerts marked on this chart, at their steps
  */
 
 const FONT_PX = 11;
@@ -58,6 +62,8 @@ export class LayerChart {
     this.raw = [];
     /** @type {[number, number]} the y range: whole decades around every value shown (and the guide) */
     this.yRange = [1e-4, 1];
+    /** @type {AlertMark[]} the alerts of the kinds this chart marks */
+    this.alerts = [];
     /** @type {uPlot | null} */
     this.plot = null;
     this.key = "";
@@ -78,6 +84,15 @@ export class LayerChart {
     this.weight = weight;
     this.element.dataset.smoothing = String(weight);
     if (this.plot) this.plot.setData(this.data());
+  }
+
+  /** The run's alerts; those of this chart's kinds are marked at their steps. @param {AlertMark[]} alerts */
+  setAlerts(alerts) {
+    const kinds = this.spec.alertKinds ?? [];
+    this.alerts = alerts.filter((a) => kinds.includes(a.kind ?? "nonfinite"));
+    if (this.alerts.length) this.element.dataset.alerts = this.alerts.map((a) => `step ${a.step}: ${alertLabel(a)}`).join("; ");
+    else delete this.element.dataset.alerts;
+    this.plot?.redraw(false, false);
   }
 
   /** @param {string[]} tensors */
@@ -131,7 +146,7 @@ export class LayerChart {
       series,
       hooks: {
         drawAxes: [(u) => this.drawRaw(u)],
-        draw: [(u) => this.drawGuide(u)],
+        draw: [(u) => this.drawGuide(u), (u) => this.drawAlerts(u)],
       },
     };
     this.plot = new uPlot(options, this.data(), this.element);
@@ -255,6 +270,45 @@ export class LayerChart {
     ctx.fillRect(left + width - textWidth - 6 * ratio, y - (FONT_PX + 4) * ratio, textWidth + 4 * ratio, (FONT_PX + 3) * ratio);
     ctx.fillStyle = GUIDE_INK;
     ctx.fillText(guide.text, left + width - 4 * ratio, y - 2 * ratio);
+    ctx.restore();
+  }
+
+  /**
+   * A solid line in the alert's colour at its step, labelled at the top of the plot ("Exploding
+   * gradient: all parameters"); labels that would overlap the previous one drop a row.
+   * @param {uPlot} u
+   */
+  drawAlerts(u) {
+    if (!this.alerts.length) return;
+    const ratio = devicePixelRatio;
+    const ctx = u.ctx;
+    const { left, top, width, height } = u.bbox;
+    ctx.save();
+    ctx.font = `600 ${FONT_PX * ratio}px system-ui, sans-serif`;
+    ctx.textBaseline = "top";
+    ctx.lineWidth = 2 * ratio;
+    let row = 0;
+    let lastEnd = -Infinity;
+    for (const alert of this.alerts) {
+      const px = Math.round(u.valToPos(alert.step, "x", true)) + 0.5;
+      if (!(px >= left && px <= left + width)) continue;
+      const { color } = alertKind(alert);
+      ctx.strokeStyle = color;
+      ctx.beginPath();
+      ctx.moveTo(px, top);
+      ctx.lineTo(px, top + height);
+      ctx.stroke();
+      const text = alertLabel(alert);
+      const textWidth = ctx.measureText(text).width;
+      const x = px + 4 * ratio + textWidth <= left + width ? px + 4 * ratio : px - 4 * ratio - textWidth;
+      row = x < lastEnd ? (row + 1) % 3 : 0;
+      lastEnd = x + textWidth + 4 * ratio;
+      const y = top + (2 + row * (FONT_PX + 4)) * ratio;
+      ctx.fillStyle = "rgba(255, 255, 255, 0.85)";
+      ctx.fillRect(x - 2 * ratio, y - ratio, textWidth + 4 * ratio, (FONT_PX + 3) * ratio);
+      ctx.fillStyle = color;
+      ctx.fillText(text, x, y);
+    }
     ctx.restore();
   }
 

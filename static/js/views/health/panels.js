@@ -32,7 +32,11 @@ export class HealthPanels {
       byId("dist-readout"),
       byId("dist-caption"),
     );
-    this.norms = new LayerChart(byId("norm-chart"), { key: "gradNorm", yLabel: "‖g‖ (log scale)" });
+    this.norms = new LayerChart(byId("norm-chart"), {
+      key: "gradNorm",
+      yLabel: "‖g‖ (log scale)",
+      alertKinds: ["exploding", "vanishing", "nonfinite"],
+    });
     this.ratios = new LayerChart(byId("ratio-chart"), {
       key: "updateRatio",
       yLabel: "‖Δθ‖ / ‖θ‖ (log scale)",
@@ -63,6 +67,11 @@ export class HealthPanels {
   /** @param {RunInfo | null} run */
   renderRun(run) {
     this.overhead.renderRun(run);
+  }
+
+  /** The run's alerts: the gradient ones are marked on the norm chart. @param {import("../../lib/marks.js").AlertMark[]} alerts */
+  setAlerts(alerts) {
+    this.norms.setAlerts(alerts);
   }
 
   /** @param {number} weight */
