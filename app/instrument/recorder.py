@@ -28,6 +28,7 @@ from app.contract.snapshot import LedgerLine as LineView
 from app.contract.snapshot import Tensor as TensorView
 from app.instrument.ledger import LEDGER_NAMES, LedgerLine, predict
 from app.instrument.stats import (
+    CHUNK,
     STAT_NAMES,
     VIEW_LIMIT,
     Scratch,
@@ -365,9 +366,11 @@ def build_snapshot(
     scratch = scratch or Scratch()
     flats = [flat for _, flat, _ in jobs]
     on_cpu = all(flat.device.type == "cpu" for flat in flats)
-    found = [] if on_cpu else bounds_of(flats)
+    # (a tensor that fits in one chunk stays in the cache anyway: those go in one round trip)
+    early = [i for i, flat in enumerate(flats) if not on_cpu or flat.numel() <= CHUNK]
+    found = dict(zip(early, bounds_of([flats[i] for i in early]), strict=True))
     for index, (record, flat, sampled) in enumerate(jobs):
-        bounds = bounds_of([flat])[0] if on_cpu else found[index]
+        bounds = found[index] if index in found else bounds_of([flat])[0]
         if math.isfinite(bounds[0]) and math.isfinite(bounds[1]):
             # min and max are on the host already; mean, std and norm follow in `extra`
             moments, counts = summarize(flat, *bounds, scratch, binned=sampled)
