@@ -5,16 +5,18 @@ reaching the governor and surviving a reset."""
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import threading
 import time
 from collections.abc import Iterator
 
 import pytest
+import torch
 from torch import nn
 
 from app.contract.health import Instrumentation
-from app.contract.worker import Control, HealthMeasured, SetInstrumentation
+from app.contract.worker import Ack, Alerted, Control, HealthMeasured, SetInstrumentation
 from app.engine.experiments import ExperimentConfig
 from app.instrument.overhead import OverheadMeter
 from app.runs.state import Command
@@ -96,11 +98,14 @@ class Reading(Harness):
                 self.received.append(self.inbox.recv())
 
     def until_point(self) -> HealthMeasured:
-        deadline = time.monotonic() + 30
-        while not any(isinstance(m, HealthMeasured) for m in self.received):
-            assert time.monotonic() < deadline, "no health point came"
-            time.sleep(0.01)
+        self.until(HealthMeasured)
         return next(m for m in self.received if isinstance(m, HealthMeasured))
+
+    def until(self, kind: type) -> None:
+        deadline = time.monotonic() + 30
+        while not any(isinstance(m, kind) for m in self.received):
+            assert time.monotonic() < deadline, f"no {kind.__name__} came"
+            time.sleep(0.01)
 
 
 def test_relu_hooks_are_on_only_while_a_point_is_due() -> None:
@@ -125,5 +130,38 @@ def test_relu_hooks_are_on_only_while_a_point_is_due() -> None:
         point = harness.until_point().point
         assert [(u.layer, u.units) for u in point.units] == [(n, 8) for n, _ in modules]
         assert point.step == 3
+    finally:
+        harness.close()
+
+
+def test_units_forced_dead_are_reported_and_raise_the_dead_units_alert() -> None:
+    config = ExperimentConfig(
+        experiment="circle",
+        architecture={"kind": "mlp", "hidden": [8, 8], "activation": "relu"},
+        steps_per_second=None,
+    )
+    harness = Reading(config)
+    try:
+        session = harness.session
+        (name, _), _ = session.activity.modules
+        first = next(m for m in session.loop.model.modules() if isinstance(m, nn.Linear))
+        with torch.no_grad():  # units 0..4 of the first hidden layer can only output 0
+            first.weight[:5] = 0.0
+            first.bias[:5] = -1.0
+        before = copy.deepcopy(session.loop.model)
+        session.handle(Control(command=Command.STEP))
+        harness.until(Ack)  # the last message of the step: its alerts came before it
+        units = harness.until_point().point.units
+        # the step's batch through the model as it was, to the first ReLU, as the test computes it
+        inputs = session.loop.inputs
+        assert inputs is not None
+        with torch.no_grad():
+            hidden = torch.relu(before[1](before[0](inputs)))
+        dead = int((hidden == 0).all(dim=0).sum())
+        assert (units[0].layer, units[0].units, units[0].dead) == (name, 8, dead) and dead >= 5
+        alerts = [m.alert for m in harness.received if isinstance(m, Alerted)]
+        assert [(a.kind, a.tensor, a.paused, a.phase) for a in alerts] == [
+            ("dead_units", name, False, "forward")
+        ]
     finally:
         harness.close()
