@@ -8,6 +8,7 @@ from the page's store), or the REST API."""
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from collections.abc import Callable
@@ -166,12 +167,16 @@ def test_norm_chart_has_a_line_per_tensor_and_the_ratio_chart_its_guide(
     tensors = [layer["tensor"] for layer in latest["layers"]]
     norms = page.locator("#norm-chart")
     labels = norms.locator(".u-legend .u-series th").all_inner_texts()
-    assert labels[1:] == tensors  # the first is the step
-    # away from the chart, the legend reads each tensor's latest raw norm
+    # the step, a line per tensor, and the total over all parameters
+    assert labels == ["step", *tensors, "all parameters"]
+    # away from the chart, the legend reads each tensor's latest raw norm, and the total's
     values = norms.locator(".u-legend .u-series td").all_inner_texts()
-    for layer, text in zip(latest["layers"], values[1:], strict=True):
+    sent = [float(layer["grad_norm"]) for layer in latest["layers"]] + [float(latest["grad_norm"])]
+    for name, norm, text in zip([*tensors, "total"], sent, values[1:], strict=True):
         shown = float(text.replace("\u2212", "-"))
-        assert shown == pytest.approx(float(layer["grad_norm"]), rel=1e-3), layer["tensor"]
+        assert shown == pytest.approx(norm, rel=1e-3), name
+    total = math.sqrt(sum(n * n for n in sent[:-1]))
+    assert sent[-1] == pytest.approx(total, rel=1e-4), "the total is the norm over all tensors"
     ratios = page.locator("#ratio-chart")
     assert ratios.locator(".u-legend .u-series th").all_inner_texts()[1:] == tensors
     expect(ratios).to_have_attribute("data-guide", "0.001")

@@ -12,7 +12,7 @@
  * line (the legend still says it).
  */
 import uPlot from "../../../vendor/uPlot.esm.js";
-import { formatDecade, formatNumber } from "../../format.js";
+import { formatCompact, formatDecade, formatNumber } from "../../format.js";
 import { alertKind, alertLabel } from "../../lib/marks.js";
 import { CLASS_COLORS, css } from "../../lib/colors.js";
 import { NOT_MEASURED } from "./history.js";
@@ -23,11 +23,20 @@ import { smoothLog } from "./logScale.js";
  * @typedef {"gradNorm" | "updateRatio"} Key
  * @typedef {import("../../lib/marks.js").AlertMark} AlertMark
  * @typedef {import("../../lib/marks.js").AlertKind} AlertKind
- * @typedef {{key: Key, yLabel: string, guide?: {value: number, text: string}, alertKinds?: AlertKind[]}} ChartSpec
- *   alertKinds: the alerts marked on this chart, at their steps
+ * @typedef {{key: Key, yLabel: string, guide?: {value: number, text: string}, alertKinds?: AlertKind[],
+ *            total?: boolean}} ChartSpec
+ *   alertKinds: the alerts marked on this chart, at their steps; total: one more line, the norm over
+ *   all parameters (the one an exploding-gradient alert watches), dashed in ink
  */
 
 const FONT_PX = 11;
+const TOTAL_INK = "#111827";
+/** The total's line in the legend. */
+export const TOTAL_LABEL = "all parameters";
+/** Whole steps only on the x axis: there is no step 1.5. */
+const STEP_INCREMENTS = [1, 2, 5]
+  .flatMap((m) => [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8].map((p) => m * p))
+  .sort((a, b) => a - b);
 const GUIDE_INK = "#b45309";
 
 /** The colour of the i-th tensor's line. @param {number} i */
@@ -116,19 +125,38 @@ export class LayerChart {
         /** The raw value at the hovered step (the latest away from the chart). @type {uPlot.Series.Value} */
         value: (/** @type {uPlot} */ _u, /** @type {unknown} */ _v, /** @type {number} */ s, /** @type {number | null} */ idx) => this.rawAt(s - 1, idx),
       })),
+      ...(this.spec.total
+        ? [{
+            label: TOTAL_LABEL,
+            stroke: TOTAL_INK,
+            width: 1.8,
+            dash: [6, 3],
+            spanGaps: true,
+            points: { show: false },
+            /** @type {uPlot.Series.Value} */
+            value: (/** @type {uPlot} */ _u, /** @type {unknown} */ _v, /** @type {number} */ s, /** @type {number | null} */ idx) => this.rawAt(s - 1, idx),
+          }]
+        : []),
     ];
     /** @type {uPlot.Options} */
     const options = {
       width,
       height,
       legend: { show: true, live: true },
-      cursor: { drag: { x: true, y: false, setScale: true }, points: { size: 5 } },
+      // no drag zoom: a live chart would lose it to the next point's redraw
+      cursor: { drag: { x: false, y: false, setScale: false }, points: { size: 5 } },
       scales: {
         x: { time: false },
         y: { distr: 3, log: 10, range: () => this.yRange },
       },
       axes: [
-        { label: "optimizer step", labelSize: 16, stroke: "#475467", values: (_u, ticks) => ticks.map((t) => (t == null ? "" : String(t))) },
+        {
+          label: "optimizer step",
+          labelSize: 16,
+          stroke: "#475467",
+          incrs: STEP_INCREMENTS,
+          values: (_u, ticks) => ticks.map((t) => (t == null ? "" : formatCompact(t, 4))),
+        },
         {
           label: this.spec.yLabel,
           labelSize: 16,
@@ -160,8 +188,9 @@ export class LayerChart {
     const x = Array.from(history?.steps.subarray(0, n) ?? []);
     this.raw = this.tensors.map((t) => {
       const s = history?.layers.get(t);
-      return s ? s[this.spec.key].subarray(0, n) : new Float64Array(n).fill(NaN);
+      return s ? s[this.spec.key].subarray(0, n) : new Float64Array(n).fill(NOT_MEASURED);
     });
+    if (this.spec.total) this.raw.push(history ? history.totalGradNorm.subarray(0, n) : new Float64Array(0));
     const lines = this.raw.map((values) => (this.weight > 0 ? smoothLog(values, this.weight) : values));
     let lo = Infinity;
     let hi = -Infinity;
@@ -227,7 +256,7 @@ export class LayerChart {
     ctx.lineWidth = devicePixelRatio;
     this.raw.forEach((values, line) => {
       if (u.series[line + 1]?.show === false) return;
-      ctx.strokeStyle = tensorColor(line);
+      ctx.strokeStyle = line < this.tensors.length ? tensorColor(line) : TOTAL_INK;
       ctx.beginPath();
       let pen = false;
       for (let i = 0; i < values.length; i++) {

@@ -36,6 +36,7 @@ export class HealthPanels {
       key: "gradNorm",
       yLabel: "‖g‖ (log scale)",
       alertKinds: ["exploding", "vanishing", "nonfinite"],
+      total: true,
     });
     this.ratios = new LayerChart(byId("ratio-chart"), {
       key: "updateRatio",
