@@ -116,6 +116,11 @@ def summarize(
     makes it exact again; on a GPU, where a sweep is cheap and reading d would be a sync, the
     second sweep always runs. No full-size temporary: the chunk's are in `scratch`."""
     count = flat.numel()
+    if not binned and count <= VIEW_LIMIT:
+        # a tensor that travels whole: four operations, where the sweep's dozen would cost more
+        # than its arithmetic (var_mean accumulates in float64 on a CPU)
+        variance, mean = torch.var_mean(flat, correction=0)
+        return torch.stack([mean, variance.sqrt(), flat.norm()]), None
     on_cpu = flat.device.type == "cpu"
     binner = _Binner(low, high, count, scratch, flat.device) if binned else None
     # K: the histogram's own min (min − 1 for a constant tensor); unbinned, p = x − K itself
