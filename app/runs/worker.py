@@ -73,6 +73,10 @@ MAX_BATCH = 4096  # steps per scalars message, so a very fast loop still flushes
 # A running loop sends a health point with a snapshot at most this often: its distributions are
 # kept in the history, which then grows by at most 2 points a second.
 HEALTH_INTERVAL = 0.5  # seconds
+# The run's instrumentation budget is the share of wall time all instrumentation may take:
+# snapshots (with their hooks and health points) get this part of it, evaluation the rest. Each
+# governor spaces its work by its own measured cost, so together they stay within the budget.
+SNAPSHOT_SHARE = 0.8  # 4% for snapshots, 1% for evaluation at the default 5%
 
 
 class Counter(Protocol):
@@ -96,7 +100,7 @@ class Session:
         self.loop = TrainingLoop(self.config)
         self.recorder = Recorder(self.loop.parameters())
         self.recorder.attach(self.loop.optimizer)
-        self.governor = Governor(budget=self.budget)
+        self.governor = Governor()
         self.watch = NonfiniteWatch(self.loop, self.watch_nonfinite)
         self.pending: list[torch.Tensor] = []
         self.pending_since = time.time()
@@ -115,10 +119,14 @@ class Session:
         # The step of the latest evaluation sent to the history. Step 0 is never sent: the loss
         # curve starts at step 1, and the untrained model is in the first snapshot's header.
         self.evaluated_at = 0
-        # Evaluation is cheap (well under a millisecond on the built-in sets) and a validation
-        # curve wants points: it has its own, smaller budget, and comes up to 10 times a second
-        # between snapshots as well as with each.
-        self.evaluation_governor = Governor(budget=0.02, max_rate=10.0)
+        # Evaluation is cheap on the small sets (well under a millisecond) and a validation curve
+        # wants points: it has its own part of the budget and comes up to 10 times a second, with
+        # a running loop's snapshot only when its own governor says it is due, and with every
+        # command's (on the wide MLP one costs more than a snapshot).
+        self.evaluation_governor = Governor(max_rate=10.0)
+        self.latest_evaluation: Evaluation | None = None
+        self.evaluation_seconds = 0.0  # what the latest evaluation cost
+        self.share_budget()
         # Training health: the ReLU hooks, the alerts read off the health points, and what all
         # the instrumentation costs
         self.activity = Activity(loop.model)
@@ -127,6 +135,11 @@ class Session:
         self.health_at = -math.inf  # perf_counter of the latest health point
         self.snapshot_interval = 1.0 / self.governor.max_rate  # the governor's spacing now
         self.health_scratch = Scratch()
+
+    def share_budget(self) -> None:
+        """Split the run's instrumentation budget between snapshots and evaluation."""
+        self.governor.budget = self.budget * SNAPSHOT_SHARE
+        self.evaluation_governor.budget = self.budget * (1.0 - SNAPSHOT_SHARE)
 
     # what the loop reports
 
@@ -200,13 +213,20 @@ class Session:
             self.pending_since = time.time()
         self.pending.append(loss)
 
-    def send_snapshot(self, health: bool = False) -> None:
-        """The snapshot of this moment; with `health`, its health point first."""
+    def send_snapshot(self, health: bool = False, evaluate: bool = True) -> None:
+        """The snapshot of this moment; with `health`, its health point first. Without
+        `evaluate` it carries the latest evaluation only if it is of this very step."""
         self.flush()
         loop = self.loop
         snapshot = self.recorder.snapshot(loop.optimizer)
         race = None if self.race is None else self.race.view(loop)
-        evaluation, views, pictured = self.evaluate(), None, b""
+        evaluation, views, pictured = self.latest_evaluation, None, b""
+        if evaluate:
+            measured = time.perf_counter()
+            evaluation = self.evaluate()
+            self.evaluation_seconds = time.perf_counter() - measured
+        elif evaluation is not None and evaluation.step != loop.step:
+            evaluation = None
         if health:
             self.send_health(snapshot)
         if self.pictures is not None:
@@ -224,7 +244,7 @@ class Session:
         now = time.perf_counter()
         self.health_at = now
         overhead = Overhead.model_construct(
-            budget=self.governor.budget,
+            budget=self.budget,
             share=self.overhead.share(now),
             snapshot_ms=self.overhead.snapshot_seconds * 1000.0,
             interval_s=self.snapshot_interval,
@@ -263,6 +283,7 @@ class Session:
             return None
         loop = self.loop
         evaluation = self.evaluator.evaluate(loop.model, loop.step)
+        self.latest_evaluation = evaluation
         if loop.step != self.evaluated_at:  # a pause after a pause: the same point again
             self.evaluated_at = loop.step
             self.flush()  # the step's loss goes before its evaluation
@@ -288,15 +309,21 @@ class Session:
             return
         self.record(loss)
         if due:
+            # a due snapshot measures the model only when evaluation's own governor says so
+            evaluating = self.evaluator is not None and self.evaluation_governor.due(started)
             shipped = time.perf_counter()
-            self.send_snapshot(health=health)
+            self.send_snapshot(health=health, evaluate=evaluating)
             now = time.perf_counter()
-            cost = now - shipped + self.recorder.hook_seconds + self.activity.hook_seconds
+            evaluated = self.evaluation_seconds if evaluating else 0.0
+            cost = now - shipped - evaluated + self.recorder.hook_seconds
+            cost += self.activity.hook_seconds
             self.governor.spent(cost, now)
+            if evaluating:
+                self.evaluation_governor.spent(evaluated, now)
             # (to the microsecond: the difference of two clock readings is not exactly 1/20 s)
             self.snapshot_interval = round(self.governor.next_at - now, 6)
             self.overhead.snapshot_seconds = cost
-            self.overhead.charge(cost, now)
+            self.overhead.charge(cost + evaluated, now)
         elif self.evaluator is not None and self.evaluation_governor.due(started):
             measured = time.perf_counter()
             self.evaluate()
@@ -331,7 +358,8 @@ class Session:
             case SetAlerts(alerts=alerts):
                 self.watch_nonfinite = self.watch.enabled = alerts.nonfinite
             case SetInstrumentation(instrumentation=instrumentation):
-                self.budget = self.governor.budget = instrumentation.budget
+                self.budget = instrumentation.budget
+                self.share_budget()
         return True
 
     def control(self, command: Command) -> bool:

@@ -232,9 +232,9 @@ def test_evaluation_events_live_and_replayed_on_reconnect(client: TestClient) ->
 
     with client.websocket_connect(f"/ws/runs/{run_id}") as ws:
         replay = Stream(ws)
-        kinds = [replay.next()["type"] for _ in range(4)]
-    # hello, the loss history, the evaluation history, then the latest snapshot
-    assert kinds[:3] == ["hello", "scalars", "evaluation"]
+        kinds = [replay.next()["type"] for _ in range(5)]
+    # hello, the loss history, the evaluation history, the health points, the latest snapshot
+    assert kinds[:4] == ["hello", "scalars", "evaluation", "health"]
     assert replay.snapshots and replay.snapshots[-1][0]["step"] == steps
     (history,) = [e for e in replay.events if e["type"] == "evaluation"]
     Evaluations.model_validate(history)

@@ -267,9 +267,11 @@ class Harness:
         return self.received
 
     def train(self, steps: int) -> None:
-        """Steps as the running loop takes them, with a snapshot due at every one."""
+        """Steps as the running loop takes them, with a snapshot (and its evaluation) due at
+        every one."""
         for _ in range(steps):
             self.session.governor.next_at = -math.inf
+            self.session.evaluation_governor.next_at = -math.inf
             self.session.train_step()
         self.session.flush()
         self.drain()

@@ -16,11 +16,20 @@ import torch
 from torch import nn
 
 from app.contract.health import Instrumentation
-from app.contract.worker import Ack, Alerted, Control, HealthMeasured, SetInstrumentation
+from app.contract.worker import (
+    Ack,
+    Alerted,
+    Control,
+    Evaluated,
+    HealthMeasured,
+    SetInstrumentation,
+    SnapshotFrame,
+)
 from app.engine.experiments import ExperimentConfig
 from app.instrument.overhead import OverheadMeter
 from app.runs.state import Command
 from app.runs.worker import HEALTH_INTERVAL
+from app.stream.protocol import decode_snapshot
 from tests.runs.test_worker import Harness
 
 
@@ -48,13 +57,17 @@ def test_running_sends_a_point_with_a_due_snapshot_at_most_every_half_second(
 
 def test_the_budget_reaches_the_governor_and_survives_a_reset(harness: Harness) -> None:
     session = harness.session
-    assert session.governor.budget == 0.05
+    # the whole budget: four fifths for snapshots, one for evaluation
+    assert session.governor.budget == pytest.approx(0.04)
+    assert session.evaluation_governor.budget == pytest.approx(0.01)
     assert session.handle(SetInstrumentation(instrumentation=Instrumentation(budget=0.2)))
-    assert session.governor.budget == 0.2
+    assert session.governor.budget == pytest.approx(0.16)
+    assert session.evaluation_governor.budget == pytest.approx(0.04)
     (point,) = [m.point for m in harness.do("step") if isinstance(m, HealthMeasured)]
     assert point.overhead.budget == 0.2
     harness.do("reset")
-    assert harness.session.governor.budget == 0.2
+    assert harness.session.governor.budget == pytest.approx(0.16)
+    assert harness.session.evaluation_governor.budget == pytest.approx(0.04)
 
 
 def test_the_overhead_is_what_the_running_loop_spent(harness: Harness) -> None:
@@ -163,5 +176,29 @@ def test_units_forced_dead_are_reported_and_raise_the_dead_units_alert() -> None
         assert [(a.kind, a.tensor, a.paused, a.phase) for a in alerts] == [
             ("dead_units", name, False, "forward")
         ]
+    finally:
+        harness.close()
+
+
+def test_a_running_snapshot_evaluates_only_when_evaluation_is_due() -> None:
+    harness = Reading(ExperimentConfig(experiment="circle", steps_per_second=None))
+    try:
+        session = harness.session
+        session.handle(Control(command=Command.START))
+        session.governor.next_at = -math.inf  # a snapshot is due
+        session.evaluation_governor.next_at = math.inf  # evaluation is not
+        session.train_step()
+        harness.until(SnapshotFrame)
+        assert not any(isinstance(m, Evaluated) for m in harness.received)
+        frame = next(m for m in harness.received if isinstance(m, SnapshotFrame))
+        assert decode_snapshot(frame.frame)[0]["evaluation"] is None
+        harness.received.clear()
+        session.governor.next_at = session.evaluation_governor.next_at = -math.inf
+        session.train_step()
+        harness.until(SnapshotFrame)
+        (evaluated,) = [m for m in harness.received if isinstance(m, Evaluated)]
+        frame = next(m for m in harness.received if isinstance(m, SnapshotFrame))
+        assert evaluated.point.step == 2
+        assert decode_snapshot(frame.frame)[0]["evaluation"]["step"] == 2
     finally:
         harness.close()
