@@ -31,7 +31,7 @@ def health_point(
     scratch: Scratch | None = None,
 ) -> HealthPoint:
     data = np.frombuffer(snapshot.data, dtype="<f4")
-    scratch = scratch or Scratch()
+    binning = _Binning(data, scratch or Scratch())
     layers: list[LayerHealth] = []
     squares, graded = 0.0, False
     for tensor in snapshot.tensors:
@@ -55,12 +55,13 @@ def health_point(
                 update_norm=update_norm,
                 update_ratio=ratio,
                 distributions=[
-                    distribution(name, field, data, scratch)
+                    binning.distribution(name, field)
                     for name, field in fields.items()
                     if field is not None and name not in SKIPPED_FIELDS
                 ],
             )
         )
+    binning.count()
     return HealthPoint.model_construct(
         step=step,
         # the per-tensor norms are over finite elements, so this is too (a NaN is the nonfinite
@@ -72,24 +73,66 @@ def health_point(
     )
 
 
-def distribution(name: str, field: FieldData, data: np.ndarray, scratch: Scratch) -> Distribution:
-    """The 64-bin histogram of one field: the recorder's, for a sampled tensor; made here from
-    the elements in the data block for one that travels whole."""
-    stats = field.stats
-    low, high = stats.min, stats.max
-    nonfinite = stats.nan + stats.inf
-    if field.histogram is not None:
-        start, length = field.histogram
-        counts = data[start : start + length].astype(np.int64).tolist()
-    elif not (math.isfinite(low) and math.isfinite(high)):  # no finite element at all
-        counts = [0] * HISTOGRAM_BINS
-    else:
+class _Binning:
+    """The distributions of one snapshot. A sampled tensor's counts are the recorder's; those of
+    the tensors that travel whole are binned here all at once: one numpy pass over every such
+    field's elements, not a dozen torch calls per field (a model of 8 small tensors has 40
+    fields: 3 ms of torch overhead against 0.3 ms). The arithmetic is `finite_histogram`'s, in
+    float32: position (x − low) / ((high − low) / 64), truncated, x = high in the last bin, a
+    constant field over low − 1 .. high + 1; a range so narrow that (high − low) / 64 is
+    subnormal goes to `finite_histogram` itself."""
+
+    def __init__(self, data: np.ndarray, scratch: Scratch) -> None:
+        self.data, self.scratch = data, scratch
+        self._values: list[np.ndarray] = []
+        self._lows: list[np.float32] = []
+        self._steps: list[np.float32] = []
+        self._waiting: list[Distribution] = []
+
+    def distribution(self, name: str, field: FieldData) -> Distribution:
+        stats = field.stats
+        low, high = stats.min, stats.max
+        nonfinite = stats.nan + stats.inf
+        made = Distribution.model_construct(
+            field=name, low=low, high=high, counts=[0] * HISTOGRAM_BINS, nonfinite=nonfinite
+        )
+        if field.histogram is not None:
+            start, length = field.histogram
+            made.counts = self.data[start : start + length].astype(np.int64).tolist()
+            return made
+        if not (math.isfinite(low) and math.isfinite(high)):  # no finite element at all
+            return made
         start, length = field.view
-        values = torch.from_numpy(data[start : start + length].copy())
+        values = self.data[start : start + length]
         if nonfinite:
-            values = values[torch.isfinite(values)]
-        binned = finite_histogram(values, low, high, scratch)
-        counts = binned.to(torch.int64).tolist()
-    return Distribution.model_construct(
-        field=name, low=low, high=high, counts=counts, nonfinite=nonfinite
-    )
+            values = values[np.isfinite(values)]
+        bottom, top = np.float32(low), np.float32(high)
+        if bottom == top:
+            bottom, top = bottom - np.float32(1), top + np.float32(1)
+        step = (top - bottom) / np.float32(HISTOGRAM_BINS)
+        if step < np.finfo(np.float32).tiny:
+            counts = finite_histogram(torch.from_numpy(values.copy()), low, high, self.scratch)
+            made.counts = counts.to(torch.int64).tolist()
+            return made
+        self._values.append(values)
+        self._lows.append(bottom)
+        self._steps.append(step)
+        self._waiting.append(made)
+        return made
+
+    def count(self) -> None:
+        """Bin every waiting field's elements, and fill in their counts."""
+        if not self._waiting:
+            return
+        fields = len(self._waiting)
+        lengths = [len(values) for values in self._values]
+        owner = np.repeat(np.arange(fields), lengths)
+        values = np.concatenate(self._values)
+        lows = np.array(self._lows, dtype=np.float32)[owner]
+        steps = np.array(self._steps, dtype=np.float32)[owner]
+        position = np.subtract(values, lows, dtype=np.float32)
+        np.divide(position, steps, out=position)
+        bins = np.minimum(position.astype(np.int64), HISTOGRAM_BINS - 1)
+        counts = np.bincount(owner * HISTOGRAM_BINS + bins, minlength=fields * HISTOGRAM_BINS)
+        for made, row in zip(self._waiting, counts.reshape(fields, HISTOGRAM_BINS), strict=True):
+            made.counts = row.tolist()

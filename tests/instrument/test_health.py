@@ -127,3 +127,19 @@ def test_nan_and_inf_are_counted_apart_from_the_bins() -> None:
         )
         assert grad.nonfinite == count
         assert (grad.low, grad.high, grad.counts) == histc(loop.field(layer, "grad", updates))
+
+
+def test_a_constant_field_and_a_subnormal_range_follow_histc() -> None:
+    loop = Loop()
+    with torch.no_grad():
+        loop.model[2].bias.fill_(0.5)  # constant: histc bins it over 0.5 − 1 .. 0.5 + 1
+        loop.model[0].bias.zero_()
+        loop.model[0].bias[:3] = torch.tensor([1e-40, 2e-40, 3e-40])  # (max − min) / 64 subnormal
+    point = loop.point()
+    for name in ("2.bias", "0.bias"):
+        layer = next(x for x in point.layers if x.tensor == name)
+        (value,) = layer.distributions
+        expected = histc(dict(loop.model.named_parameters())[name])
+        assert (value.low, value.high, value.counts) == expected, name
+    constant = next(x for x in point.layers if x.tensor == "2.bias").distributions[0]
+    assert constant.counts[32] == 3 and sum(constant.counts) == 3
