@@ -144,7 +144,10 @@ export class DistributionsView {
     ctx.drawImage(cells, rect.x, rect.y, rect.w, rect.h);
     drawAxes(ctx, rect, this.xRange, this.yRange, "optimizer step", `${fieldLabel(field)} (element value)`);
     const drawn = new Set(this.columns).size - (this.columns[0] === -1 ? 1 : 0);
-    const kept = history.dropped ? ` The latest ${CAPACITY.toLocaleString("en")} points are kept (${history.dropped.toLocaleString("en")} older left out).` : "";
+    // Memory is bounded: say so always, and what was left out once anything was.
+    const kept = history.dropped
+      ? ` The page keeps the latest ${CAPACITY.toLocaleString("en")} points (${history.dropped.toLocaleString("en")} older left out).`
+      : ` The page keeps the latest ${CAPACITY.toLocaleString("en")}.`;
     this.caption.textContent =
       `${history.length.toLocaleString("en")} point${history.length === 1 ? "" : "s"}, steps ${history.steps[0]}–${history.steps[history.length - 1]}` +
       `${drawn < history.length ? `, ${drawn} drawn (one per pixel column)` : ""}.${kept}`;
