@@ -53,7 +53,10 @@ class Overhead(Message):
     share: float = Field(
         description="the share it took over the last 5 s of running: snapshots, hooks, evaluation"
     )
-    snapshot_ms: float = Field(description="what the latest snapshot cost, in milliseconds")
+    snapshot_ms: float | None = Field(
+        description="what the latest snapshot before this point cost, in milliseconds (its "
+        "hooks included while running); null before any was taken"
+    )
     interval_s: float = Field(
         description="the governor's spacing of snapshots now: cost / budget, at least 1/20 s"
     )

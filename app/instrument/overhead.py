@@ -18,7 +18,7 @@ class OverheadMeter:
         self.window = window
         self._costs: deque[tuple[float, float]] = deque()  # (when, seconds spent)
         self._since: float | None = None  # when the loop (re)started running
-        self.snapshot_seconds = 0.0  # the latest snapshot's cost
+        self.snapshot_seconds: float | None = None  # the latest snapshot's cost, once there is one
 
     def started(self, now: float) -> None:
         """The loop starts running: time paused is not training time."""

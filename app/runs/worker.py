@@ -217,14 +217,16 @@ class Session:
         """The snapshot of this moment; with `health`, its health point first. Without
         `evaluate` it carries the latest evaluation only if it is of this very step."""
         self.flush()
+        started = time.perf_counter()
         loop = self.loop
         snapshot = self.recorder.snapshot(loop.optimizer)
         race = None if self.race is None else self.race.view(loop)
         evaluation, views, pictured = self.latest_evaluation, None, b""
+        evaluated = 0.0
         if evaluate:
             measured = time.perf_counter()
             evaluation = self.evaluate()
-            self.evaluation_seconds = time.perf_counter() - measured
+            evaluated = self.evaluation_seconds = time.perf_counter() - measured
         elif evaluation is not None and evaluation.step != loop.step:
             evaluation = None
         if health:
@@ -237,16 +239,19 @@ class Session:
         header = snapshot_header(loop, snapshot, race, views, evaluation)
         frame = encode_snapshot(header, snapshot.data + pictured)
         self.send(SnapshotFrame.model_construct(step=loop.step, frame=frame))
+        # what it cost, shown in the next health point (a running loop adds its hooks to it)
+        self.overhead.snapshot_seconds = time.perf_counter() - started - evaluated
 
     def send_health(self, snapshot: Snapshot) -> None:
         """The health point of a snapshot, and the health alerts it starts (never pausing)."""
         loop = self.loop
         now = time.perf_counter()
         self.health_at = now
+        spent = self.overhead.snapshot_seconds
         overhead = Overhead.model_construct(
             budget=self.budget,
             share=self.overhead.share(now),
-            snapshot_ms=self.overhead.snapshot_seconds * 1000.0,
+            snapshot_ms=None if spent is None else spent * 1000.0,
             interval_s=self.snapshot_interval,
         )
         units = self.activity.units()

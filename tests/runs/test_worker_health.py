@@ -202,3 +202,13 @@ def test_a_running_snapshot_evaluates_only_when_evaluation_is_due() -> None:
         assert decode_snapshot(frame.frame)[0]["evaluation"]["step"] == 2
     finally:
         harness.close()
+
+
+def test_a_commands_snapshot_is_timed_too(harness: Harness) -> None:
+    def overhead() -> tuple[float | None, float]:
+        (point,) = [m.point for m in harness.do("step") if isinstance(m, HealthMeasured)]
+        return point.overhead.snapshot_ms, point.overhead.share
+
+    assert overhead() == (None, 0.0)  # no snapshot before the first; nothing has run
+    spent, share = overhead()
+    assert spent is not None and spent > 0.0 and share == 0.0

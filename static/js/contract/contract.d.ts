@@ -551,9 +551,9 @@ export interface Overhead {
    */
   share: number;
   /**
-   * what the latest snapshot cost, in milliseconds
+   * what the latest snapshot before this point cost, in milliseconds (its hooks included while running); null before any was taken
    */
-  snapshot_ms: number;
+  snapshot_ms: number | null;
   /**
    * the governor's spacing of snapshots now: cost / budget, at least 1/20 s
    */
