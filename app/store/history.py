@@ -21,8 +21,9 @@ from app.contract.health import HealthPoint
 from app.contract.views import Evaluation
 
 # A (re)sync replays at most this many health points, evenly spread over the run with its latest
-# last: a page draws a few hundred columns, and an hour at 2 points a second is 7,200 of them.
-HEALTH_REPLAY = 1000
+# last: a page draws a few hundred columns, an hour at 2 points a second is 7,200 of them, and a
+# point is ~10 kB (spiral, wide-mlp), so 300 are ~3 MB, which a client stalled mid-resync holds.
+HEALTH_REPLAY = 300
 
 # In the race table, the run's own path (surface-2d) is kept beside its racers (0, 1, …).
 OWN_PATH = -1
