@@ -430,3 +430,73 @@ def test_gradient_alerts_are_marked_on_the_norm_chart(server: Server, page: Page
     )
     assert found["exploding"] and found["vanishing"], found
     assert max(found["exploding"]) < min(found["vanishing"]), "step 3's mark left of step 5's"
+
+
+def test_thousands_of_points_keep_the_latest_2000_one_column_per_pixel(
+    server: Server, page: Page
+) -> None:
+    """2,500 points (injected after a real run's own, on its stream): the page keeps the latest
+    2,000, says so, draws at most one point per pixel column, and redraws quickly."""
+    run_id = new_run(server, {"experiment": "seed-linear"})
+    steps(server, run_id, 2)
+    counts = [0] * BINS
+    counts[10], counts[40] = 7, 3
+    first = 1_000_000
+    many = [
+        {
+            "step": first + 5 * k,
+            "grad_norm": 1.0,
+            "layers": [
+                {
+                    "tensor": "weight",
+                    "value_norm": 1.0,
+                    "grad_norm": 1.0 + k % 7,
+                    "update_norm": 0.001,
+                    "update_ratio": 0.001,
+                    "distributions": [
+                        {"field": "value", "low": -1, "high": 1, "counts": counts, "nonfinite": 0}
+                    ],
+                }
+            ],
+            "units": [],
+            "overhead": {"budget": 0.05, "share": 0.01, "snapshot_ms": 1.0, "interval_s": 0.5},
+        }
+        for k in range(2500)
+    ]
+
+    def relay(ws: WebSocketRoute) -> None:
+        upstream = ws.connect_to_server()
+
+        def forward(message: str | bytes) -> None:
+            ws.send(message)
+            text = message.replace(" ", "") if isinstance(message, str) else ""
+            if '"type":"health"' in text and '"history":true' in text:
+                ws.send(json.dumps({"type": "health", "v": 1, "points": many, "history": True}))
+
+        upstream.on_message(forward)
+
+    page.route_web_socket(re.compile(r"/ws/runs/"), relay)
+    open_run(page, server, run_id)
+    canvas = page.locator("#dist-plot canvas")
+    expect(canvas).to_have_attribute("data-last-step", str(first + 5 * 2499), timeout=30_000)
+    expect(canvas).to_have_attribute("data-points", "2000")
+    caption = page.locator("#dist-caption")
+    expect(caption).to_contain_text("The page keeps the latest 2,000 points")
+    expect(caption).to_contain_text("older left out")
+    expect(caption).to_contain_text("drawn (one per pixel column)")
+    width = int((canvas.get_attribute("data-plot") or "0 0 0 0").split()[2])
+    drawn = int(re.search(r", (\d+) drawn", caption.inner_text()).group(1))  # type: ignore[union-attr]
+    assert drawn <= width < 2000
+    # the oldest point kept is the 501st sent
+    x_min = float((canvas.get_attribute("data-x") or "").split()[0])
+    assert x_min == first + 5 * 500
+    redraw_ms = page.evaluate(
+        """() => {
+          const field = document.getElementById('dist-field');
+          const t = performance.now();
+          for (let i = 0; i < 10; i++) field.dispatchEvent(new Event('change'));
+          return (performance.now() - t) / 10;
+        }"""
+    )
+    print(f"distributions redraw, 2,000 points: {redraw_ms:.1f} ms")
+    assert redraw_ms < 100, redraw_ms

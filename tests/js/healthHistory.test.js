@@ -58,7 +58,7 @@ test("only the latest `capacity` points are kept, live or from a long history", 
   assert.equal(h.length, 4);
   assert.equal(h.dropped, 3);
   for (let s = 8; s <= 20; s++) h.add([point(s, { fill: s })]);
-  assert.ok(h.length <= 8 && h.length >= 4);
+  assert.equal(h.length, 4); // exactly the latest four, live too
   const steps = Array.from(h.steps.subarray(0, h.length));
   assert.equal(steps.at(-1), 20);
   assert.deepEqual(steps, [...steps].sort((a, b) => a - b));
@@ -66,7 +66,12 @@ test("only the latest `capacity` points are kept, live or from a long history", 
   // every point's counts moved with its step
   const value = h.distribution("w", "value");
   for (let i = 0; i < h.length; i++) assert.equal(value?.countsAt(i)[BINS - 1], h.steps[i]);
-  assert.equal(h.indexOf(20), h.length - 1);
+  assert.deepEqual(steps, [17, 18, 19, 20]);
+  // a batch onto held points: room made for its new steps, the step held last replaced
+  h.add([point(20, { fill: 99 }), point(21, { fill: 21 }), point(22, { fill: 22 })]);
+  assert.deepEqual(Array.from(h.steps.subarray(0, h.length)), [19, 20, 21, 22]);
+  assert.equal(value?.countsAt(1)[0], 99);
+  assert.equal(h.indexOf(22), h.length - 1);
   assert.equal(h.indexOf(2), -1);
   h.clear();
   assert.equal(h.length, 0);

@@ -10,9 +10,11 @@
  * wide MLP's point carries about 30 distributions of 64 counts: 2,000 of them hold ~15 MB as
  * Uint32Array, where the JSON objects would hold several times that.
  *
- * Each series is stored in an array of twice the capacity and appended to; when it fills, the
- * latest `capacity` entries are copied to its front (once per `capacity` points), so every series
- * is always one contiguous view from index 0 to `length`.
+ * Each series is one array of `capacity` entries, index 0 the oldest point held, so every series
+ * is a contiguous view from 0 to `length`. Once full, a new point moves the others one place to
+ * the front (a memmove of the held counts: 1.4 ms for a wide MLP's 30 distributions, measured in
+ * Node on this machine, at most twice a second); a batch makes room for all its points with one
+ * move.
  */
 import { num } from "../../protocol.js";
 
@@ -79,7 +81,7 @@ export class HealthHistory {
   /** @param {number} [capacity] */
   constructor(capacity = CAPACITY) {
     this.capacity = capacity;
-    const size = 2 * capacity;
+    const size = capacity;
     /** Points held, steps ascending: index 0 … length − 1. */
     this.length = 0;
     /** Points left out to keep memory bounded (older than the oldest held). */
@@ -145,6 +147,13 @@ export class HealthHistory {
     // Of a history longer than the capacity only the latest points are read at all.
     const from = Math.max(0, points.length - this.capacity);
     this.dropped += from;
+    // Room for the batch's new steps first, with one move of what is held.
+    let fresh = 0;
+    for (let k = from, last = this.length ? this.steps[this.length - 1] : -Infinity; k < points.length; k++) {
+      if (points[k].step > last) (fresh++, (last = points[k].step));
+    }
+    const over = this.length + fresh - this.capacity;
+    if (over > 0) this.shift(Math.min(over, this.length));
     let changed = 0;
     for (let k = from; k < points.length; k++) {
       const p = points[k];
@@ -160,7 +169,7 @@ export class HealthHistory {
 
   /** Make room for one more point at the end, filled with "not measured". */
   append() {
-    if (this.length === 2 * this.capacity) this.shift(this.length - this.capacity + 1);
+    if (this.length === this.capacity) this.shift(1);
     const i = this.length++;
     this.totalGradNorm[i] = NOT_MEASURED;
     for (const s of this.layers.values()) {
@@ -201,7 +210,7 @@ export class HealthHistory {
 
   /** @param {number} i @param {HealthPoint} p */
   write(i, p) {
-    const size = 2 * this.capacity;
+    const size = this.capacity;
     this.steps[i] = p.step;
     this.totalGradNorm[i] = measured(p.grad_norm);
     for (const layer of p.layers) {
