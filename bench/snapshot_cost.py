@@ -14,19 +14,27 @@ median of `--repeats` rounds, interleaved so that a noisy neighbour slows all th
   update, no ledger) and `encode_snapshot`: the same tensors TensorBoard is given.
 - tensorboard: `SummaryWriter.add_histogram` of every parameter and every gradient.
 - bytes: the size of the full snapshot's encoded frame.
+
+`--before COMMIT` also measures the full snapshot of that commit's recorder and statistics
+(app/instrument/recorder.py and stats.py read with `git show`, loaded beside today's) on a twin of
+each model, in the same interleaved rounds: a before → after ratio that the machine's load
+cancels out of.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import itertools
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import torch
 from torch import nn
@@ -63,10 +71,38 @@ MODELS: list[tuple[str, Callable[[], nn.Module], int]] = [
 ]
 
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def recorder_of(commit: str, folder: Path) -> ModuleType:
+    """The recorder module as it was at `commit`, importing that commit's statistics module."""
+    modules = {}
+    for name in ("stats", "recorder"):
+        source = subprocess.run(
+            ["git", "show", f"{commit}:app/instrument/{name}.py"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        source = source.replace("from app.instrument.stats import", "from before_stats import")
+        path = folder / f"before_{name}.py"
+        path.write_text(source)
+        spec = importlib.util.spec_from_file_location(f"before_{name}", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[f"before_{name}"] = module
+        spec.loader.exec_module(module)
+        modules[name] = module
+    return modules["recorder"]
+
+
 class Case:
     """One model with Adam, trained a few steps so that every field has data."""
 
-    def __init__(self, make: Callable[[], nn.Module], batch: int) -> None:
+    def __init__(
+        self, make: Callable[[], nn.Module], batch: int, recorder: type[Recorder] = Recorder
+    ) -> None:
         torch.manual_seed(0)
         self.model = make()
         first = next(self.model.parameters())
@@ -75,7 +111,7 @@ class Case:
         self.targets = torch.randn(batch, last.shape[0])
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3)
         self.parameters = list(self.model.named_parameters())
-        self.recorder = Recorder(self.parameters)
+        self.recorder = recorder(self.parameters)
         self.recorder.attach(self.optimizer)
         # values and gradients only: an optimizer that has never stepped holds no state
         self.stateless = torch.optim.SGD(self.model.parameters(), lr=0.0)
@@ -118,16 +154,24 @@ class Case:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--before", help="a commit whose full snapshot to measure alongside")
     args = parser.parse_args()
     torch.set_num_threads(1)
     rows = []
     with tempfile.TemporaryDirectory() as logs:
         writer = SummaryWriter(logs)
+        old = None if args.before is None else recorder_of(args.before, Path(logs)).Recorder
         for name, make, batch in MODELS:
             case = Case(make, batch)
-            full, grads, board, sizes = [], [], [], []
+            twin = None if old is None else Case(make, batch, old)
+            full, grads, board, sizes, earlier = [], [], [], [], []
             for i in range(args.repeats + 1):
+                first = twin is not None and i % 2 == 1  # the older one first every other round
+                if first and twin is not None:
+                    then = twin.full()[0]
                 seconds, size = case.full()
+                if not first and twin is not None:
+                    then = twin.full()[0]
                 vg = case.values_and_grads()
                 tb = case.tensorboard(writer, i)
                 # untimed: TensorBoard's writer thread would otherwise take the GIL from the next
@@ -138,6 +182,8 @@ def main() -> None:
                     grads.append(vg)
                     board.append(tb)
                     sizes.append(size)
+                    if twin is not None:
+                        earlier.append(then)
             rows.append(
                 (
                     name,
@@ -146,6 +192,7 @@ def main() -> None:
                     statistics.median(grads),
                     statistics.median(board),
                     max(sizes),
+                    statistics.median(earlier) if earlier else None,
                 )
             )
         writer.close()
@@ -154,14 +201,18 @@ def main() -> None:
         f"torch {torch.__version__}, {torch.get_num_threads()} thread, median of {args.repeats}, "
         f"{os.cpu_count()} cores, load average {load} (other processes slow all columns alike)"
     )
+    before = "" if args.before is None else f" (before: {args.before})"
     print(
-        "| model | parameters | full ms | values+grads ms | TensorBoard ms "
+        f"| model | parameters | full ms{before} | values+grads ms | TensorBoard ms "
         "| full / TB | values+grads / TB | bytes a frame |"
     )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for name, numel, full_s, vg_s, tb_s, size in rows:
+    for name, numel, full_s, vg_s, tb_s, size, then_s in rows:
+        full = (
+            f"{full_s * 1e3:.2f}" if then_s is None else f"{then_s * 1e3:.1f} → {full_s * 1e3:.1f}"
+        )
         print(
-            f"| {name} | {numel:,} | {full_s * 1e3:.2f} | {vg_s * 1e3:.2f} | {tb_s * 1e3:.2f} "
+            f"| {name} | {numel:,} | {full} | {vg_s * 1e3:.2f} | {tb_s * 1e3:.2f} "
             f"| {full_s / tb_s:.2f} | {vg_s / tb_s:.2f} | {size:,} |"
         )
 

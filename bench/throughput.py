@@ -32,6 +32,7 @@ import statistics
 import sys
 import tempfile
 import time
+import urllib.error
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +110,15 @@ def bare_loop(config: ExperimentConfig, seconds: float) -> float:
 
 
 def command(server: Server, run_id: str, name: str, status: str) -> None:
-    call(server, f"api/runs/{run_id}/commands/{name}", "POST")
+    try:
+        call(server, f"api/runs/{run_id}/commands/{name}", "POST")
+    except urllib.error.HTTPError as refused:
+        run = call(server, f"api/runs/{run_id}")
+        if run["state"] != status:  # (a run an alert paused is paused already: that is fine)
+            detail = refused.read().decode()
+            raise SystemExit(
+                f"{name} refused: {detail}; the run: {run['state']}, {run['reason']}"
+            ) from refused
     deadline = time.monotonic() + 30
     while call(server, f"api/runs/{run_id}")["state"] != status:
         assert time.monotonic() < deadline, f"{name}: the run did not become {status}"
@@ -152,8 +161,12 @@ def delivered(server: Server, page: Page, run_id: str) -> tuple[bool, bool, int]
         if expected - 1 >= last or time.monotonic() > deadline:
             break
         time.sleep(0.1)
-    exported = call(server, f"api/runs/{run_id}/scalars")
-    rest = exported["first_step"] == 1 and len(exported["loss"]) == last
+    while True:  # the history is written as the losses arrive: it may trail the page a moment
+        exported = call(server, f"api/runs/{run_id}/scalars")
+        rest = exported["first_step"] == 1 and len(exported["loss"]) == last
+        if rest or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     return in_order and expected - 1 == last, rest, last
 
 
