@@ -500,3 +500,62 @@ def test_thousands_of_points_keep_the_latest_2000_one_column_per_pixel(
     )
     print(f"distributions redraw, 2,000 points: {redraw_ms:.1f} ms")
     assert redraw_ms < 100, redraw_ms
+
+
+@pytest.mark.parametrize("experiment", ["seed-linear", "spiral"])
+def test_the_loss_plot_keeps_its_height_with_alerts_listed(
+    server: Server, page: Page, experiment: str
+) -> None:
+    """Three alerts listed above the loss chart at 1280×800: the list takes at most two lines and
+    scrolls, and the plot keeps at least 180 px. Alerts injected on a real run's stream."""
+    run_id = new_run(server, {"experiment": experiment})
+    steps(server, run_id, 3)
+    alerts = [
+        {
+            "kind": "exploding",
+            "step": 1,
+            "tensor": "all parameters",
+            "detail": "‖g‖ 40 is 25× the median",
+        },
+        {
+            "kind": "vanishing",
+            "step": 2,
+            "tensor": "0.weight",
+            "detail": "‖g‖/‖θ‖ 2e-9 is under 1e-3",
+        },
+        {"kind": "dead_units", "step": 3, "tensor": "net.1", "detail": "60 of 64 units output 0"},
+    ]
+
+    def relay(ws: WebSocketRoute) -> None:
+        upstream = ws.connect_to_server()
+
+        def forward(message: str | bytes) -> None:
+            ws.send(message)
+            if isinstance(message, str) and '"type":"hello"' in message.replace(" ", ""):
+                for alert in alerts:
+                    extra = {"type": "alert", "v": 1, "phase": "backward", "paused": False}
+                    ws.send(json.dumps({**extra, "history": True, **alert}))
+
+        upstream.on_message(forward)
+
+    page.route_web_socket(re.compile(r"/ws/runs/"), relay)
+    open_run(page, server, run_id)
+    listed = page.get_by_test_id("alerts")
+    expect(listed.locator("li")).to_have_count(3)
+    page.wait_for_timeout(300)  # the chart follows its box on the next frame
+    plot = page.locator("#loss-chart .u-over").bounding_box()
+    chart = page.locator("#loss-chart").bounding_box()
+    items = page.locator("#alert-list").bounding_box()
+    assert plot is not None and chart is not None and items is not None
+    line = float(
+        page.locator("#alert-list").evaluate(
+            "(el) => parseFloat(getComputedStyle(el).lineHeight) || 18"
+        )
+    )
+    assert items["height"] <= 2 * line + 4, items
+    assert chart["height"] >= 180, chart
+    assert plot["height"] >= 120, plot
+    panel = page.locator(".panel.loss").bounding_box()
+    assert (panel is not None and panel["y"] + panel["height"] <= 800) or experiment == "spiral"
+    page.locator(".panel.loss").scroll_into_view_if_needed()
+    screenshot(page, f"loss-with-alerts-{experiment}")
