@@ -200,11 +200,17 @@ def test_overhead_readout_and_budget(server: Server, page: Page) -> None:
     wait_for(page, lambda: len(received.points) >= 4, "fewer than 4 health points while running")
     overhead = page.get_by_test_id("overhead")
     share = overhead.get_by_test_id("overhead-share")
-    expect(share).to_contain_text("% of wall time")
+    expect(share).to_contain_text("% of training time")
     expect(share).to_contain_text("budget 5.0%")
     rate = overhead.get_by_test_id("snapshot-rate")
     expect(rate).to_contain_text("a second")
     assert float(rate.get_attribute("data-rate") or "0") > 0
+    cost = overhead.get_by_test_id("snapshot-cost")
+    expect(cost).to_contain_text(re.compile(r"^[\d.]+ ms; the governor spaces them [\d.]+ s apart"))
+    shown_ms = float(cost.get_attribute("data-ms") or "nan")
+    assert any(
+        shown_ms == pytest.approx(p["overhead"]["snapshot_ms"]) for p in received.points.values()
+    )
     shown_share = float(share.get_attribute("data-share") or "nan")
     assert any(
         shown_share == pytest.approx(p["overhead"]["share"]) for p in received.points.values()

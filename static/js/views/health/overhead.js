@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * What watching the run costs right now (issue 10): the share of wall time the instrumentation
+ * What watching the run costs right now (issue 10): the share of training time the instrumentation
  * took lately against its budget, the latest snapshot's cost and the governor's spacing (from the
  * newest health point), and how often snapshots really arrive here (measured in the page, from
  * their arrival times). The budget is a field: a percentage, sent as a share
@@ -113,12 +113,16 @@ export class OverheadView {
     } else {
       const share = num(overhead.share);
       const budget = num(overhead.budget);
-      this.share.textContent = `${percentText(share)} of wall time (budget ${percentText(budget)})`;
+      // the share of running time: 0 until the run has run
+      this.share.textContent = `${percentText(share)} of training time (budget ${percentText(budget)})`;
       this.share.dataset.share = String(share);
       this.share.classList.toggle("over-budget", share > budget * 1.2);
       const interval = num(overhead.interval_s);
-      this.snapshot.textContent = `${formatNumber(num(overhead.snapshot_ms), 3)} ms; the governor spaces them ${formatNumber(interval, 2)} s apart`;
-      this.snapshot.dataset.ms = String(num(overhead.snapshot_ms));
+      const spacing = `the governor spaces them ${formatNumber(interval, 2)} s apart`;
+      // null: no snapshot was timed yet (a point reports the one before it)
+      const cost = overhead.snapshot_ms === null ? "not timed yet" : `${formatNumber(num(overhead.snapshot_ms), 3)} ms`;
+      this.snapshot.textContent = `${cost}; ${spacing}`;
+      this.snapshot.dataset.ms = overhead.snapshot_ms === null ? "" : String(num(overhead.snapshot_ms));
     }
     this.renderRate();
   }
