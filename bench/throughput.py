@@ -19,7 +19,10 @@ read. For each model, after a warm-up, `--rounds` rounds each made of:
   run is paused;
 - watched: the run at full speed for `--seconds`, steps/s from the server's step count, and the
   snapshots the page received in that window;
-their order alternating from round to round, so that other work on the machine slows both alike.
+- worker alone: the worker's own loop (`Session.train_step`, everything it does for Stepscope)
+  in this process for `--seconds`, its messages drained, no server or browser: what the
+  instrumentation costs, apart from the CPU the server and Chromium take on a small machine;
+their order reversed from round to round, so that other work on the machine slows all alike.
 Then it checks that the page received every step's loss, once, in order, and that the REST export
 of the losses holds every step.
 """
@@ -27,10 +30,13 @@ of the losses holds every step.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import multiprocessing
 import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 from pathlib import Path
@@ -44,6 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.engine.experiments import EXPERIMENTS, Batches, ExperimentConfig
 from app.engine.loader import load_experiments
 from app.engine.optimizers import build_optimizer
+from app.runs.worker import Session
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.support import Server, call, free_port
 
@@ -107,6 +114,30 @@ def bare_loop(config: ExperimentConfig, seconds: float) -> float:
         optimizer.step()
         steps += 1
     return steps / (time.perf_counter() - started)
+
+
+def worker_alone(config: ExperimentConfig, seconds: float) -> tuple[float, int]:
+    """Steps/s of the worker's own loop (`Session.train_step`: hooks, governors, snapshots,
+    evaluation, health points, batched losses, the pipe) in this process, its messages drained by
+    a thread, without the server or the browser; and whether the recorder kept its shadow copy."""
+    receiver, sender = multiprocessing.Pipe(duplex=False)
+
+    def drain() -> None:
+        with contextlib.suppress(EOFError, OSError):
+            while True:
+                receiver.recv_bytes()
+
+    threading.Thread(target=drain, daemon=True).start()
+    session = Session(config, sender)
+    session.running = True
+    steps, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        session.train_step()
+        steps += 1
+    rate = steps / (time.perf_counter() - started)
+    shadowing = int(session.recorder.shadowing)
+    sender.close()
+    return rate, shadowing
 
 
 def command(server: Server, run_id: str, name: str, status: str) -> None:
@@ -210,11 +241,14 @@ def main() -> None:
                     # warm-up: first calls, allocations, the page's first drawing
                     watched_window(server, page, run_id, 2.0)
                     bare_loop(config, 1.0)
-                    bare, seen, rates = [], [], []
+                    bare, seen, rates, alone = [], [], [], []
                     for round_ in range(args.rounds):
-                        for part in ("bare", "seen") if round_ % 2 == 0 else ("seen", "bare"):
+                        parts = ("bare", "alone", "seen")
+                        for part in parts if round_ % 2 == 0 else parts[::-1]:
                             if part == "bare":
                                 bare.append(bare_loop(config, seconds))
+                            elif part == "alone":
+                                alone.append(worker_alone(config, seconds)[0])
                             else:
                                 steps, snapshots = watched_window(server, page, run_id, seconds)
                                 seen.append(steps)
@@ -229,6 +263,7 @@ def main() -> None:
                             "paired": statistics.median(
                                 s / b for s, b in zip(seen, bare, strict=True)
                             ),
+                            "alone": statistics.median(alone),
                             "spread": statistics.pstdev(bare) / statistics.mean(bare),
                             "snapshots": statistics.median(rates),
                             "steps": last,
@@ -240,6 +275,7 @@ def main() -> None:
                     print(
                         f"  {name}: bare {[f'{b:,.0f}' for b in bare]},"
                         f" watched {[f'{s:,.0f}' for s in seen]},"
+                        f" worker alone {[f'{a:,.0f}' for a in alone]},"
                         f" snapshots/s {[f'{r:.2f}' for r in rates]}",
                         file=sys.stderr,
                     )
@@ -255,13 +291,14 @@ def main() -> None:
     )
     print(
         "| model | bare steps/s | watched steps/s | **watched / bare** (medians; paired) "
-        "| bare rounds vary | snapshots/s | every loss: page, REST (steps) |"
+        "| worker alone / bare | bare rounds vary | snapshots/s | every loss: page, REST (steps) |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for row in rows:
         print(
             f"| {row['name']} | {row['bare']:,.0f} | {row['seen']:,.0f}"
             f" | **{row['seen'] / row['bare']:.3f}**; {row['paired']:.3f}"
+            f" | {row['alone'] / row['bare']:.3f}"
             f" | {row['spread'] * 100:.1f}% | {row['snapshots']:.2f}"
             f" | {'yes' if row['page'] else 'NO'}, {'yes' if row['rest'] else 'NO'}"
             f" ({row['steps']:,}) |"
