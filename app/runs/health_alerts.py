@@ -104,6 +104,8 @@ class HealthWatch:
                 continue
             if not (layer.value_norm > 0.0 and math.isfinite(layer.grad_norm)):
                 continue
+            if any(d.nonfinite for d in layer.distributions if d.field in ("value", "grad")):
+                continue  # its norms leave the NaN out: the nonfinite alert's to report
             ratios[layer.tensor] = layer.grad_norm / layer.value_norm
         if len(ratios) < 2:
             self._low_for.clear()  # one weight has no other to fall behind

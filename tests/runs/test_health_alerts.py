@@ -8,7 +8,7 @@ import math
 import torch
 from torch import nn
 
-from app.contract.health import HealthPoint, LayerHealth, Overhead, UnitActivity
+from app.contract.health import Distribution, HealthPoint, LayerHealth, Overhead, UnitActivity
 from app.instrument.health import health_point
 from app.instrument.recorder import Recorder
 from app.runs.health_alerts import HealthWatch
@@ -86,6 +86,16 @@ def test_a_vanishing_weight_fires_after_three_points_in_a_row() -> None:
         (6, "vanishing", "0.weight"),
         (11, "vanishing", "0.weight"),
     ]
+
+
+def test_a_weight_whose_gradient_holds_nan_is_not_called_vanishing() -> None:
+    nan_grad = Distribution(field="grad", low=0.0, high=0.0, counts=[0] * 64, nonfinite=16)
+    points = []
+    for step in range(1, 5):
+        first = layer("0.weight", 0.0)  # the norm of its finite elements: none
+        first.distributions = [nan_grad]
+        points.append(point(step, 1.0, [first, layer("2.weight", 1.0)]))
+    assert fired(HealthWatch(), points) == []
 
 
 def test_a_converged_model_whose_gradients_are_all_small_is_not_vanishing() -> None:
