@@ -79,7 +79,8 @@ class Relay:
             case Evaluated(point=point):
                 history.add_evaluation(run.id, point)
             case HealthMeasured(point=point):
-                history.add_health(run.id, point)
+                # a running loop's points are thinned on disk; a command's are all kept
+                history.add_health(run.id, point, thin=run.state is RunState.RUNNING)
             case Ack(command=Command.RESET):
                 history.clear_progress(run.id)
             case OptimizerChanged(step=step, optimizer=config, fresh=fresh, previous=previous):

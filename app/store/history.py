@@ -7,6 +7,7 @@ connection; WAL mode lets readers go on while a writer commits.
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import threading
 import time
@@ -24,6 +25,11 @@ from app.contract.views import Evaluation
 # last: a page draws a few hundred columns, an hour at 2 points a second is 7,200 of them, and a
 # point is ~10 kB (spiral, wide-mlp), so 300 are ~3 MB, which a client stalled mid-resync holds.
 HEALTH_REPLAY = 300
+# On disk a run keeps at most about one health point per HEALTH_KEEP_EVERY seconds, and always its
+# latest: a point that comes sooner replaces the one before it (if that one also came too soon).
+# Live pages get every point (up to 2 a second); at ~10 kB a point, keeping them all grew the
+# database by 72 MB an hour on the wide MLP, and a reload draws a few hundred columns anyway.
+HEALTH_KEEP_EVERY = 5.0
 
 # In the race table, the run's own path (surface-2d) is kept beside its racers (0, 1, …).
 OWN_PATH = -1
@@ -86,6 +92,9 @@ class History:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        # per run: when the latest point kept for good was written, and the row of a point
+        # written since then that the next early point replaces (add_health)
+        self._health_tail: dict[str, tuple[float, int | None]] = {}
         with self._write() as db:
             db.executescript(SCHEMA)
 
@@ -314,9 +323,32 @@ class History:
             Evaluation.model_construct(step=step, **json.loads(detail)) for step, detail in rows
         ]
 
-    def add_health(self, run_id: str, point: HealthPoint) -> None:
+    def add_health(
+        self, run_id: str, point: HealthPoint, now: float | None = None, thin: bool = True
+    ) -> None:
+        """Keep a health point. A running loop's points (`thin`) are kept at about one per
+        HEALTH_KEEP_EVERY seconds of `now` (monotonic), the latest always; a command's point (a
+        Step, a phase, a pause), which a learner asked for, is always kept."""
+        now = time.monotonic() if now is None else now
+        if not thin:
+            self._health_tail[run_id] = (-math.inf, None)  # the next point is kept too
         detail = point.model_dump()
-        self.add_event(run_id, detail.pop("step"), "health", detail)
+        step, text = detail.pop("step"), json.dumps(detail)
+        kept_at, provisional = self._health_tail.get(run_id, (-math.inf, None))
+        with self._write() as db:
+            if now - kept_at < HEALTH_KEEP_EVERY and provisional is not None:
+                db.execute(
+                    "UPDATE events SET step = ?, detail = ? WHERE rowid = ?",
+                    (step, text, provisional),
+                )
+                return
+            row = db.execute(
+                "INSERT INTO events VALUES (?, ?, 'health', ?)", (run_id, step, text)
+            ).lastrowid
+        if now - kept_at < HEALTH_KEEP_EVERY:
+            self._health_tail[run_id] = (kept_at, row)  # replaced by the next early point
+        else:
+            self._health_tail[run_id] = (now, None)
 
     def health_points(self, run_id: str, limit: int = HEALTH_REPLAY) -> list[HealthPoint]:
         """The run's health points in step order: all of them, or `limit` spread evenly over the
@@ -340,6 +372,7 @@ class History:
     def clear_progress(self, run_id: str) -> None:
         """A reset starts the run again from its seed: its curve, snapshots and marks go."""
         with self._write() as db:
+            self._health_tail.pop(run_id, None)
             for table in ("scalars", "race", "snapshots", "events"):
                 db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
             db.execute("UPDATE runs SET step = 0 WHERE id = ?", (run_id,))
