@@ -322,13 +322,16 @@ class Session:
             evaluated = self.evaluation_seconds if evaluating else 0.0
             cost = now - shipped - evaluated + self.recorder.hook_seconds
             cost += self.activity.hook_seconds
+            # The first running snapshot pays for first calls (buffers, lazy initialisation): the
+            # governor does not charge it, and neither does the readout of what watching costs now.
+            warming = not self.governor.warm
             self.governor.spent(cost, now)
             if evaluating:
                 self.evaluation_governor.spent(evaluated, now)
             # (to the microsecond: the difference of two clock readings is not exactly 1/20 s)
             self.snapshot_interval = round(self.governor.next_at - now, 6)
             self.overhead.snapshot_seconds = cost
-            self.overhead.charge(cost + evaluated, now)
+            self.overhead.charge(evaluated if warming else cost + evaluated, now)
         elif self.evaluator is not None and self.evaluation_governor.due(started):
             measured = time.perf_counter()
             self.evaluate()
