@@ -186,3 +186,12 @@ def test_tiny_and_huge_ranges_are_histc_too(scale: float) -> None:
     shrink = 2.0**-100
     expected = torch.histc(flat * shrink, bins=HISTOGRAM_BINS, min=low * shrink, max=high * shrink)
     assert torch.equal(counts, expected)
+
+
+@pytest.mark.parametrize("numel", [3, 4096])
+def test_a_small_tensor_far_from_zero_keeps_its_spread(numel: int) -> None:
+    # a tensor that travels whole takes var_mean, not the sweep: the spread of 1000 ± 0.001
+    # must survive it (a float32 Σx² − n·mean² would lose it entirely)
+    flat = 1000 + torch.randn(numel, generator=torch.Generator().manual_seed(3)) * 1e-3
+    stats = tensor_stats(flat).tolist()
+    assert_moments(flat, [stats[0], stats[1], stats[4]])
