@@ -41,7 +41,7 @@ from app.instrument.stats import (
 )
 
 LEDGER_ELEMENTS = 64  # tensors up to this size have every element's rule written out
-SHADOW_CHECK = 16  # unarmed steps between timings of the shadow copy
+SHADOW_CHECK = 8  # steps between timings of the shadow copy (an armed one skips its turn)
 SHADOW_SHARE = 0.01  # of a step's time, the most the shadow copy may take...
 # ...unless it takes less than this (s of CPU time): inside the hook the seed's copy takes ~6 µs
 # of a ~250 µs step (2%), so only a copy of real size (the wide MLP's 2.2 ms; a 270k-parameter
