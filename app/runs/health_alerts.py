@@ -131,6 +131,6 @@ class HealthWatch:
             if module.units and module.dead >= DEAD_SHARE * module.units:
                 holding[("dead_units", module.layer)] = (
                     Phase.FORWARD,
-                    f"{module.dead} of the {module.units} units of {module.layer} output 0 for "
+                    f"{module.dead} of the {module.units} units of the ReLU {module.layer} output 0 for "
                     f"every sample of the batch",
                 )

@@ -119,7 +119,7 @@ def test_half_the_units_dead_fires_per_layer() -> None:
     watch = HealthWatch()
     (alert,) = watch.observe(at(1, 7))
     assert alert.phase == "forward"
-    assert alert.detail == "7 of the 10 units of 1 output 0 for every sample of the batch"
+    assert alert.detail == "7 of the 10 units of the ReLU 1 output 0 for every sample of the batch"
 
 
 def test_a_step_already_seen_is_not_observed_again() -> None:

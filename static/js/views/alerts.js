@@ -66,6 +66,9 @@ export class AlertsView {
         return item;
       }),
     );
-    this.list.scrollTop = this.list.scrollHeight; // the newest in view
+    // the newest in view from its first line: an item longer than the list's two lines is
+    // read from its start (scrolling to the end cut its first line in half)
+    const newest = /** @type {HTMLElement | null} */ (this.list.lastElementChild);
+    this.list.scrollTop = newest ? newest.offsetTop : 0; // the list is positioned (app.css)
   }
 }

@@ -6,6 +6,7 @@
  */
 import { formatNumber } from "../format.js";
 import { num } from "../protocol.js";
+import { missingUpdateReason } from "./detail.js";
 
 /** @typedef {import("../protocol.js").SnapshotHeader} Header */
 
@@ -163,10 +164,11 @@ export function phaseStory(header, phase) {
             para(`update Δθ: ${norms(header, "update")}`)],
         };
       }
+      const recorded = header.tensors.some((t) => t.fields.update);
       return {
         skipped: false,
         nodes: [para(`step(): the optimizer updated the parameters (step ${header.step}).`),
-          para(`update Δθ: ${norms(header, "update")}`)],
+          para(recorded ? `update Δθ: ${norms(header, "update")}` : `update Δθ ${missingUpdateReason(header.step)}.`)],
       };
     }
     default:

@@ -36,7 +36,8 @@ export class DeadUnitsView {
       row.dataset.dead = String(dead);
       row.dataset.units = String(u.units);
       const label = document.createElement("code");
-      label.textContent = name;
+      label.textContent = `ReLU ${name}`; // the module's name in the model: "3" alone read as a count
+      label.title = `the nn.ReLU module named ${name} in the model`;
       const bar = document.createElement("span");
       bar.className = "dead-bar";
       bar.setAttribute("aria-hidden", "true");
