@@ -116,28 +116,34 @@ def bare_loop(config: ExperimentConfig, seconds: float) -> float:
     return steps / (time.perf_counter() - started)
 
 
-def worker_alone(config: ExperimentConfig, seconds: float) -> tuple[float, int]:
-    """Steps/s of the worker's own loop (`Session.train_step`: hooks, governors, snapshots,
-    evaluation, health points, batched losses, the pipe) in this process, its messages drained by
-    a thread, without the server or the browser; and whether the recorder kept its shadow copy."""
-    receiver, sender = multiprocessing.Pipe(duplex=False)
+class WorkerAlone:
+    """The worker's own loop (`Session.train_step`: hooks, governors, snapshots, evaluation,
+    health points, batched losses, the pipe) in this process, its messages drained by a thread,
+    without the server or the browser. One session per model, kept across rounds like the
+    server's run, so that its first snapshot and evaluation (first calls, allocations) fall in
+    the warm-up, not in a round."""
 
-    def drain() -> None:
+    def __init__(self, config: ExperimentConfig) -> None:
+        self.receiver, self.sender = multiprocessing.Pipe(duplex=False)
+        threading.Thread(target=self.drain, daemon=True).start()
+        self.session = Session(config, self.sender)
+        self.session.running = True
+
+    def drain(self) -> None:
         with contextlib.suppress(EOFError, OSError):
             while True:
-                receiver.recv_bytes()
+                self.receiver.recv_bytes()
 
-    threading.Thread(target=drain, daemon=True).start()
-    session = Session(config, sender)
-    session.running = True
-    steps, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        session.train_step()
-        steps += 1
-    rate = steps / (time.perf_counter() - started)
-    shadowing = int(session.recorder.shadowing)
-    sender.close()
-    return rate, shadowing
+    def rate(self, seconds: float) -> float:
+        steps, started = 0, time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            self.session.train_step()
+            steps += 1
+        return steps / (time.perf_counter() - started)
+
+    def close(self) -> None:
+        self.session.flush()
+        self.sender.close()
 
 
 def command(server: Server, run_id: str, name: str, status: str) -> None:
@@ -241,6 +247,8 @@ def main() -> None:
                     # warm-up: first calls, allocations, the page's first drawing
                     watched_window(server, page, run_id, 2.0)
                     bare_loop(config, 1.0)
+                    worker = WorkerAlone(config)
+                    worker.rate(2.0)
                     bare, seen, rates, alone = [], [], [], []
                     for round_ in range(args.rounds):
                         parts = ("bare", "alone", "seen")
@@ -248,11 +256,12 @@ def main() -> None:
                             if part == "bare":
                                 bare.append(bare_loop(config, seconds))
                             elif part == "alone":
-                                alone.append(worker_alone(config, seconds)[0])
+                                alone.append(worker.rate(seconds))
                             else:
                                 steps, snapshots = watched_window(server, page, run_id, seconds)
                                 seen.append(steps)
                                 rates.append(snapshots)
+                    worker.close()
                     in_order, rest, last = delivered(server, page, run_id)
                     call(server, f"api/runs/{run_id}/commands/stop", "POST")
                     rows.append(
