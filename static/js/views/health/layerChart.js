@@ -121,7 +121,9 @@ export class LayerChart {
         stroke: tensorColor(i),
         width: 1.6,
         spanGaps: true, // a point without a value (no gradient yet) is skipped, not a break
-        points: { show: false },
+        // uPlot's default: dots where the points are few and far apart (a run's first points, or
+        // a diverged one's only finite point, which a line alone does not draw), none when dense
+        points: { size: 4 },
         /** The raw value at the hovered step (the latest away from the chart). @type {uPlot.Series.Value} */
         value: (/** @type {uPlot} */ _u, /** @type {unknown} */ _v, /** @type {number} */ s, /** @type {number | null} */ idx) => this.rawAt(s - 1, idx),
       })),
@@ -132,7 +134,7 @@ export class LayerChart {
             width: 1.8,
             dash: [6, 3],
             spanGaps: true,
-            points: { show: false },
+            points: { size: 4 },
             /** @type {uPlot.Series.Value} */
             value: (/** @type {uPlot} */ _u, /** @type {unknown} */ _v, /** @type {number} */ s, /** @type {number | null} */ idx) => this.rawAt(s - 1, idx),
           }]
