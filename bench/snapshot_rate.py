@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from websockets.sync.client import connect
+from websockets.sync.client import ClientConnection, connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -30,14 +30,14 @@ SETTLE = 6.0  # seconds after a budget change before counting: the governor's sp
 
 
 def measure(
-    server: Server, socket: object, run_id: str, seconds: float
-) -> tuple[float, float, dict]:
+    server: Server, socket: ClientConnection, run_id: str, seconds: float
+) -> tuple[float, float, dict[str, object]]:
     """Snapshots a second received, steps a second taken, and the latest point's overhead."""
-    recv = socket.recv  # type: ignore[attr-defined]
+    recv = socket.recv
     end = time.monotonic() + SETTLE
     while time.monotonic() < end:
         recv(timeout=10)
-    snapshots, overhead = 0, {}
+    snapshots, overhead = 0, dict[str, object]()
     first, started = call(server, f"api/runs/{run_id}")["step"], time.monotonic()
     while time.monotonic() - started < seconds:
         message = recv(timeout=10)
