@@ -530,7 +530,12 @@ def test_a_one_step_spike_in_a_million_steps_is_drawn(server: Server, page: Page
     page.route_web_socket(re.compile(r"/ws/runs/"), relay)
     open_run(page, server, run_id)
     expect(page.locator(f"{CHART} .u-legend .u-value").nth(0)).to_have_text(str(n), timeout=30_000)
-    page.wait_for_timeout(300)  # the legend's fit: the plot settles its height
+    # the legend's fit: the plot settles its height, plot and legend within the chart's box
+    page.wait_for_function(
+        "() => { const box = document.querySelector('#loss-chart');"
+        " const root = box && box.querySelector('.uplot');"
+        " return !!root && root.offsetHeight <= box.clientHeight + 1; }"
+    )
     found = page.evaluate(
         """([r, g, b]) => {
           const canvas = document.querySelector('#loss-chart canvas');

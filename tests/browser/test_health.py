@@ -548,7 +548,12 @@ def test_the_loss_plot_keeps_its_height_with_alerts_listed(
     open_run(page, server, run_id)
     listed = page.get_by_test_id("alerts")
     expect(listed.locator("li")).to_have_count(3)
-    page.wait_for_timeout(300)  # the chart follows its box on the next frame
+    # the chart follows its box and its legend within a frame or two: plot and legend fit the box
+    page.wait_for_function(
+        "() => { const box = document.getElementById('loss-chart');"
+        " const root = box && box.querySelector('.uplot');"
+        " return !!root && root.offsetHeight <= box.clientHeight + 1; }"
+    )
     plot = page.locator("#loss-chart .u-over").bounding_box()
     chart = page.locator("#loss-chart").bounding_box()
     items = page.locator("#alert-list").bounding_box()

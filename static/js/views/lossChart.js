@@ -136,6 +136,8 @@ export class LossChart {
     this.smoothingFrame = 0;
     this.create();
     new ResizeObserver(() => this.resize()).observe(element);
+    /** Watches the legend's height (watchLegend). @type {ResizeObserver | null} */
+    this.legendWatch = null;
   }
 
   /** @param {{name: string, title: string}[]} optimizers */
@@ -275,7 +277,7 @@ export class LossChart {
         draw: [(u) => this.drawNonFinite(u), (u) => this.drawMarks(u), (u) => this.drawAlerts(u), () => this.describe()],
         setScale: [(u, key) => this.onScale(u, key)],
         // The legend's height is known once it is drawn; resizing sooner trips uPlot's first layout.
-        ready: [() => requestAnimationFrame(() => this.fitLegend())],
+        ready: [() => requestAnimationFrame(() => this.watchLegend())],
       },
     };
     this.plot = new uPlot(options, this.data(), this.element);
@@ -349,6 +351,18 @@ export class LossChart {
   legendHeight() {
     const legend = /** @type {HTMLElement | null} */ (this.plot?.root.querySelector(".u-legend"));
     return legend ? legend.offsetHeight : 24;
+  }
+
+  /** Fit the plot to its legend now, and again whenever the legend's height changes: values
+   * that grow (a loss of 8e34 beside "smoothed") wrap it to another line, which the plot gives up
+   * rather than pushing the legend out of the panel. */
+  watchLegend() {
+    this.fitLegend();
+    const legend = this.plot?.root.querySelector(".u-legend");
+    if (!legend) return;
+    this.legendWatch?.disconnect();
+    this.legendWatch = new ResizeObserver(() => this.fitLegend());
+    this.legendWatch.observe(legend);
   }
 
   /** The legend sits under the plot inside the same box: the plot gives up its height. */
