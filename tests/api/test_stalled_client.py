@@ -55,6 +55,7 @@ class HealthyClient:
     def __init__(self, url: str) -> None:
         self.url = url
         self.hellos = 0
+        self.paused_at: int | None = None  # the step of the worker's acknowledged pause
         self.scalars: list[tuple[int, list[float]]] = []  # after the latest hello
         self.stop = threading.Event()
         self.error: BaseException | None = None
@@ -77,6 +78,8 @@ class HealthyClient:
                         self.scalars = []
                     elif event["type"] == "scalars":
                         self.scalars.append((event["first_step"], event["loss"]))
+                    elif event["type"] == "status" and event.get("acknowledged") == "pause":
+                        self.paused_at = event["run"]["step"]  # final for the pause
         except ConnectionClosed as closed:
             self.error = closed
         except BaseException as error:  # reported by the test, not lost on the thread
@@ -153,11 +156,14 @@ def test_a_stalled_client_is_dropped_while_training_and_a_healthy_client_go_on(
         dropped_after = time.monotonic() - connected_at
         after, after_seconds = steps_over(server, run_id, 2.0)
         call(server, f"api/runs/{run_id}/commands/pause", "POST")
+        # the run's state says paused when the server accepts the pause; the worker may take a
+        # few more steps before it carries it out, and its acknowledgement gives the final step
         deadline = time.monotonic() + 30
-        while (run := call(server, f"api/runs/{run_id}"))["state"] != "paused":
-            assert time.monotonic() < deadline, "the run did not pause"
+        while healthy.paused_at is None:
+            assert healthy.error is None, healthy.error
+            assert time.monotonic() < deadline, "the pause was never acknowledged"
             time.sleep(0.05)
-        last = run["step"]
+        last = healthy.paused_at
 
         # the stalled client, reading at last: what was queued for it, then why it was closed
         received = bytearray()
