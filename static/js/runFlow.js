@@ -41,12 +41,20 @@ export class RunFlow {
   /**
    * Watch one run: its id and configuration go in the address, so a reload or a shared link
    * shows the same run, or starts the same one where it is gone.
-   * @param {string} id @param {object | null} [config] null until the run's hello says it
+   * @param {string} id @param {import("./store.js").RunInfo | null} [fresh] the run as the server
+   *   just created it. The page adopts it at once rather than at its hello (which can come seconds
+   *   later on a loaded machine): an edit made meanwhile must build on this run's configuration
+   *   and go to this run, not to the one it replaced (CI saw a seed edit undone by the next edit,
+   *   and an optimizer change sent to the stopped run, 409).
    */
-  follow(id, config = null) {
+  follow(id, fresh = null) {
     this.followed = id;
     this.socket?.close();
-    this.setLink(linkFor(location, id, config));
+    this.setLink(linkFor(location, id, fresh?.config ?? null));
+    if (fresh) {
+      this.store.clear();
+      this.store.setRun(fresh);
+    }
     this.socket = new RunSocket(id, {
       onMessage: (data) => this.store.receive(data),
       onState: (state) => this.store.setConnection(state),
@@ -70,7 +78,7 @@ export class RunFlow {
       if (refused.status === 429) this.offerToStopLive(refused.message, config, why);
       throw error;
     }
-    this.follow(run.id, run.config);
+    this.follow(run.id, run);
     if (!previous) return;
     const wasLive = stopPrevious && LIVE.includes(previous.state);
     if (wasLive) await api.command(previous.id, "stop").catch(() => {});
@@ -118,7 +126,7 @@ export class RunFlow {
           : "The link's run is not on this server";
       try {
         const run = await api.createRun(link.config);
-        this.follow(run.id, run.config);
+        this.follow(run.id, run);
         /** @type {Action[]} */
         const back = named ? [{ label: `Open the ${named.state} run`, act: () => this.follow(named.id) }] : [];
         this.notice.show("link", `${gone}: a new run was started from the link's configuration (the same seed, data, model and optimizer: the same curve).`, back);

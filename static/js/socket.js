@@ -32,7 +32,10 @@ export class RunSocket {
       this.lost = false;
       this.handlers.onState("open");
     };
-    ws.onmessage = (event) => this.handlers.onMessage(event.data);
+    // Nothing from a socket the page has left may reach the store: it now holds another run.
+    ws.onmessage = (event) => {
+      if (!this.stopped) this.handlers.onMessage(event.data);
+    };
     ws.onclose = () => {
       if (this.stopped) return;
       this.lost = true;

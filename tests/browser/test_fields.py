@@ -175,3 +175,42 @@ def test_batch_size_seed_and_noise_start_a_new_run(server: Server, page: Page) -
     screenshot(page, "data-fields")
     page.get_by_role("button", name="Open the previous run").click()
     expect(page.get_by_test_id("status")).to_have_text("stopped")
+
+
+def test_edits_before_the_new_runs_hello_build_on_the_new_run(server: Server, page: Page) -> None:
+    """A loaded machine can take seconds to send a new run's hello. Edits made meanwhile must
+    build on the new run and go to it: CI once saw a seed edit undone by the noise edit after it,
+    and an optimizer change sent to the replaced, stopped run (409)."""
+    held: list[tuple[Any, str | bytes]] = []
+    holding = False
+
+    def route(ws: Any) -> None:
+        upstream = ws.connect_to_server()
+
+        def to_page(message: str | bytes) -> None:
+            if holding:
+                held.append((ws, message))
+            else:
+                ws.send(message)
+
+        upstream.on_message(to_page)
+
+    page.route_web_socket(re.compile(r"/ws/runs/"), route)
+    page.goto(server.url)
+    expect(page.get_by_test_id("connection")).to_have_text("Live")
+    first = run_of(page)["id"]
+    holding = True  # from here, no stream message reaches the page: no hello for any new run
+    notice = page.get_by_test_id("notice")
+    enter(page, "Seed", "7")
+    expect(notice).to_contain_text("seed 7")
+    enter(page, "Noise", "0")
+    expect(notice).to_contain_text("noise 0")
+    page.get_by_label("Optimizer", exact=True).select_option("sgd")
+    expect(page.get_by_label("Momentum", exact=True)).to_be_visible()
+    run = run_of(page)
+    assert run["id"] != first
+    assert (run["config"]["seed"], run["config"]["noise"]) == (7, 0)
+    assert run["config"]["optimizer"]["name"] == "sgd"
+    holding = False
+    for ws, message in held:
+        ws.send(message)
