@@ -102,7 +102,7 @@ async def change_pace(run_id: str, pace: PaceChange, runs: RunsDep) -> RunInfo:
 async def get_surface(run_id: str, runs: RunsDep) -> LossSurface:
     """The loss over a grid of (w, b), for runs of the two-parameter experiment."""
     config = runs.info(run_id).config
-    if config.experiment != "surface-2d":
+    if config is None or config.experiment != "surface-2d":
         raise HTTPException(status.HTTP_404_NOT_FOUND, "only surface-2d runs have a loss surface")
     return LossSurface.model_validate(await asyncio.to_thread(loss_surface, config))
 
@@ -112,10 +112,11 @@ async def get_points(run_id: str, runs: RunsDep) -> DataPoints:
     """The run's training and validation samples, for 1-D and 2-D inputs (made again from the
     run's seed, so they are the very samples it trains on)."""
     config = runs.info(run_id).config
-    points = await asyncio.to_thread(data_points, config)
+    points = None if config is None else await asyncio.to_thread(data_points, config)
     if points is None:
         raise HTTPException(
-            status.HTTP_404_NOT_FOUND, "only runs whose inputs are one or two numbers have points"
+            status.HTTP_404_NOT_FOUND,
+            "only the server's own runs whose inputs are one or two numbers have points",
         )
     return points
 

@@ -70,6 +70,18 @@ class Scalars(Event):
     )
 
 
+class Logged(Event):
+    """Scalars an attached script logged besides the loss (`watch.log(accuracy=…)`)."""
+
+    type: Literal["logged"] = "logged"
+    first_step: int = Field(ge=1)
+    values: dict[str, list[float | None]] = Field(
+        description="per name, the values of steps first_step, first_step + 1, …; null where "
+        "that step logged no value of that name"
+    )
+    history: bool = Field(default=False, description="true: read from the history on (re)sync")
+
+
 class Evaluations(Event):
     """Training and validation metrics, measured at display rate (not every step)."""
 
@@ -139,6 +151,16 @@ class Pong(Event):
 
 
 ServerEvent = Annotated[
-    Hello | Status | Scalars | Evaluations | Health | Reset | OptimizerMark | Alert | Error | Pong,
+    Hello
+    | Status
+    | Scalars
+    | Logged
+    | Evaluations
+    | Health
+    | Reset
+    | OptimizerMark
+    | Alert
+    | Error
+    | Pong,
     Field(discriminator="type"),
 ]

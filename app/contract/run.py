@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import ConfigDict, Field
 
+from app.contract.attached import AttachedRun
 from app.contract.base import Message
 from app.contract.health import Instrumentation
 from app.engine.experiments import ExperimentConfig
@@ -27,7 +28,10 @@ class RunInfo(Message):
     id: str
     experiment: str = Field(description="the experiment's name, e.g. seed-linear")
     title: str = Field(description="the experiment's title, for people")
-    config: ExperimentConfig = Field(description="the run's configuration as it is now")
+    config: ExperimentConfig | None = Field(
+        description="the run's configuration as it is now; null for an attached script's run, "
+        "whose model, data and loop are the script's own (see `attached`)"
+    )
     state: RunState
     reason: str | None = Field(
         description="why the run failed or stopped, or what alert paused it, when one did"
@@ -39,4 +43,9 @@ class RunInfo(Message):
     alerts: AlertSettings = Field(description="which alerts pause the run")
     instrumentation: Instrumentation = Field(
         description="the overhead budget of snapshots, hooks and evaluation"
+    )
+    attached: AttachedRun | None = Field(
+        default=None,
+        description="the script, its optimizer and what it dropped, for a run of an attached "
+        "script (stepscope.attach); null for the server's own runs",
     )

@@ -124,7 +124,9 @@ class SnapshotHeader(Message):
     loss: float | None = Field(description="this step's loss, once the loss phase ran")
     batch: Batch | None = Field(description="this step's batch, once the forward phase ran")
     race: list[Racer] | None = Field(description="surface-2d: the run's own optimizer first")
-    optimizer: OptimizerConfig
+    optimizer: OptimizerConfig | None = Field(
+        description="null for an attached script's optimizer of a class Stepscope has no fields for"
+    )
     teaching: Teaching = Field(description="the teaching switches in force")
     effect: Effect | None = Field(description="what the last phase did; null before any")
     micro_batch: MicroBatch

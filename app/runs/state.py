@@ -29,6 +29,7 @@ class Happening(enum.StrEnum):
     EXIT = "exit"  # the worker process ended without being told to stop (a crash, a kill)
     SHUTDOWN = "shutdown"  # the server is shutting down and stops every live run
     ALERT = "alert"  # the running loop found a NaN or Inf and paused itself where it was
+    DETACH = "detach"  # an attached script closed its watch or its connection: it trains on
 
 
 Move = Command | Happening
@@ -47,6 +48,7 @@ _TRANSITIONS: dict[Move, tuple[frozenset[RunState], RunState]] = {
     Happening.FAIL: (frozenset(LIVE_STATES), RunState.FAILED),
     Happening.EXIT: (frozenset(LIVE_STATES), RunState.FAILED),
     Happening.SHUTDOWN: (frozenset(LIVE_STATES), RunState.STOPPED),
+    Happening.DETACH: (frozenset(LIVE_STATES), RunState.STOPPED),
     # Only a running loop pauses itself; an alert found by a step or phase command (the run is
     # already paused) or racing a pause the server accepted first changes nothing.
     Happening.ALERT: (frozenset({RunState.RUNNING}), RunState.PAUSED),

@@ -5,7 +5,7 @@ export type Command = "start" | "pause" | "step" | "phase" | "reset" | "stop";
 export type Phase = "zero_grad" | "forward" | "loss" | "backward" | "step";
 export type RunState = "idle" | "running" | "paused" | "stopped" | "failed";
 export type ServerEvent =
-  Hello | Status | Scalars | Evaluations | Health | Reset | OptimizerMark | Alert | Error | Pong;
+  Hello | Status | Scalars | Logged | Evaluations | Health | Reset | OptimizerMark | Alert | Error | Pong;
 export type WorkerCommand = Control | SetOptimizer | SetTeaching | SetPace | SetAlerts | SetInstrumentation;
 export type WorkerMessage =
   | Ready
@@ -165,6 +165,141 @@ export interface Architecture {
    * @maxItems 7
    */
   features: ("x1" | "x2" | "x1^2" | "x2^2" | "x1*x2" | "sin x1" | "sin x2")[];
+}
+/**
+ * The script's optimizer as the page can show and edit it.
+ */
+export interface AttachedOptimizer {
+  /**
+   * its class, with its module (e.g. torch.optim.adam.Adam)
+   */
+  torch_class: string;
+  /**
+   * its hyperparameters, read from param_groups[0], as the fields of the torch.optim class it is or derives from; null for a class Stepscope has no fields for (its hyperparameters cannot be edited from the page)
+   */
+  config:
+    | (
+        | SGDConfig
+        | AdamConfig
+        | AdamWConfig
+        | RMSpropConfig
+        | AdagradConfig
+        | AdamaxConfig
+        | NAdamConfig
+        | RAdamConfig
+        | AdadeltaConfig
+        | ASGDConfig
+        | RpropConfig
+        | AdafactorConfig
+        | MuonConfig
+      )
+    | null;
+  /**
+   * the update ledger's written rule applies: the class is exactly one whose step has a rule (a subclass may change its step, so it gets none)
+   */
+  ledger: boolean;
+  /**
+   * len(param_groups); an edit is written into every group
+   */
+  groups: number;
+}
+export interface SGDConfig {
+  name: "sgd";
+  lr: number;
+  momentum: number;
+  dampening: number;
+  nesterov: boolean;
+  weight_decay: number;
+}
+export interface RMSpropConfig {
+  name: "rmsprop";
+  lr: number;
+  alpha: number;
+  eps: number;
+  momentum: number;
+  centered: boolean;
+  weight_decay: number;
+}
+export interface NAdamConfig {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weight_decay: number;
+  name: "nadam";
+  momentum_decay: number;
+  decoupled_weight_decay: boolean;
+}
+export interface RAdamConfig {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weight_decay: number;
+  name: "radam";
+  decoupled_weight_decay: boolean;
+}
+export interface RpropConfig {
+  name: "rprop";
+  lr: number;
+  eta_minus: number;
+  eta_plus: number;
+  step_size_min: number;
+  step_size_max: number;
+}
+/**
+ * torch.optim.Muon for weight matrices; AdamW, with the same lr and decay, for the rest.
+ */
+export interface MuonConfig {
+  name: "muon";
+  lr: number;
+  momentum: number;
+  nesterov: boolean;
+  weight_decay: number;
+  ns_steps: number;
+  eps: number;
+}
+/**
+ * Who is training: shown in the page's list of attached runs.
+ */
+export interface AttachedProcess {
+  /**
+   * the name given to attach()
+   */
+  name: string;
+  /**
+   * socket.gethostname()
+   */
+  host: string;
+  /**
+   * the script's process id
+   */
+  pid: number;
+}
+/**
+ * What RunInfo.attached holds for a run of an attached script (null for the server's own).
+ */
+export interface AttachedRun {
+  process: AttachedProcess;
+  optimizer: AttachedOptimizer;
+  /**
+   * parameter tensors of the model
+   */
+  parameters: number;
+  /**
+   * snapshots the script dropped because the server was slow
+   */
+  dropped_snapshots: number;
+  /**
+   * steps' scalars the script dropped after its buffer filled
+   */
+  dropped_scalars: number;
+  /**
+   * the names of the scalars logged besides the loss, in order of first use
+   *
+   * @maxItems 32
+   */
+  logged?: string[];
 }
 export interface BackwardEffect {
   phase: "backward";
@@ -330,62 +465,6 @@ export interface ExperimentConfig {
     | MuonConfig
   )[];
   steps_per_second: number | null;
-}
-export interface SGDConfig {
-  name: "sgd";
-  lr: number;
-  momentum: number;
-  dampening: number;
-  nesterov: boolean;
-  weight_decay: number;
-}
-export interface RMSpropConfig {
-  name: "rmsprop";
-  lr: number;
-  alpha: number;
-  eps: number;
-  momentum: number;
-  centered: boolean;
-  weight_decay: number;
-}
-export interface NAdamConfig {
-  lr: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  weight_decay: number;
-  name: "nadam";
-  momentum_decay: number;
-  decoupled_weight_decay: boolean;
-}
-export interface RAdamConfig {
-  lr: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  weight_decay: number;
-  name: "radam";
-  decoupled_weight_decay: boolean;
-}
-export interface RpropConfig {
-  name: "rprop";
-  lr: number;
-  eta_minus: number;
-  eta_plus: number;
-  step_size_min: number;
-  step_size_max: number;
-}
-/**
- * torch.optim.Muon for weight matrices; AdamW, with the same lr and decay, for the rest.
- */
-export interface MuonConfig {
-  name: "muon";
-  lr: number;
-  momentum: number;
-  nesterov: boolean;
-  weight_decay: number;
-  ns_steps: number;
-  eps: number;
 }
 /**
  * Switches that break the loop on purpose, to show why each part is there.
@@ -582,7 +661,10 @@ export interface RunInfo {
    * the experiment's title, for people
    */
   title: string;
-  config: ExperimentConfig;
+  /**
+   * the run's configuration as it is now; null for an attached script's run, whose model, data and loop are the script's own (see `attached`)
+   */
+  config: ExperimentConfig | null;
   state: RunState;
   /**
    * why the run failed or stopped, or what alert paused it, when one did
@@ -606,6 +688,10 @@ export interface RunInfo {
   ready: boolean;
   alerts: AlertSettings;
   instrumentation: Instrumentation;
+  /**
+   * the script, its optimizer and what it dropped, for a run of an attached script (stepscope.attach); null for the server's own runs
+   */
+  attached: AttachedRun | null;
 }
 /**
  * How much of the run's time instrumentation may take (a setting of the live run).
@@ -647,6 +733,24 @@ export interface LedgerLine {
    * the line's result for this element
    */
   value: number;
+}
+/**
+ * Scalars an attached script logged besides the loss (`watch.log(accuracy=…)`).
+ */
+export interface Logged {
+  v: 1;
+  type: "logged";
+  first_step: number;
+  /**
+   * per name, the values of steps first_step, first_step + 1, …; null where that step logged no value of that name
+   */
+  values: {
+    [k: string]: (number | null)[] | undefined;
+  };
+  /**
+   * true: read from the history on (re)sync
+   */
+  history: boolean;
 }
 export interface LossEffect {
   phase: "loss";
@@ -1137,20 +1241,26 @@ export interface SnapshotHeader {
    * surface-2d: the run's own optimizer first
    */
   race: Racer[] | null;
+  /**
+   * null for an attached script's optimizer of a class Stepscope has no fields for
+   */
   optimizer:
-    | SGDConfig
-    | AdamConfig
-    | AdamWConfig
-    | RMSpropConfig
-    | AdagradConfig
-    | AdamaxConfig
-    | NAdamConfig
-    | RAdamConfig
-    | AdadeltaConfig
-    | ASGDConfig
-    | RpropConfig
-    | AdafactorConfig
-    | MuonConfig;
+    | (
+        | SGDConfig
+        | AdamConfig
+        | AdamWConfig
+        | RMSpropConfig
+        | AdagradConfig
+        | AdamaxConfig
+        | NAdamConfig
+        | RAdamConfig
+        | AdadeltaConfig
+        | ASGDConfig
+        | RpropConfig
+        | AdafactorConfig
+        | MuonConfig
+      )
+    | null;
   teaching: Teaching;
   /**
    * what the last phase did; null before any
