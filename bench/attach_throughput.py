@@ -1,0 +1,299 @@
+"""An attached training loop's throughput against the bare loop, in one process (issue 11).
+
+    .venv/bin/python bench/attach_throughput.py [--seconds 4] [--rounds 3] [--only wide-mlp ...]
+
+The four models of bench/throughput.py (its `MODELS`: the same experiments, data, batches, loss
+and Adam), trained by this process on one torch thread, twice over: a bare loop
+
+    optimizer.zero_grad(set_to_none=True)
+    loss = loss_fn(model(inputs), targets)
+    loss.backward()
+    optimizer.step()
+
+and the same loop with Stepscope's two lines, `watch = stepscope.attach(model, optimizer,
+server=...)` once and `watch.log(loss=loss)` after each `step()`. The watch speaks to a real
+`python -m app` in a subprocess, and one client reads the run's websocket (`/ws/runs/{id}`, every
+message, in its own process as a browser tab would be). Each loop keeps its model across rounds.
+For each model, after a warm-up, `--rounds` rounds of one bare and one attached window of
+`--seconds` each, their order reversed from round to round so that other work on the machine slows
+both alike. Per model it prints steps/s of each side, attached / bare (ratio of medians, and the
+median of the per-round ratios), the snapshots a second the client received during the attached
+windows, what the script dropped (RunInfo.attached), and whether every logged loss reached the
+client and the REST export exactly once, in order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import torch
+from websockets.sync.client import connect
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import stepscope
+from app.engine.experiments import EXPERIMENTS, Batches, ExperimentConfig
+from app.engine.loader import load_experiments
+from app.engine.optimizers import build_optimizer
+from bench.throughput import EXPERIMENT_FILE, MODELS
+from tests.support import Server, call, free_port
+
+WARM_UP = 2.0  # seconds of each loop before the rounds: first calls, allocations, first snapshots
+
+
+class Loop:
+    """One experiment's model, data, batches, loss and optimizer, built as the worker builds them,
+    kept across rounds; `steps` counts the optimizer steps it has taken."""
+
+    def __init__(self, config: ExperimentConfig) -> None:
+        experiment = EXPERIMENTS[config.experiment]
+        torch.manual_seed(config.seed)
+        self.model = experiment.model(config)
+        self.loss_fn = experiment.make_loss(config)
+        self.batches = Batches(experiment.data(config), config.batch_size, config.seed)
+        self.optimizer = build_optimizer(config.optimizer, self.model.parameters())
+        self.steps = 0
+
+    def bare(self, seconds: float) -> float:
+        """Steps/s of the bare loop over `seconds`."""
+        model, loss_fn, batches, optimizer = self.model, self.loss_fn, self.batches, self.optimizer
+        steps, started = 0, time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            inputs, targets = batches.next()
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(model(inputs), targets)
+            loss.backward()
+            optimizer.step()
+            steps += 1
+        elapsed = time.perf_counter() - started
+        self.steps += steps
+        return steps / elapsed
+
+    def attached(self, watch: stepscope.Watch, seconds: float) -> float:
+        """Steps/s of the same loop with `watch.log(loss=loss)` after each step."""
+        model, loss_fn, batches, optimizer = self.model, self.loss_fn, self.batches, self.optimizer
+        steps, started = 0, time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            inputs, targets = batches.next()
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(model(inputs), targets)
+            loss.backward()
+            optimizer.step()
+            watch.log(loss=loss)
+            steps += 1
+        elapsed = time.perf_counter() - started
+        self.steps += steps
+        return steps / elapsed
+
+
+# The reading client, in its own process ----------------------------------------------------------
+
+
+def read_run(url: str, control: Connection) -> None:
+    """Read every message of a run's websocket, as a browser tab does. Keeps the arrival time
+    (time.time()) of each snapshot and (first_step, count) of each scalars message, with (0, 0)
+    for a hello or reset (the history replays after it). When the parent sends the last step it
+    expects, reads on until the scalars reach it (10 s at most) and sends back what it kept."""
+    snapshots: list[float] = []
+    scalars: list[tuple[int, int]] = []
+    last: int | None = None
+    with connect(url, max_size=None, open_timeout=30) as socket:
+        control.send("open")
+        deadline = float("inf")
+        while time.monotonic() < deadline:
+            if last is None and control.poll():
+                last = int(control.recv())
+                deadline = time.monotonic() + 10
+            if last is not None and scalars and sum(c for _, c in scalars) >= last:
+                break  # (a rough test; the parent checks the order)
+            try:
+                message = socket.recv(timeout=0.2)
+            except TimeoutError:
+                continue
+            if isinstance(message, bytes):
+                snapshots.append(time.time())
+                continue
+            event = json.loads(message)
+            if event["type"] == "scalars":
+                scalars.append((event["first_step"], len(event["loss"])))
+            elif event["type"] in ("hello", "reset"):
+                scalars.append((0, 0))
+    control.send((snapshots, scalars))
+
+
+@dataclass
+class Reader:
+    """The reading client's process and its end of the control pipe."""
+
+    process: multiprocessing.process.BaseProcess
+    control: Connection
+
+    @classmethod
+    def open(cls, server: Server, run_id: str) -> Reader:
+        here, there = multiprocessing.get_context("spawn").Pipe()
+        process = multiprocessing.get_context("spawn").Process(
+            target=read_run, args=(f"ws://127.0.0.1:{server.port}/ws/runs/{run_id}", there)
+        )
+        process.start()
+        if not here.poll(60):
+            raise SystemExit("the reading client did not connect in 60 s")
+        here.recv()
+        return cls(process, here)
+
+    def close(self, last: int) -> tuple[list[float], list[tuple[int, int]]]:
+        self.control.send(last)
+        snapshots, scalars = self.control.recv()
+        self.process.join(10)
+        return snapshots, scalars
+
+
+def in_order(scalars: list[tuple[int, int]], last: int) -> bool:
+    """Steps 1..last received exactly once, in order, after the last hello or reset."""
+    resets = [i for i, (first, _) in enumerate(scalars) if first == 0]
+    expected = 1
+    for first, count in scalars[resets[-1] + 1 if resets else 0 :]:
+        if first != expected:
+            return False
+        expected = first + count
+    return expected - 1 == last
+
+
+def exported(server: Server, run_id: str, last: int) -> bool:
+    """The REST export holds steps 1..last (the history may trail the stream a moment)."""
+    deadline = time.monotonic() + 10
+    while True:
+        export = call(server, f"api/runs/{run_id}/scalars")
+        if export["first_step"] == 1 and len(export["loss"]) == last:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+
+
+def attached_run(server: Server, name: str) -> dict[str, Any]:
+    """This process's attached run called `name` (GET /api/runs)."""
+    for run in call(server, "api/runs"):
+        process = (run.get("attached") or {}).get("process", {})
+        if process.get("pid") == os.getpid() and process.get("name") == name:
+            return dict(run)
+    raise SystemExit(f"no attached run called {name!r} on the server")
+
+
+@dataclass
+class Row:
+    name: str
+    bare: list[float] = field(default_factory=list)
+    attached: list[float] = field(default_factory=list)
+    snapshots: list[float] = field(default_factory=list)
+    dropped: tuple[int, int] = (0, 0)
+    steps: int = 0
+    page: bool = False
+    rest: bool = False
+
+
+def measure(
+    server: Server, name: str, config: ExperimentConfig, seconds: float, rounds: int
+) -> Row:
+    bare, looped = Loop(config), Loop(config)
+    watch = stepscope.attach(looped.model, looped.optimizer, name=name, server=server.url)
+    run = attached_run(server, name)
+    reader = Reader.open(server, run["id"])
+    row = Row(name)
+    windows: list[tuple[float, float]] = []
+    bare.bare(WARM_UP)
+    looped.attached(watch, WARM_UP)
+    for round_ in range(rounds):
+        for side in ("bare", "attached") if round_ % 2 == 0 else ("attached", "bare"):
+            if side == "bare":
+                row.bare.append(bare.bare(seconds))
+            else:
+                begun = time.time()
+                row.attached.append(looped.attached(watch, seconds))
+                windows.append((begun, time.time()))
+    watch.close()  # flushes the buffered losses, then Detach
+    row.steps = looped.steps
+    arrivals, scalars = reader.close(looped.steps)
+    row.snapshots = [
+        sum(1 for t in arrivals if begun <= t <= ended) / (ended - begun)
+        for begun, ended in windows
+    ]
+    info = call(server, f"api/runs/{run['id']}")["attached"]
+    row.dropped = (info["dropped_snapshots"], info["dropped_scalars"])
+    row.page = in_order(scalars, looped.steps)
+    row.rest = exported(server, run["id"], looped.steps)
+    return row
+
+
+def load() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--only", nargs="*", default=None, help="experiment names")
+    args = parser.parse_args()
+    torch.set_num_threads(1)  # as the worker: the server and the client share the cores
+    for problem in load_experiments([EXPERIMENT_FILE]):
+        raise SystemExit(f"could not load {problem}")
+    models = [m for m in MODELS if args.only is None or m[1]["experiment"] in args.only]
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    before, started = load(), time.monotonic()
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory() as folder:
+        server = Server(Path(folder) / "data", free_port(), env={"STEPSCOPE_DEFAULT_RUN": "false"})
+        server.start()
+        try:
+            for name, overrides, least in models:
+                config = ExperimentConfig.model_validate({**overrides, "steps_per_second": None})
+                row = measure(server, name, config, max(args.seconds, least), args.rounds)
+                rows.append(row)
+                print(
+                    f"  {name}: bare {[f'{b:,.0f}' for b in row.bare]},"
+                    f" attached {[f'{a:,.0f}' for a in row.attached]},"
+                    f" snapshots/s {[f'{s:.2f}' for s in row.snapshots]}",
+                    file=sys.stderr,
+                )
+        finally:
+            server.stop()
+    print(
+        f"commit {commit}, torch {torch.__version__}, one thread, {args.rounds} rounds of"
+        f" {args.seconds:.0f} s per side, {time.monotonic() - started:.0f} s in all\n"
+        f"uptime before: {before}\nuptime after:  {load()}"
+    )
+    print(
+        "| model | bare steps/s | attached steps/s | **attached / bare** (medians; paired) "
+        "| bare rounds vary | snapshots/s (client) | dropped: snapshots, scalars "
+        "| every loss: client, REST (steps) |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    for row in rows:
+        bare, attached = statistics.median(row.bare), statistics.median(row.attached)
+        paired = statistics.median(a / b for a, b in zip(row.attached, row.bare, strict=True))
+        spread = statistics.pstdev(row.bare) / statistics.mean(row.bare)
+        print(
+            f"| {row.name} | {bare:,.0f} | {attached:,.0f}"
+            f" | **{attached / bare:.3f}**; {paired:.3f} | {spread * 100:.1f}%"
+            f" | {statistics.median(row.snapshots):.2f}"
+            f" | {row.dropped[0]:,}, {row.dropped[1]:,}"
+            f" | {'yes' if row.page else 'NO'}, {'yes' if row.rest else 'NO'} ({row.steps:,}) |"
+        )
+
+
+if __name__ == "__main__":
+    main()
