@@ -159,11 +159,12 @@ async function main() {
   /** The two-parameter experiment has its loss surface beside the loss chart. */
   function showSurface() {
     const run = store.run;
-    const shown = run?.experiment === "surface-2d";
+    const config = run?.config ?? null; // null: an attached script's run, never a surface
+    const shown = run?.experiment === "surface-2d" && config !== null;
     $("surface").closest("section")?.toggleAttribute("hidden", !shown);
     document.querySelector(".board")?.classList.toggle("with-surface", shown);
-    if (!run || !shown) return;
-    picker.show(run.config.race.map((/** @type {{name: string}} */ r) => r.name));
+    if (!run || !config || !shown) return;
+    picker.show(config.race.map((/** @type {{name: string}} */ r) => r.name));
     if (surfaceOf !== run.id) {
       surfaceOf = run.id;
       trails.clear();

@@ -5,6 +5,7 @@
  * what happened in the notice and offers the next action, so no state is a dead end.
  */
 import { api } from "./api.js";
+import { endedText } from "./lib/attached.js";
 import { linkFor } from "./lib/urlState.js";
 import { LIVE } from "./protocol.js";
 import { RunSocket } from "./socket.js";
@@ -185,15 +186,17 @@ export class RunFlow {
       this.notice.hide("state");
       return;
     }
-    const what = run.state === "failed"
-      ? `This run failed: ${run.reason ?? "the server did not say why"}.`
-      : `This run is stopped${run.reason ? ` (${run.reason})` : ""}.`;
+    const config = run.config;
+    // An attached script's run has no configuration to start again: the script is its own loop.
+    const what = config ? `${endedText(run)} Its history stays readable here; to train again, start a new run.` : endedText(run);
     /** @type {Action[]} */
-    const actions = [{
-      label: "New run with the same configuration",
-      act: () => this.attempt(this.replaceRun(run.config, "the same configuration as the run before")),
-    }];
-    const show = () => this.notice.show("state", `${what} Its history stays readable here; to train again, start a new run.`, actions, "warning");
+    const actions = config
+      ? [{
+        label: "New run with the same configuration",
+        act: () => this.attempt(this.replaceRun(config, "the same configuration as the run before")),
+      }]
+      : [];
+    const show = () => this.notice.show("state", what, actions, "warning");
     show();
     // Another tab may have moved on to a live run: offer to follow it.
     api.runs().then((runs) => {

@@ -322,7 +322,7 @@ export class Builder {
 
   /** @param {RunInfo | null} run */
   fixedLoss(run) {
-    const loss = run?.config.loss;
+    const loss = run?.config?.loss;
     return loss ? ` (loss: ${this.spec.losses[loss] ?? loss})` : "";
   }
 
@@ -361,7 +361,8 @@ export class Builder {
   /** Apply: a new run with the draft's model and everything else as the run has it. */
   send() {
     const run = this.run;
-    if (!run || !this.onApply || !this.isPending()) return;
+    // An attached script's run has no configuration: its model is the script's (the builder is hidden).
+    if (!run?.config || !this.onApply || !this.isPending()) return;
     const config = /** @type {ExperimentConfig} */ ({ ...run.config, ...this.draft });
     const optimizer = /** @type {{name: string, lr?: number}} */ (/** @type {unknown} */ (run.config.optimizer));
     const why = `${describeChange(run.config, config, this.spec.losses).join(", ")}: ${sameOptimizer(optimizer, this.optimizers.get(optimizer.name)?.title)}`;

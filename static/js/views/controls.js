@@ -5,6 +5,7 @@
  * run's real state and configuration (a change made in another tab shows here too) without
  * touching the field the user is typing in, and says why a control is off.
  */
+import { optimizerNote, optimizerOf, shortClass } from "../lib/attached.js";
 import { DATA_TITLES } from "../lib/configText.js";
 import { LIVE } from "../protocol.js";
 import { errorOf, fieldText, fitWidth, readNumber, settle, showError } from "./fields.js";
@@ -49,6 +50,8 @@ export class Controls {
     this.lr = /** @type {HTMLInputElement} */ ($("lr"));
     this.pace = /** @type {HTMLSelectElement} */ ($("pace"));
     this.hyper = $("hyperparameters");
+    /** Where an attached script's optimizer has no fields the page knows, it says so here. */
+    this.optimizerFixed = $("optimizer-fixed");
     this.zeroGrad = /** @type {HTMLInputElement} */ ($("teach-zero-grad"));
     this.backward = /** @type {HTMLInputElement} */ ($("teach-backward"));
     this.accumulate = /** @type {HTMLInputElement} */ ($("teach-accumulate"));
@@ -103,7 +106,7 @@ export class Controls {
     /** @param {HTMLInputElement} input @param {"zero_grad" | "backward" | "accumulate"} name */
     const bind = (input, name) =>
       input.addEventListener("change", () => {
-        const teaching = this.run?.config.teaching;
+        const teaching = this.run?.config?.teaching;
         if (!teaching) return;
         const current = String(teaching[name]);
         const value = input.type === "checkbox" ? input.checked : readNumber(input, current);
@@ -160,7 +163,8 @@ export class Controls {
     /** @param {Event} event */
     const changed = (event) => {
       const input = /** @type {HTMLInputElement} */ (event.target);
-      const running = /** @type {Record<string, unknown> | undefined} */ (/** @type {unknown} */ (this.run?.config.optimizer));
+      // An attached script's optimizer edits as the run's own: the same fields, the same PUT.
+      const running = /** @type {Record<string, unknown> | null} */ (/** @type {unknown} */ (optimizerOf(this.run)));
       if (!running || !(input instanceof HTMLInputElement)) return;
       const current = fieldText(/** @type {number} */ (running[input.name]));
       const value = input.type === "checkbox" ? input.checked : readNumber(input, current);
@@ -169,6 +173,31 @@ export class Controls {
     };
     this.lr.addEventListener("change", changed);
     this.hyper.addEventListener("change", changed);
+  }
+
+  /**
+   * What an attached script's run shows in the top bar: its optimizer (the class select is off),
+   * the learning rate and the other fields where Stepscope knows the class, else a line that says
+   * so; never the experiment picker, the speed, Next phase or Reset, which drive the page's own loop.
+   * @param {import("../contract/contract").AttachedRun | null} attached
+   */
+  showAttached(attached) {
+    const fields = attached !== null && attached.optimizer.config !== null;
+    /** @param {Element | null} element @param {boolean} hidden */
+    const hide = (element, hidden) => {
+      if (element instanceof HTMLElement && element.hidden !== hidden) element.hidden = hidden;
+    };
+    hide(this.experiment.closest(".field"), attached !== null);
+    hide(this.pace.closest(".field"), attached !== null);
+    hide(this.nextPhase, attached !== null);
+    hide(this.reset, attached !== null);
+    hide(this.optimizer.closest(".field"), attached !== null && !fields);
+    hide(this.lr.closest(".field"), attached !== null && !fields);
+    hide(this.hyper, attached !== null && !fields);
+    hide(this.optimizerFixed, attached === null || fields);
+    const text = attached && !fields ? `Optimizer: ${shortClass(attached.optimizer.torch_class)} (no fields Stepscope knows: not editable here)` : "";
+    if (this.optimizerFixed.textContent !== text) this.optimizerFixed.textContent = text;
+    if (attached && !fields) this.optimizerFixed.title = optimizerNote(attached).text;
   }
 
   /** @param {OptimizerSpec} spec */
@@ -219,57 +248,77 @@ export class Controls {
         ? "Connecting to the run…"
         : live
           ? ""
-          : `This run is ${state}${run.reason ? ` (${run.reason})` : ""}: start a new run to train again.`;
+          : run.attached
+            ? `This run is ${state}${run.reason ? ` (${run.reason})` : ""}: run the script again to watch it again.`
+            : `This run is ${state}${run.reason ? ` (${run.reason})` : ""}: start a new run to train again.`;
+    const attached = run?.attached ?? null;
+    this.showAttached(attached);
+    // On an attached run, the controls of the page's own loop do not apply: their reasons.
+    const note = attached ? optimizerNote(attached) : null;
+    /** @type {Map<Element, string>} */
+    const notHere = new Map();
+    if (attached && note) {
+      const own = "An attached script's loop is its own: the page can pause, step, start and stop it";
+      for (const control of [this.nextPhase, this.reset, this.pace, this.zeroGrad, this.backward, this.accumulate]) notHere.set(control, own);
+      notHere.set(this.optimizer, note.text);
+      if (!note.editable) for (const input of [this.lr, ...this.hyper.querySelectorAll("input")]) notHere.set(input, note.text);
+    }
     this.start.textContent = running ? "Pause" : "Start";
     this.start.setAttribute("aria-pressed", String(running));
     const off = [this.start, this.step, this.nextPhase, this.reset, this.optimizer, this.lr, this.pace,
       this.zeroGrad, this.backward, this.accumulate, ...this.hyper.querySelectorAll("input")];
     for (const control of off) {
-      const disabled = !live || (running && (control === this.step || control === this.nextPhase));
+      const reason = notHere.get(control);
+      const disabled = !live || reason !== undefined || (running && (control === this.step || control === this.nextPhase));
       /** @type {HTMLInputElement} */ (control).disabled = disabled;
-      control.title = live ? control.dataset.hint ?? "" : why;
+      control.title = !live ? why : reason ?? control.dataset.hint ?? "";
     }
     // A new run needs only the server: these stay usable on a stopped or failed run.
     for (const control of [this.experiment, ...this.data]) {
-      control.disabled = !reachable || !run;
+      control.disabled = !reachable || !run || attached !== null;
       control.title = !reachable ? why : "";
     }
     if (!run) return;
     const set = force ? setValue : setUnlessEditing;
     set(this.experiment, run.experiment);
-    const optimizer = /** @type {Record<string, unknown>} */ (/** @type {unknown} */ (run.config.optimizer));
-    const spec = this.optimizers.get(String(optimizer.name));
-    if (spec && this.builtFor !== spec.name) this.buildHyperparameters(spec);
-    // What the choice builds, in torch's own words (Muon: and what trains the biases).
-    if (spec) {
+    const optimizer = /** @type {Record<string, unknown> | null} */ (/** @type {unknown} */ (optimizerOf(run)));
+    const spec = optimizer ? this.optimizers.get(String(optimizer.name)) : undefined;
+    if (optimizer && spec) {
+      if (this.builtFor !== spec.name) {
+        this.buildHyperparameters(spec);
+        if (note && !note.editable) for (const input of this.hyper.querySelectorAll("input")) input.disabled = true;
+      }
+      // What the choice builds, in torch's own words (Muon: and what trains the biases).
       this.optimizer.dataset.hint = [spec.torch_class, spec.note].filter(Boolean).join(": ");
-      if (live) this.optimizer.title = this.optimizer.dataset.hint;
-    }
-    set(this.optimizer, String(optimizer.name));
-    set(this.lr, fieldText(/** @type {number} */ (optimizer.lr)));
-    for (const input of this.hyper.querySelectorAll("input")) {
-      if (input.type === "checkbox") {
-        if (force || document.activeElement !== input) input.checked = Boolean(optimizer[input.name]);
-      } else {
-        set(input, fieldText(/** @type {number} */ (optimizer[input.name])));
+      if (live) this.optimizer.title = notHere.get(this.optimizer) ?? this.optimizer.dataset.hint;
+      set(this.optimizer, String(optimizer.name));
+      set(this.lr, fieldText(/** @type {number} */ (optimizer.lr)));
+      for (const input of this.hyper.querySelectorAll("input")) {
+        if (input.type === "checkbox") {
+          if (force || document.activeElement !== input) input.checked = Boolean(optimizer[input.name]);
+        } else {
+          set(input, fieldText(/** @type {number} */ (optimizer[input.name])));
+        }
       }
     }
-    const teaching = run.config.teaching;
+    const config = run.config;
+    if (!config) return; // an attached script's run: no teaching switches, data or pace of the page's
+    const teaching = config.teaching;
     this.zeroGrad.checked = teaching.zero_grad;
     this.backward.checked = teaching.backward;
     set(this.accumulate, String(teaching.accumulate));
-    DATA_FIELDS.forEach((name, i) => set(this.data[i], fieldText(run.config[name])));
-    this.showDataSettings(run);
-    const pace = run.config.steps_per_second;
+    DATA_FIELDS.forEach((name, i) => set(this.data[i], fieldText(config[name])));
+    this.showDataSettings(run, config);
+    const pace = config.steps_per_second;
     set(this.pace, pace == null ? "" : String(pace));
   }
 
   /**
    * Only the data settings this run's experiment lets the page change are fields; the others are
    * named with their fixed values, so a missing field is not a mystery.
-   * @param {RunInfo} run
+   * @param {RunInfo} run @param {ExperimentConfig} config its configuration
    */
-  showDataSettings(run) {
+  showDataSettings(run, config) {
     const allowed = this.settings.get(run.experiment);
     /** @type {string[]} */
     const fixed = [];
@@ -279,7 +328,7 @@ export class Controls {
       if (label) label.hidden = !shown;
       if (!shown) {
         showError(this.data[i], null);
-        fixed.push(`${DATA_TITLES[name]} ${fieldText(run.config[name])}`);
+        fixed.push(`${DATA_TITLES[name]} ${fieldText(config[name])}`);
       }
     });
     this.dataFixed.textContent = fixed.length ? ` This experiment fixes ${fixed.join(", ")}.` : "";

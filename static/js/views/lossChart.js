@@ -35,6 +35,7 @@ import { alignAt, lowerBound, pickEvaluations } from "../lib/evaluations.js";
 import { lossTickLabels, toAxis, yFactor } from "../lib/lossAxis.js";
 import { alertKind, alertLabel, layoutLabels, markLabels, noteConfig } from "../lib/marks.js";
 import { Smoother } from "../lib/smoothing.js";
+import { optimizerOf } from "../lib/attached.js";
 
 /**
  * @typedef {import("../lib/marks.js").Mark} Mark
@@ -148,10 +149,11 @@ export class LossChart {
   /**
    * The run's own optimizer names its line when others race it; every config seen in force is
    * kept, so a live change is labelled against the one before it.
-   * @param {{id: string, config: {optimizer: {name: string}}} | null} run
+   * @param {import("../contract/contract").RunInfo | null} run
    */
   setRun(run) {
-    const current = run?.config?.optimizer;
+    // An attached script's optimizer is in `attached`, its configuration read from param_groups.
+    const current = optimizerOf(run);
     if (run?.id !== this.runId) (this.runId = run?.id), (this.seen = []);
     // The contract's configs are closed interfaces; the labels read them by key.
     const seen = this.seen;

@@ -130,7 +130,8 @@ export class ModelPanels {
   nameLoss(run) {
     if (!run) return;
     const own = this.experiments.find((e) => e.name === run.experiment)?.default_config?.loss;
-    const title = lossTitle(run.config.loss, own);
+    // An attached script's loss is whatever it logged as `loss`: the page cannot name its function.
+    const title = run.config ? lossTitle(run.config.loss, own) : "as the script logged it";
     // With evaluations the legend names the lines (per batch, training set, validation).
     const text = this.evaluated ? `(${title})` : `(${title}, per step)`;
     const name = this.evaluated ? "Loss" : "Training loss";
