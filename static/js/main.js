@@ -19,6 +19,11 @@ import { Readouts } from "./views/readouts.js";
 import { AlertsView } from "./views/alerts.js";
 import { HealthPanels } from "./views/health/panels.js";
 import { MAX_WEIGHT } from "./lib/smoothing.js";
+import { shortClass } from "./lib/attached.js";
+import { AttachedList, AttachedPanel } from "./views/attached.js";
+
+/** How often the list of attached scripts is read again (ms). */
+const ATTACHED_POLL_MS = 3000;
 
 /** @param {string} id */
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
@@ -43,6 +48,9 @@ async function main() {
   builder.render(null);
   bindCopyLink(/** @type {HTMLButtonElement} */ ($("copy-link")), /** @type {HTMLInputElement} */ ($("link-text")), $("link-status"));
   const parameters = new ParametersView($("params"), $("detail"), (name) => {
+    // An attached script's optimizer has a ledger only where its class is exactly one with a rule.
+    const attached = store.run?.attached;
+    if (attached) return { title: shortClass(attached.optimizer.torch_class), ledger: attached.optimizer.ledger };
     const spec = optimizerSpecs.get(name);
     // An older server without the `ledger` flag: every optimizer it streams a prediction for has a rule.
     return spec && { title: spec.title, ledger: spec.ledger ?? true };
@@ -52,6 +60,18 @@ async function main() {
   const model = new ModelPanels(experiments, (runId) => api.points(runId));
   const trails = new RaceTrails();
   const health = new HealthPanels(() => store.snapshotTimes);
+  const attachedPanel = new AttachedPanel();
+  // The attached scripts, listed from GET /api/runs: when the followed run changes (its id or
+  // state), and every few seconds, since a script may attach or end at any time.
+  const attachedList = new AttachedList($("attached-runs"), /** @type {HTMLUListElement} */ ($("attached-list")), (id) => flow.follow(id));
+  let listedFor = "";
+  function listAttached(always = false) {
+    const key = `${flow.followed}:${store.run?.state}`;
+    if (!always && key === listedFor) return;
+    listedFor = key;
+    api.runs().then((runs) => attachedList.render(runs, flow.followed)).catch(() => {});
+  }
+  setInterval(() => listAttached(true), ATTACHED_POLL_MS);
   /** @type {string | null} the run whose loss surface is drawn */
   let surfaceOf = null;
 
@@ -68,7 +88,7 @@ async function main() {
   function redraw() {
     scheduled = false;
     if (dirty.has("run")) chart.setRun(store.run);
-    if (dirty.has("losses")) chart.setLosses(store.losses.values, store.losses.count, store.race.racers);
+    if (dirty.has("losses") || dirty.has("logged")) chart.setLosses(store.losses.values, store.losses.count, store.race.racers, loggedLines());
     if (dirty.has("marks")) chart.setMarks(store.marks);
     if (dirty.has("alerts")) chart.setAlerts(store.alerts);
     if (dirty.has("alerts")) alerts.render(store.alerts);
@@ -87,6 +107,8 @@ async function main() {
     if (dirty.has("run") || dirty.has("connection")) builder.render(store.run, store.connection);
     if (dirty.has("run") || dirty.has("connection")) flow.explainRun();
     if (dirty.has("run")) showSurface();
+    if (dirty.has("run")) attachedPanel.render(store.run);
+    if (dirty.has("run")) listAttached();
     if (dirty.has("snapshot")) {
       const race = /** @type {any} */ (store.snapshot?.header)?.race;
       if (!store.snapshot) trails.clear();
@@ -106,6 +128,11 @@ async function main() {
     dirty.clear();
   }
 
+  /** An attached script's logged scalars besides the loss, for the loss chart. */
+  function loggedLines() {
+    return [...store.logged].map(([name, series]) => ({ name, values: series.values, count: series.count }));
+  }
+
   /** Report a refused request on the page instead of failing silently. @param {Promise<unknown>} p */
   const attempt = (p) => p.catch((error) => store.setError(error.message));
   const runId = () => /** @type {string} */ (store.run?.id);
@@ -117,6 +144,7 @@ async function main() {
   controls.bindStep(() => attempt(api.command(runId(), "step")));
   controls.bindNextPhase(() => attempt(api.command(runId(), "phase")));
   controls.bindReset(() => attempt(api.command(runId(), "reset")));
+  controls.bindStop(() => attempt(api.command(runId(), "stop")));
   // A refused edit is explained beside its field by the controls, so these are not `attempt`ed.
   /** @param {import("./api.js").RunInfo} run */
   const accepted = (run) => store.acceptConfig(run);
@@ -153,7 +181,7 @@ async function main() {
   applySmoothing();
   /** @type {HTMLInputElement} */ ($("logscale")).addEventListener("change", (event) => {
     chart.setLog(/** @type {HTMLInputElement} */ (event.target).checked);
-    chart.setLosses(store.losses.values, store.losses.count, store.race.racers);
+    chart.setLosses(store.losses.values, store.losses.count, store.race.racers, loggedLines());
   });
 
   /** The two-parameter experiment has its loss surface beside the loss chart. */
@@ -181,6 +209,7 @@ async function main() {
     const titles = names.map((name) => optimizerSpecs.get(name)?.title ?? name);
     attempt(flow.replaceRun(config, titles.length ? `the race is now against ${titles.join(", ")}` : "the race was cleared"));
   });
+
 
   // The address names a run and holds its configuration: open it, or start the same run again.
   await flow.open(readLink(location.search, location.hash));

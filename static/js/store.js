@@ -8,7 +8,7 @@ import { HealthHistory } from "./views/health/history.js";
 
 /**
  * @typedef {import("./contract/contract").RunInfo} RunInfo
- * @typedef {"run" | "losses" | "snapshot" | "connection" | "marks" | "error" | "evaluation" | "alerts" | "health"} Change
+ * @typedef {"run" | "losses" | "snapshot" | "connection" | "marks" | "error" | "evaluation" | "alerts" | "health" | "logged"} Change
  */
 
 export class Store {
@@ -29,6 +29,8 @@ export class Store {
     this.marks = [];
     /** @type {import("./lib/marks.js").AlertMark[]} alerts (a NaN or Inf found), in order */
     this.alerts = [];
+    /** @type {Map<string, StepSeries>} an attached script's other logged scalars by name, in order of first use */
+    this.logged = new Map();
     /** The race by step (surface-2d): each racer's loss, w and b, from `scalars`. */
     this.race = new RaceHistory();
     /** Per-tensor norms, ratios, distributions, dead units and overhead: the latest 2,000 health points. */
@@ -54,6 +56,8 @@ export class Store {
     this.marks = [];
     this.alerts = [];
     this.race.clear();
+    this.logged = new Map();
+    this.changed.publish("logged");
     this.evaluations.clear();
     this.health.clear();
     this.changed.publish("evaluation");
@@ -87,6 +91,16 @@ export class Store {
       case "scalars":
         this.race.add(message.first_step, message.race, message.path);
         this.setLosses(message.first_step, message.loss);
+        break;
+      case "logged":
+        // A name the script did not log at a step reads NaN there: a gap in its line.
+        for (const [name, values] of Object.entries(message.values)) {
+          if (!values) continue;
+          let series = this.logged.get(name);
+          if (!series) this.logged.set(name, (series = new StepSeries()));
+          series.set(message.first_step, values);
+        }
+        this.changed.publish("logged");
         break;
       case "evaluation":
         if (this.evaluations.add(message.points)) this.changed.publish("evaluation");
@@ -127,7 +141,8 @@ export class Store {
    */
   acceptConfig(answer) {
     if (!this.run || this.run.id !== answer.id) return;
-    this.run = { ...this.run, config: answer.config };
+    // An attached script's optimizer lives in `attached` (its config read from param_groups).
+    this.run = { ...this.run, config: answer.config, attached: answer.attached };
     this.changed.publish("run");
   }
 

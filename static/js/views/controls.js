@@ -45,6 +45,8 @@ export class Controls {
     this.step = /** @type {HTMLButtonElement} */ ($("step"));
     this.nextPhase = /** @type {HTMLButtonElement} */ ($("next-phase"));
     this.reset = /** @type {HTMLButtonElement} */ ($("reset"));
+    /** An attached script's run only: ends the watching, never the script. */
+    this.stop = /** @type {HTMLButtonElement} */ ($("stop-watching"));
     this.experiment = /** @type {HTMLSelectElement} */ ($("experiment"));
     this.optimizer = /** @type {HTMLSelectElement} */ ($("optimizer"));
     this.lr = /** @type {HTMLInputElement} */ ($("lr"));
@@ -88,6 +90,11 @@ export class Controls {
   /** @param {() => void} handler */
   bindReset(handler) {
     this.reset.addEventListener("click", handler);
+  }
+
+  /** @param {() => void} handler stops an attached script's run (the script trains on) */
+  bindStop(handler) {
+    this.stop.addEventListener("click", handler);
   }
 
   /** @param {(name: string) => Promise<unknown>} handler starts a run of that experiment; rejects when refused */
@@ -191,6 +198,7 @@ export class Controls {
     hide(this.pace.closest(".field"), attached !== null);
     hide(this.nextPhase, attached !== null);
     hide(this.reset, attached !== null);
+    hide(this.stop, attached === null);
     hide(this.optimizer.closest(".field"), attached !== null && !fields);
     hide(this.lr.closest(".field"), attached !== null && !fields);
     hide(this.hyper, attached !== null && !fields);
@@ -265,7 +273,7 @@ export class Controls {
     }
     this.start.textContent = running ? "Pause" : "Start";
     this.start.setAttribute("aria-pressed", String(running));
-    const off = [this.start, this.step, this.nextPhase, this.reset, this.optimizer, this.lr, this.pace,
+    const off = [this.start, this.step, this.nextPhase, this.reset, this.stop, this.optimizer, this.lr, this.pace,
       this.zeroGrad, this.backward, this.accumulate, ...this.hyper.querySelectorAll("input")];
     for (const control of off) {
       const reason = notHere.get(control);

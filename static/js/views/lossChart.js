@@ -27,6 +27,9 @@
  *   validation set join the per-batch loss: sparse points at the evaluated steps, merged into the
  *   same step column (null elsewhere, joined across the gaps) and decimated in their own index
  *   space, so a long run still draws about two points per pixel column per line.
+ * - An attached script's other logged scalars (`watch.log(accuracy=…)`) are more lines on the same
+ *   axes, named in the legend; a step where the script logged no value of a name is a gap, joined
+ *   across (a scalar logged every tenth step is still a line).
  */
 import uPlot from "../../vendor/uPlot.esm.js";
 import { formatCompact, formatNumber, NAN_COLOR, SERIES_COLORS } from "../format.js";
@@ -42,7 +45,9 @@ import { optimizerOf } from "../lib/attached.js";
  * @typedef {import("../lib/marks.js").AlertMark} AlertMark
  * @typedef {import("../lib/marks.js").OptimizerConfig} OptimizerConfig
  * @typedef {import("../lib/series.js").RacerSeries} RacerSeries
- * @typedef {{name: string, values: ArrayLike<number>, count: number, color: string}} Line
+ * @typedef {{name: string, values: ArrayLike<number>, count: number, color: string, logged?: boolean}} Line
+ *   a per-step line: the run's loss, a racer's, or (logged) a scalar an attached script logged
+ * @typedef {{name: string, values: ArrayLike<number>, count: number}} LoggedSeries
  * @typedef {import("../lib/evaluations.js").EvaluationSeries} EvaluationSeries
  * @typedef {{name: string, key: "trainLoss" | "validationLoss", color: string, dash?: number[]}} EvaluatedLine
  * @typedef {{source: ArrayLike<number> | null, smoother: Smoother}} Smoothed what a line's smoothed
@@ -75,6 +80,16 @@ const LOG_INCREMENTS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1, 2, 3, 4, 5, 10
 const LINEAR_INCREMENTS = Array.from({ length: 64 }, (_, i) => i - 32).flatMap((exp) =>
   [1, 2, 2.5, 5].map((m) => Number(`${m}e${exp}`)),
 );
+
+/**
+ * The latest step at or before `step` where a logged scalar has a value; 0 where none does
+ * within the last 100,000 steps (a bound: the legend is redrawn on every hover).
+ * @param {ArrayLike<number>} values @param {number} step
+ */
+function lastLogged(values, step) {
+  for (let s = step; s >= 1 && s > step - 100_000; s--) if (Number.isFinite(values[s - 1])) return s;
+  return 0;
+}
 
 /** A colour, see-through: a raw line under its smoothed one. @param {string} hex "#rrggbb" */
 function faint(hex) {
@@ -163,7 +178,7 @@ export class LossChart {
     const name = current ? this.title(current.name) : "";
     if (name !== this.ownName) {
       this.ownName = name;
-      if (this.lines.length > 1) this.create();
+      if (this.racing()) this.create();
     }
   }
 
@@ -172,19 +187,25 @@ export class LossChart {
     return this.titles.get(name) ?? name;
   }
 
-  /** The uPlot series, one per line: changes only when the racers do. */
+  /** Other optimizers race the run's own (surface-2d): its line is named by its optimizer. */
+  racing() {
+    return this.lines.filter((line) => !line.logged).length > 1;
+  }
+
+  /** The uPlot series, one per line: changes only when the racers or the logged names do. */
   seriesKey() {
-    const racing = this.lines.length > 1;
+    const racing = this.racing();
     const evaluated = this.evaluated.map((l) => l.name);
+    const logged = this.lines.filter((l) => l.logged).map((l) => l.name);
     // The log scale is not in it: switching it changes what uPlot is given, not the plot.
-    return JSON.stringify([this.weight > 0, racing ? this.lines.map((l) => l.name) : [], racing ? this.ownName : "", evaluated]);
+    return JSON.stringify([this.weight > 0, racing ? this.lines.map((l) => l.name) : [], racing ? this.ownName : "", evaluated, logged]);
   }
 
   create() {
     this.plot?.destroy();
     this.key = this.seriesKey();
     const { width, height } = this.size();
-    const racing = this.lines.length > 1;
+    const racing = this.racing();
     const smoothing = this.weight > 0;
     /** @type {SeriesRole[]} */
     const roles = [];
@@ -196,14 +217,17 @@ export class LossChart {
         value: (_u, v) => (v != null ? String(v) : this.lines[0]?.count ? String(this.lines[0].count) : "—"),
       },
     ];
-    (this.lines.length ? this.lines : [{ name: "", color: SERIES_COLORS[0] }]).forEach((line, i) => {
+    /** @type {Line[]} */
+    const lines = this.lines.length ? this.lines : [{ name: "", values: [], count: 0, color: SERIES_COLORS[0] }];
+    lines.forEach((line, i) => {
       const width = i === 0 ? 1.6 : 1.3;
       roles.push({ line: i, smoothed: false });
       series.push({
         label: i === 0 ? (racing && this.ownName ? `${this.ownName} (this run)` : this.evaluated.length ? "batch" : "loss") : line.name,
         stroke: smoothing ? faint(line.color) : line.color,
         width: smoothing ? 1 : width,
-        spanGaps: false,
+        // A logged scalar need not come every step: its line joins the steps that have it.
+        spanGaps: Boolean(line.logged),
         points: { show: false },
         /** The true loss at the hovered step, NaN and ±Inf included. @type {uPlot.Series.Value} */
         value: (u, _v, seriesIdx, idx) => this.hoverValue(u, seriesIdx, idx),
@@ -214,7 +238,7 @@ export class LossChart {
         label: "smoothed",
         stroke: line.color,
         width,
-        spanGaps: false,
+        spanGaps: Boolean(line.logged),
         points: { show: false },
         /** @type {uPlot.Series.Value} */
         value: (u, _v, seriesIdx, idx) => this.hoverValue(u, seriesIdx, idx),
@@ -264,7 +288,7 @@ export class LossChart {
         },
         {
           // Functions, read at each redraw: the log switch redraws the same plot.
-          label: () => (this.log ? "loss (log scale)" : "loss"),
+          label: () => `${this.lines.some((l) => l.logged) ? "loss and logged values" : "loss"}${this.log ? " (log scale)" : ""}`,
           labelSize: 16,
           labelGap: 2,
           stroke: "#475467",
@@ -319,8 +343,11 @@ export class LossChart {
   hoverValue(u, seriesIdx, idx) {
     const role = this.roles[seriesIdx - 1];
     const line = role?.line == null ? undefined : this.lines[role.line];
-    const step = idx == null ? line?.count : u.data[0][idx];
+    let step = idx == null ? line?.count : u.data[0][idx];
     if (!line || step == null || step < 1 || step > line.count) return "—";
+    // Away from the chart a logged scalar reads its latest value, not the last step's gap.
+    if (line.logged && idx == null) step = lastLogged(line.values, step);
+    if (line.logged && !(step >= 1 && Number.isFinite(line.values[step - 1]))) return "—";
     const values = role.smoothed ? this.smoothedLines[/** @type {number} */ (role.line)]?.smoother.values : line.values;
     return values ? formatNumber(values[step - 1], 5) : "—";
   }
@@ -423,8 +450,9 @@ export class LossChart {
   /**
    * The run's losses (step k at index k − 1), and the racers', each aligned with steps.
    * @param {ArrayLike<number>} values @param {number} count @param {RacerSeries[]} [racers]
+   * @param {LoggedSeries[]} [logged] an attached script's other scalars, by step like the loss
    */
-  setLosses(values, count, racers = []) {
+  setLosses(values, count, racers = [], logged = []) {
     this.lines = [
       { name: "loss", values, count, color: SERIES_COLORS[0] },
       ...racers.map((r, i) => ({
@@ -432,6 +460,13 @@ export class LossChart {
         values: r.loss.values,
         count: Math.min(r.loss.count, count),
         color: SERIES_COLORS[(i + 1) % SERIES_COLORS.length],
+      })),
+      ...logged.map((l, i) => ({
+        name: l.name,
+        values: l.values,
+        count: l.count,
+        color: SERIES_COLORS[(racers.length + i + 1) % SERIES_COLORS.length],
+        logged: true,
       })),
     ];
     // Counted as the steps arrive (the pyramid's own pass over the new values).
@@ -666,6 +701,8 @@ export class LossChart {
   describe() {
     const { marks, alerts } = this.element.dataset;
     let described = "Training loss by optimizer step";
+    const logged = this.lines.filter((l) => l.logged).map((l) => l.name);
+    if (logged.length) described += `, with the script's logged ${logged.join(", ")}`;
     if (marks) described += `. Optimizer changes: ${marks}`;
     if (alerts) described += `. Alerts: ${alerts}`;
     if (this.weight > 0) described += `. Smoothed (weight ${this.weight}) over the raw losses`;
