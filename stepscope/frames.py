@@ -1,0 +1,143 @@
+"""An attached run's snapshots and health points, made as the built-in worker makes them
+(app/runs/worker.py): the same recorder, statistics, health point, alerts and frame encoding, so
+the page reads an attached run exactly as one of its own.
+
+An attached loop is only ever seen at two moments: held at the gate (inside step(), before the
+update: θ and the fresh gradients, phase "backward"), and just after a step (phase "step"). The
+loss of the step under way is the script's to log, after step(): a snapshot has none.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import torch
+
+from app.contract.events import Alert
+from app.contract.health import BUDGET_DEFAULT, HealthPoint, Overhead
+from app.contract.snapshot import (
+    BackwardEffect,
+    MicroBatch,
+    SnapshotHeader,
+    StepEffect,
+)
+from app.engine.experiments import Teaching
+from app.engine.loop import Phase
+from app.engine.optimizers import OptimizerConfig
+from app.instrument.activity import Activity
+from app.instrument.governor import Governor
+from app.instrument.health import health_point
+from app.instrument.overhead import OverheadMeter
+from app.instrument.recorder import Recorder, Snapshot
+from app.instrument.stats import Scratch
+from app.runs.health_alerts import HealthWatch
+from app.stream.protocol import encode_snapshot
+
+# as the worker: a health point at most twice a second while running (they are kept in history)
+HEALTH_INTERVAL = 0.5  # seconds
+_TEACHING = Teaching()  # an attached loop is the script's own: no switch of ours is in force
+_ONE = MicroBatch.model_construct(index=1, of=1)
+
+
+@dataclass(frozen=True)
+class Made:
+    """One snapshot's messages, in the order they go: the health point, its alerts, the frame."""
+
+    health: HealthPoint | None
+    alerts: list[Alert]
+    frame: bytes
+
+
+class Instruments:
+    """The recorder and health instruments of one attached model and optimizer."""
+
+    def __init__(
+        self,
+        parameters: list[tuple[str, torch.nn.Parameter]],
+        model: torch.nn.Module,
+        budget: float = BUDGET_DEFAULT,
+    ) -> None:
+        self.recorder = Recorder(parameters)
+        self.activity = Activity(model)
+        # No evaluation here (the script has its own data): snapshots get the whole budget.
+        self.governor = Governor(budget=budget)
+        self.health_watch = HealthWatch()
+        self.overhead = OverheadMeter()
+        self.scratch = Scratch()
+        self.health_at = -float("inf")  # perf_counter of the latest health point
+        self.interval = 1.0 / self.governor.max_rate  # the governor's spacing now
+
+    @property
+    def budget(self) -> float:
+        return self.governor.budget
+
+    @budget.setter
+    def budget(self, budget: float) -> None:
+        self.governor.budget = budget
+
+    def health_due(self, now: float) -> bool:
+        return now - self.health_at >= HEALTH_INTERVAL
+
+    def make(
+        self,
+        optimizer: torch.optim.Optimizer,
+        step: int,
+        config: OptimizerConfig | None,
+        held: bool,
+        health: bool,
+    ) -> Made:
+        """The snapshot of this moment: `held` at the gate (before the update), else just after
+        step() number `step`; with `health`, its health point (and the alerts it starts)."""
+        started = time.perf_counter()
+        snapshot = self.recorder.snapshot(optimizer)
+        point = None
+        alerts: list[Alert] = []
+        if health:
+            point = self._health(snapshot, step)
+            if not held:  # a held point has the gradients of a step under way: no alerts
+                alerts = self.health_watch.observe(point)
+        effect = (
+            BackwardEffect.model_construct(ran=True, micro_batch=1, micro_batches=1)
+            if held
+            else StepEffect.model_construct(moved=snapshot.moved())
+        )
+        header = SnapshotHeader.model_construct(
+            step=step,
+            phase=Phase.BACKWARD if held else Phase.STEP,
+            loss=None,
+            batch=None,
+            race=None,
+            optimizer=config,
+            teaching=_TEACHING,
+            effect=effect,
+            micro_batch=_ONE,
+            tensors=snapshot.tensors,
+            views=None,
+            evaluation=None,
+        )
+        frame = encode_snapshot(header, snapshot.data)
+        self.overhead.snapshot_seconds = time.perf_counter() - started
+        return Made(health=point, alerts=alerts, frame=frame)
+
+    def _health(self, snapshot: Snapshot, step: int) -> HealthPoint:
+        now = time.perf_counter()
+        self.health_at = now
+        spent = self.overhead.snapshot_seconds
+        overhead = Overhead.model_construct(
+            budget=self.governor.budget,
+            share=self.overhead.share(now),
+            snapshot_ms=None if spent is None else spent * 1000.0,
+            interval_s=self.interval,
+        )
+        return health_point(snapshot, step, self.activity.units(), overhead, self.scratch)
+
+    def charge(self, cost: float) -> None:
+        """A running snapshot's cost (with its hooks'): spaces the next one within the budget."""
+        now = time.perf_counter()
+        warming = not self.governor.warm
+        self.governor.spent(cost, now)
+        self.interval = round(self.governor.next_at - now, 6)
+        self.overhead.snapshot_seconds = cost
+        if not warming:
+            self.overhead.charge(cost, now)

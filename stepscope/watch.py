@@ -1,0 +1,404 @@
+"""The watch on a script's own loop: step hooks on its optimizer, the gate, and `log()`.
+
+Three hooks bracket `optimizer.step()`, in this order (docs/attach.md):
+
+    gate (pre-hook)      carries out the server's commands, in the order they came, on the training
+                         thread; a pause holds the loop here, before the update, until a command
+                         releases it; it arms the recorder when a snapshot is due
+    recorder's hooks     keep θ before the step and make the update after it (app/instrument)
+    after (post-hook)    counts the step and sends the snapshot that was due
+
+Every command is carried out in the gate, so its Ack leaves in command order, and the loop is held
+again before a pause's or a step's Ack is sent. Nothing here waits on the network: messages go to
+the link's outbox (stepscope/link.py), which never blocks. Hooks are never removed while step() is
+iterating over them (torch raises on that): a stopped watch turns its hooks into no-ops and removes
+them at the next `log()` or `close()`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import sys
+import threading
+import time
+from collections import deque
+from types import TracebackType
+from typing import Any
+
+import torch
+from torch.utils.hooks import RemovableHandle
+
+from app.contract.attach import Detach, Dropped
+from app.contract.worker import (
+    Ack,
+    Alerted,
+    Control,
+    HealthMeasured,
+    OptimizerChanged,
+    SetInstrumentation,
+    SetOptimizer,
+    WorkerCommand,
+)
+from app.engine.loop import Phase
+from app.engine.optimizers import OptimizerConfig, apply_hyperparameters
+from app.runs.state import Command
+from app.stream.protocol import to_json
+from stepscope.frames import Instruments, Made
+from stepscope.link import Link, Row, Scalars
+
+FLUSH_INTERVAL = 0.05  # seconds between batches of scalars, as the built-in worker
+MAX_BATCH = 4096  # steps per scalars message
+SCALARS_MAX = 1_000_000  # steps of scalars kept while the server is slow; beyond, dropped
+NAMES_MAX = 32  # names logged besides the loss (app/contract/attach.py)
+NAME_MAX = 100
+DROPPED_INTERVAL = 1.0  # seconds between two Dropped reports
+
+
+def _warn(text: str) -> None:
+    print(f"stepscope: {text}", file=sys.stderr, flush=True)
+
+
+class Watch:
+    """What `stepscope.attach` returns: log scalars with `log()`, end with `close()` (or `with`,
+    or the script's exit)."""
+
+    def __init__(
+        self,
+        optimizer: torch.optim.Optimizer,
+        instruments: Instruments | None,
+        link: Link | None,
+        config: OptimizerConfig | None,
+        run_id: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        self.optimizer = optimizer
+        self.run_id, self.url = run_id, url
+        self.step = 0  # step() calls completed while watched
+        self.dropped_snapshots = 0
+        self.dropped_scalars = 0
+        self._instruments = instruments
+        self._link = link
+        self._config = config  # the optimizer's hyperparameters as the page has them
+        self._rows: list[Row] = []
+        self._rows_t0 = 0.0
+        self._flushed_at = time.perf_counter()
+        self._names: set[str] = set()
+        self._warned: set[str] = set()
+        # filled by the receiver thread, emptied by the gate on the training thread
+        self._commands: deque[WorkerCommand] = deque()
+        self._wake = threading.Condition()
+        self._lost = False  # the server is gone (set by the link's threads)
+        self._done = instruments is None or link is None  # not watching (any more)
+        self._closed = False
+        self._owed: Command | None = None  # a step let through: its Ack goes at the next gate
+        self._due = False  # a running snapshot is due after the step under way
+        self._health = False  # ... with a health point
+        self._dropped_sent = (0, 0)
+        self._dropped_at = -float("inf")
+        self._handles: list[RemovableHandle] = []
+        if instruments is not None and not self._done:
+            # the gate before the recorder's hooks, the post-hook after them (see the docstring)
+            self._handles.append(optimizer.register_step_pre_hook(self._gate))
+            instruments.recorder.attach(optimizer)
+            self._handles.append(optimizer.register_step_post_hook(self._after_step))
+            instruments.overhead.started(time.perf_counter())
+        atexit.register(self._at_exit)
+
+    # the link's threads
+
+    def command(self, command: WorkerCommand) -> None:
+        """A command from the server (receiver thread): queued for the next gate."""
+        with self._wake:
+            self._commands.append(command)
+            self._wake.notify_all()
+
+    def lost(self) -> None:
+        """The server is gone (link thread): a held loop resumes."""
+        with self._wake:
+            self._lost = True
+            self._wake.notify_all()
+
+    # what the script calls
+
+    def log(self, **scalars: torch.Tensor | float) -> None:
+        """Scalars of the latest step (the number of step() calls so far): tensors are kept as
+        they are and read on a background thread, never here. A second log() for the same step
+        adds to the first (a name given twice keeps the later value)."""
+        if self._done:
+            self._unhook()  # a stopped watch's hooks go here, outside step()
+            return
+        step = self.step
+        if step == 0:
+            self._warn_once("before", "log() before the first step() is not recorded")
+            return
+        values: dict[str, torch.Tensor | float] = {}
+        for name, value in scalars.items():
+            if isinstance(value, torch.Tensor):
+                if value.numel() != 1:
+                    raise ValueError(f"log({name}=…): a scalar, not a tensor of {value.numel()}")
+                kept: torch.Tensor | float = value.detach()
+            elif isinstance(value, int | float):
+                kept = float(value)
+            else:
+                raise TypeError(f"log({name}=…): a number or a one-element tensor, not {value!r}")
+            if name != "loss" and name not in self._names:
+                if len(self._names) >= NAMES_MAX or len(name) > NAME_MAX:
+                    self._warn_once(name, f"{name!r} is not recorded (at most {NAMES_MAX} names")
+                    continue
+                self._names.add(name)
+            values[name] = kept
+        rows = self._rows
+        if rows and rows[-1].step == step:
+            rows[-1].values.update(values)
+        elif len(rows) >= SCALARS_MAX:
+            self.dropped_scalars += 1
+        else:
+            if not rows:
+                self._rows_t0 = time.time()
+            rows.append(Row(step, values))
+
+    def close(self, reason: str | None = None) -> None:
+        """Send what is left and detach: the run's page says the script ended. Waits at most ~2 s
+        for the network."""
+        if self._closed:
+            return
+        self._closed = True
+        atexit.unregister(self._at_exit)
+        link = self._link
+        watching = not self._done
+        if watching:
+            self._flush(essential=True)
+            self._report_dropped(force=True)
+        self._stop_watching()
+        self._unhook()
+        if watching and link is not None and link.lost is None:
+            why = reason or f"the script closed its watch at step {self.step}"
+            link.close(to_json(Detach.model_construct(reason=why)))
+
+    def __enter__(self) -> Watch:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if error is None:
+            self.close()
+        else:
+            self.close(f"the script raised {type(error).__name__}: {error}"[:500])
+
+    def _at_exit(self) -> None:
+        self.close(f"the script exited at step {self.step}")
+
+    # the hooks
+
+    def _gate(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        if self._done:
+            return
+        instruments = self._instruments
+        assert instruments is not None
+        instruments.activity.disarm()  # the forward it watched has run
+        held = False
+        if self._owed is Command.STEP:  # the step let through is done: hold again
+            self._owed = None
+            self._hold_snapshot()
+            self._ack(Command.STEP)
+            held = True
+        if held or self._commands or self._lost:
+            self._obey(held)
+            if self._done:
+                return
+        if self._owed is None:
+            now = time.perf_counter()
+            self._due = instruments.governor.due(now)
+            if self._due:
+                self._health = instruments.health_due(now)
+                instruments.recorder.arm(explain=False)
+                instruments.recorder.hook_seconds = 0.0
+
+    def _after_step(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        self.step += 1
+        if self._done:
+            return
+        instruments = self._instruments
+        assert instruments is not None
+        now = time.perf_counter()
+        if self._due:
+            self._due = False
+            self._flush()
+            made = instruments.make(optimizer, self.step, self._config, False, self._health)
+            self._send(made, at_step=self.step, held=False)
+            cost = time.perf_counter() - now + instruments.recorder.hook_seconds
+            instruments.charge(cost + instruments.activity.hook_seconds)
+        elif len(self._rows) >= MAX_BATCH or now - self._flushed_at >= FLUSH_INTERVAL:
+            self._flush()
+        if (
+            self._owed is None
+            and instruments.governor.due(now)
+            and instruments.health_due(now)
+            and not instruments.activity.armed
+        ):
+            # the next snapshot carries a health point: watch the next forward's ReLUs
+            instruments.activity.arm()
+        if (self.dropped_snapshots, self.dropped_scalars) != self._dropped_sent:
+            self._report_dropped()
+
+    # the commands, on the training thread
+
+    def _next(self, wait: bool) -> WorkerCommand | None:
+        with self._wake:
+            while not self._commands:
+                if not wait or self._lost:
+                    return None
+                self._wake.wait()
+            return self._commands.popleft()
+
+    def _obey(self, held: bool) -> None:
+        """Carry out the queued commands; while held, wait for more until one releases the loop
+        (or lets one step through, or the server is lost)."""
+        instruments = self._instruments
+        assert instruments is not None
+        while True:
+            command = self._next(wait=held)
+            if command is None:
+                if self._lost:
+                    if held:
+                        _warn(f"the paused loop resumes at step {self.step}")
+                    self._stop_watching()
+                return
+            match command:
+                case Control(command=Command.PAUSE):
+                    if not held:
+                        self._hold_snapshot()
+                        held = True
+                    self._ack(Command.PAUSE)
+                case Control(command=Command.START):
+                    self._ack(Command.START)
+                    instruments.overhead.started(time.perf_counter())
+                    held = False
+                case Control(command=Command.STEP):
+                    # this step() goes through, recorded with its rule written out; the next
+                    # forward's ReLUs are watched for the health point of the hold after it
+                    instruments.recorder.arm(explain=True)
+                    instruments.recorder.hook_seconds = 0.0
+                    instruments.activity.arm()
+                    self._owed = Command.STEP
+                    return
+                case Control(command=Command.STOP):
+                    self._flush(essential=True)
+                    self._ack(Command.STOP)
+                    self._stop_watching()
+                    link = self._link
+                    if link is not None:  # closing waits on the network: not on this thread
+                        threading.Thread(target=link.close, args=(None,), daemon=True).start()
+                    return
+                case SetOptimizer(optimizer=config):
+                    self._change_optimizer(config)
+                case SetInstrumentation(instrumentation=instrumentation):
+                    instruments.budget = instrumentation.budget
+                case _:
+                    # phase and reset are refused by the server (the loop is the script's); the
+                    # NaN alert setting has nothing to switch here
+                    pass
+
+    def _change_optimizer(self, config: OptimizerConfig) -> None:
+        previous = self._config
+        if previous is None or getattr(config, "name", None) != getattr(previous, "name", None):
+            return  # the server refuses a class change; never write another class's fields
+        self._flush(essential=True)
+        apply_hyperparameters(self.optimizer, config)
+        self._config = config
+        message = OptimizerChanged.model_construct(
+            step=self.step, optimizer=config, fresh=False, previous=previous
+        )
+        self._text(to_json(message))
+
+    def _hold_snapshot(self) -> None:
+        """The held loop's snapshot: θ and the fresh gradients before the update."""
+        instruments = self._instruments
+        assert instruments is not None
+        self._flush(essential=True)
+        made = instruments.make(self.optimizer, self.step, self._config, True, True)
+        self._send(made, at_step=self.step, held=True)
+
+    # what leaves
+
+    def _ack(self, command: Command) -> None:
+        ack = Ack.model_construct(
+            command=command, step=self.step, phase=Phase.BACKWARD, mid_step=True
+        )
+        self._text(to_json(ack))
+
+    def _text(self, text: str) -> None:
+        if self._link is not None:
+            self._link.outbox.put_text(text)
+
+    def _send(self, made: Made, at_step: int, held: bool) -> None:
+        link = self._link
+        if link is None:
+            return
+        if made.health is not None:
+            link.outbox.put_text(to_json(HealthMeasured.model_construct(point=made.health)))
+        for alert in made.alerts:
+            alerted = Alerted.model_construct(
+                alert=alert, at_step=at_step, phase=Phase.STEP, mid_step=False
+            )
+            link.outbox.put_text(to_json(alerted))
+        if not link.outbox.put_frame(made.frame, essential=held):
+            self.dropped_snapshots += 1
+
+    def _flush(self, essential: bool = False) -> None:
+        """Hand the kept rows to the link in batches; what the outbox refuses stays, in order."""
+        rows = self._rows
+        if not rows:
+            return
+        link = self._link
+        if link is None or link.lost is not None:
+            return
+        sent = 0
+        while sent < len(rows):
+            chunk = rows[sent : sent + MAX_BATCH]
+            t0 = self._rows_t0 if sent == 0 else time.time()
+            if not link.outbox.put_scalars(Scalars(chunk, t0), essential):
+                break
+            sent += len(chunk)
+        if sent:
+            del rows[:sent]
+            self._rows_t0 = time.time()
+            self._flushed_at = time.perf_counter()
+
+    def _report_dropped(self, force: bool = False) -> None:
+        now = time.perf_counter()
+        counts = (self.dropped_snapshots, self.dropped_scalars)
+        if counts == self._dropped_sent or (
+            not force and now - self._dropped_at < DROPPED_INTERVAL
+        ):
+            return
+        self._dropped_sent, self._dropped_at = counts, now
+        self._text(to_json(Dropped.model_construct(snapshots=counts[0], scalars=counts[1])))
+
+    # the end of watching
+
+    def _stop_watching(self) -> None:
+        """Stop observing: every hook becomes a no-op now, and is removed outside step()."""
+        self._done = True
+        instruments = self._instruments
+        if instruments is not None:
+            instruments.activity.disarm()
+            instruments.recorder.armed = False
+            instruments.recorder.shadowing = False  # its pre-hook now returns at once
+        self._rows = []
+
+    def _unhook(self) -> None:
+        if self._instruments is not None:
+            self._instruments.recorder.detach()
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+
+    def _warn_once(self, key: str, text: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            _warn(text)
