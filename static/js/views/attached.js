@@ -101,6 +101,7 @@ export class AttachedPanel {
     const attached = run?.attached ?? null;
     this.panel.hidden = attached === null;
     for (const element of this.ownLoop) element.hidden = attached !== null;
+    document.querySelector(".board")?.classList.toggle("attached", attached !== null);
     const title = attached ? "Attached script" : "Training loop";
     if (this.title.textContent !== title) this.title.textContent = title;
     if (!attached) return;

@@ -288,7 +288,8 @@ export class LossChart {
         },
         {
           // Functions, read at each redraw: the log switch redraws the same plot.
-          label: () => `${this.lines.some((l) => l.logged) ? "loss and logged values" : "loss"}${this.log ? " (log scale)" : ""}`,
+          // With an attached script's logged scalars beside the loss, the legend names each line.
+          label: () => `${this.lines.some((l) => l.logged) ? "value" : "loss"}${this.log ? " (log scale)" : ""}`,
           labelSize: 16,
           labelGap: 2,
           stroke: "#475467",
