@@ -1,0 +1,209 @@
+"""An attached script steered from the page: a real server, a real training script in its own
+process (a plain PyTorch loop with stepscope.attach), and the page's own controls.
+
+The script prints, after each optimizer.step(), how many steps it has completed, the learning rate
+in its param_groups and the learning rate the step really used, measured from the parameters
+(plain SGD: θ' = θ − lr·g, so lr = (θ − θ')·g / g·g). The test reads its output: a paused script
+prints nothing more, a Step prints exactly one line, and an edit made from the page is the lr of
+the very next step.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import PHONE, screenshot
+from tests.support import Server, call
+
+REPO = Path(__file__).resolve().parents[2]
+NAME = "browser-attach"
+LR = 0.01
+NEW_LR = 0.05
+
+# A plain loop on a real small task (noisy linear regression), with the two added lines.
+SCRIPT = """
+import sys
+import torch
+import stepscope
+
+torch.manual_seed(0)
+w_true = torch.randn(8, 1)
+model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1))
+optimizer = torch.optim.SGD(model.parameters(), lr={lr})
+watch = stepscope.attach(model, optimizer, name="{name}", server=sys.argv[1])
+weight = model[0].weight
+for step in range(1, 2_000_001):
+    x = torch.randn(32, 8)
+    y = x @ w_true + 0.1 * torch.randn(32, 1)
+    optimizer.zero_grad()
+    loss = torch.nn.functional.mse_loss(model(x), y)
+    loss.backward()
+    before = weight.detach().clone()
+    grad = weight.grad.detach().clone()
+    optimizer.step()
+    used = float(((before - weight.detach()) * grad).sum() / (grad * grad).sum())
+    watch.log(loss=loss, grad_norm=grad.norm())
+    print(f"step {{step}} lr {{optimizer.param_groups[0]['lr']}} used {{used:.6f}}", flush=True)
+watch.close()
+"""
+
+LINE = re.compile(r"^step (\d+) lr (\S+) used (\S+)$")
+
+
+@dataclass
+class Script:
+    """The training script's process, and what it printed (read on a thread as it comes)."""
+
+    process: subprocess.Popen[str]
+    lines: list[tuple[int, float, float]] = field(default_factory=list)
+    other: list[str] = field(default_factory=list)
+
+    def read(self) -> None:
+        assert self.process.stdout is not None
+        for text in self.process.stdout:
+            match = LINE.match(text.strip())
+            if match:
+                self.lines.append((int(match[1]), float(match[2]), float(match[3])))
+            else:
+                self.other.append(text.rstrip())
+
+    @property
+    def steps(self) -> int:
+        """Steps the script has completed, by its own count."""
+        return self.lines[-1][0] if self.lines else 0
+
+    def line(self, step: int) -> tuple[int, float, float]:
+        return next(line for line in self.lines if line[0] == step)
+
+    def wait(self, what: str, done: Callable[[], bool], timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while not done():
+            assert self.process.poll() is None, f"the script ended: {self.other[-20:]}"
+            assert time.monotonic() < deadline, f"{what}: script at step {self.steps}"
+            time.sleep(0.02)
+
+
+@pytest.fixture
+def script(server: Server, tmp_path: Path) -> Iterator[Script]:
+    path = tmp_path / "train.py"
+    path.write_text(SCRIPT.format(lr=LR, name=NAME))
+    process = subprocess.Popen(
+        [sys.executable, str(path), server.url],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"},
+    )
+    running = Script(process)
+    threading.Thread(target=running.read, daemon=True).start()
+    yield running
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def used_lr(script: Script, step: int) -> tuple[float, object]:
+    """The lr in param_groups after that step, and the lr its update really used."""
+    _, lr, used = script.line(step)
+    return lr, used
+
+
+def test_page_lists_pauses_steps_and_changes_lr_of_an_attached_script(
+    server: Server, page: Page, script: Script
+) -> None:
+    # The page opens on a run of its own; the script attaches meanwhile and is listed.
+    page.goto(server.url)
+    expect(page.get_by_test_id("connection")).to_have_text("Live")
+    listed = page.get_by_test_id("attached-runs").get_by_role("link", name=re.compile(NAME))
+    expect(listed).to_contain_text(f"{socket.gethostname()} · pid {script.process.pid}")
+    listed.click()
+    expect(listed).to_have_attribute("aria-current", "page")
+    run_id = page.url.split("#run=")[1]
+    assert call(server, f"api/runs/{run_id}")["attached"]["process"]["pid"] == script.process.pid
+    panel = page.get_by_test_id("attached-run")
+    expect(panel).to_be_visible()
+    expect(page.get_by_test_id("attached-name")).to_have_text(NAME)
+    expect(page.get_by_test_id("attached-class")).to_have_text("torch.optim.sgd.SGD")
+    expect(page.get_by_test_id("attached-controls")).to_contain_text(
+        "Pause holds the script before its next optimizer.step()"
+    )
+    # What drives the page's own loop is not there for a script's; the optimizer class is off.
+    for hidden in ("Experiment", "Speed", "Batch size"):
+        expect(page.get_by_label(hidden, exact=True)).to_be_hidden()
+    for hidden in ("Next phase", "Reset"):
+        expect(page.get_by_role("button", name=hidden)).to_be_hidden()
+    optimizer = page.get_by_label("Optimizer", exact=True)
+    expect(optimizer).to_be_disabled()
+    expect(optimizer).to_have_attribute("title", re.compile("its class cannot change"))
+    expect(page.get_by_test_id("status")).to_have_text("running")
+    # The loss and the other logged scalar are drawn, named in the legend.
+    chart = page.locator("#loss-chart")
+    expect(chart.locator(".u-legend")).to_contain_text("grad_norm")
+    screenshot(page, "attach-running")
+
+    # Pause: the script is held before its next step(); its own count stops where the page's does.
+    pause = page.get_by_role("button", name="Pause")
+    expect(pause).to_be_enabled()
+    pause.click()
+    expect(page.get_by_test_id("status")).to_have_text("paused")
+    # Held in its step pre-hook, the script sent θ and the fresh gradients: the backward phase.
+    expect(page.get_by_test_id("phase")).to_have_text("backward")
+    held = call(server, f"api/runs/{run_id}")["step"]
+    assert held > 0
+    expect(page.get_by_test_id("step")).to_have_text(str(held))
+    script.wait(f"the script printing step {held}", lambda: script.steps >= held)
+    assert script.steps == held
+
+    # Step: exactly one step() goes through, and the script is held again.
+    step = page.get_by_role("button", name="Step", exact=True)
+    expect(step).to_be_enabled()
+    step.click()
+    expect(page.get_by_test_id("step")).to_have_text(str(held + 1))
+    script.wait(f"the script printing step {held + 1}", lambda: script.steps >= held + 1)
+    assert script.steps == held + 1
+    assert used_lr(script, held + 1) == (LR, pytest.approx(LR, rel=1e-3))
+
+    # A new learning rate from the page: written into param_groups while the script is held, so
+    # the next step uses it (measured from the parameters' change), and marked on the chart.
+    lr = page.get_by_label("Learning rate")
+    expect(lr).to_be_enabled()
+    lr.fill(str(NEW_LR))
+    lr.press("Enter")
+    expect(chart).to_have_attribute("data-marks", re.compile(rf"lr {LR}→{NEW_LR}"))
+    attached = call(server, f"api/runs/{run_id}")["attached"]
+    assert attached["optimizer"]["config"]["lr"] == NEW_LR
+    assert script.steps == held + 1, "the paused script took a step by itself"
+    expect(step).to_be_enabled()
+    step.click()
+    script.wait(f"the script printing step {held + 2}", lambda: script.steps >= held + 2)
+    assert used_lr(script, held + 2) == (NEW_LR, pytest.approx(NEW_LR, rel=1e-3))
+    expect(page.get_by_test_id("step")).to_have_text(str(held + 2))
+    assert script.steps == held + 2
+
+    page.set_viewport_size(PHONE)
+    expect(panel).to_be_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"the page is {width} px wide at 390"
+    screenshot(page, "attach-paused")
+
+    # Stop watching: the run stops and says why; the script trains on, unobserved.
+    stop = page.get_by_role("button", name="Stop watching")
+    expect(stop).to_be_enabled()
+    stop.click()
+    expect(page.get_by_test_id("status")).to_have_text("stopped")
+    expect(page.get_by_test_id("notice")).to_contain_text(
+        f"The script “{NAME}” is no longer watched"
+    )
+    script.wait("the script training on after the stop", lambda: script.steps > held + 2)
