@@ -211,6 +211,9 @@ def open_link(url: str, token: str | None, attach: Attach) -> tuple[ClientConnec
         close_timeout=CLOSE_WAIT,
         max_size=MAX_MESSAGE,
     )
+    # The connection outlives this function (two threads use it; Link.close ends it), so it is
+    # not used in a `with`: entering it by hand is what websockets (17.1+) asks of that case.
+    connection = connection.__enter__()
     try:
         connection.send(to_json(attach))
         answer = _ANSWER.validate_json(connection.recv(timeout=OPEN_TIMEOUT))
