@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from app.api import catalogue, pages, runs, stream
+from app.api import attach, catalogue, pages, runs, stream
 from app.api.encoding import ProtocolJSONResponse
 from app.api.errors import refused_input
 from app.engine.experiments import ExperimentConfig
@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(Guard, settings=settings)
     app.state.templates = Jinja2Templates(directory=settings.templates_dir)
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
-    for router in (pages.router, catalogue.router, runs.router, stream.router):
+    for router in (pages.router, catalogue.router, runs.router, stream.router, attach.router):
         app.include_router(router)
 
     app.add_exception_handler(RequestValidationError, refused_input)

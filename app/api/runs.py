@@ -123,8 +123,8 @@ async def get_points(run_id: str, runs: RunsDep) -> DataPoints:
 
 @router.get("/{run_id}/scalars", responses=UNKNOWN)
 async def export_scalars(run_id: str, runs: RunsDep, history: HistoryDep) -> ScalarsExport:
-    """Every step's loss, from step 1, with the racers' series and the optimizer marks; NaN and
-    Infinity written as strings, as on the stream."""
+    """Every step's loss, from step 1, with the racers' series, an attached script's other
+    scalars and the optimizer marks; NaN and Infinity written as strings, as on the stream."""
     run = runs.info(run_id)  # raises UnknownRun: 404
     # a long run has millions of rows: read them off the event loop
     return ScalarsExport.model_construct(
@@ -134,4 +134,5 @@ async def export_scalars(run_id: str, runs: RunsDep, history: HistoryDep) -> Sca
         race=await asyncio.to_thread(history.race, run_id),
         path=await asyncio.to_thread(history.own_path, run_id),
         events=await asyncio.to_thread(history.optimizer_marks, run_id),
+        logged=await asyncio.to_thread(history.logged, run_id),
     )

@@ -22,6 +22,7 @@ from app.contract.events import (
     Event,
     Health,
     Hello,
+    Logged,
     OwnPath,
     Pong,
     RaceSeries,
@@ -116,14 +117,18 @@ def _reply(subscriber: Subscriber, event: Event) -> None:
 
 
 async def _send_state(websocket: WebSocket, run_id: str, runs: RunManager, history: History) -> int:
-    """hello, the whole loss history, marks, alerts, evaluation and health points, and the latest
-    snapshot; return the last step sent."""
+    """hello, the whole loss history (and an attached script's other scalars), marks, alerts,
+    evaluation and health points, and the latest snapshot; return the last step sent."""
     info = runs.info(run_id)
     await websocket.send_text(encode_event(Hello.model_construct(run=info)))
     losses, race, path = await asyncio.to_thread(_scalars, history, run_id)
     marks = await asyncio.to_thread(history.optimizer_marks, run_id)
     scalars = Scalars.model_construct(first_step=1, loss=losses, history=True, race=race, path=path)
     await websocket.send_text(encode_event(scalars))
+    logged = await asyncio.to_thread(history.logged, run_id)
+    if logged is not None:  # an attached script's other scalars, from step 1
+        replay = Logged.model_construct(first_step=1, values=logged, history=True)
+        await websocket.send_text(encode_event(replay))
     for mark in marks:
         await websocket.send_text(encode_event(mark))
     for alert in await asyncio.to_thread(history.alerts, run_id):

@@ -18,6 +18,12 @@ class ScalarsExport(Message):
     race: list[RaceSeries] | None = Field(description="each racer's series, aligned with loss")
     path: OwnPath | None = Field(description="surface-2d: the run's own (w, b), aligned with loss")
     events: list[OptimizerMark] = Field(description="optimizer changes, in order")
+    logged: dict[str, list[float | None]] | None = Field(
+        default=None,
+        description="an attached script's other scalars (watch.log(accuracy=…)): per name, the "
+        "values of steps 1, 2, …; null where a step logged no value of that name. Null when "
+        "nothing else was logged",
+    )
 
 
 class LossSurface(Message):

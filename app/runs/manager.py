@@ -2,7 +2,9 @@
 
 Commands are checked against the run's state machine here, before they reach the worker, so an
 illegal one is refused at once with a reason. Starting a worker is `spawn`, what it reports is
-handled by `relay`, and a hung worker is caught by `watchdog`.
+handled by `relay`, and a hung worker is caught by `watchdog`. An attached script's run has the
+script for its worker (app/runs/attached.py): the same commands and settings reach it, except those
+its own loop cannot take (`script_refusal`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import time
 import uuid
 from typing import Any
 
+from app.contract.attach import Attach
+from app.contract.attached import AttachedRun
 from app.contract.health import Instrumentation
 from app.contract.run import AlertSettings, RunInfo
 from app.contract.worker import (
@@ -27,15 +31,30 @@ from app.contract.worker import (
 from app.engine.experiments import ExperimentConfig, Teaching
 from app.engine.optimizers import OptimizerConfig
 from app.runs import watchdog
+from app.runs.attached import Intake, ScriptLink
 from app.runs.publish import publish_status
 from app.runs.relay import STOP_GRACE, Relay
-from app.runs.run import Run, TooManyRuns, UnknownRun, record_info
+from app.runs.run import ATTACHED, Run, TooManyRuns, UnknownRun, record_info
 from app.runs.spawn import kill, send, spawn_worker
-from app.runs.state import LIVE_STATES, Command, Happening, IllegalTransition
+from app.runs.state import LIVE_STATES, Command, Happening, IllegalTransition, allows
 from app.store.history import History
 from app.stream.hub import Hub
 
 __all__ = ["RunManager", "TooManyRuns", "UnknownRun"]
+
+STOPPED_FROM_PAGE = "stopped from the page: the script trains on, unobserved"
+_OWN_LOOP = "an attached script's loop is its own"
+# What an attached script cannot be asked, and what to do instead.
+_SCRIPT_REFUSALS: dict[str, str] = {
+    Command.PHASE: f"{_OWN_LOOP}: it runs whole steps, not one phase at a time; pause it and use "
+    "step to let exactly one optimizer.step() through",
+    Command.RESET: f"{_OWN_LOOP}: the server cannot take it back to step 0; stop watching it and "
+    "start the script again",
+    "teaching": f"{_OWN_LOOP}: its zero_grad, backward and accumulation are the script's code; "
+    "change them there",
+    "steps_per_second": f"{_OWN_LOOP}: it trains as fast as it runs; pause it, or step it one "
+    "step at a time",
+}
 
 
 class RunManager:
@@ -78,8 +97,7 @@ class RunManager:
     # control
 
     def create(self, config: ExperimentConfig) -> Run:
-        if len(self.live()) >= self.max_runs:
-            raise TooManyRuns(f"at most {self.max_runs} runs can be live at once; stop one first")
+        self._make_room()
         run = Run(id=uuid.uuid4().hex[:12], config=config)
         self.history.add_run(run.id, config.experiment, config.model_dump(), run.state)
         frames = spawn_worker(run)
@@ -87,12 +105,50 @@ class RunManager:
         self._relay.start(run, frames)
         return run
 
+    def attach(self, message: Attach, link: ScriptLink) -> Intake:
+        """The run of an attached script: running already (its loop is training) and ready (its
+        model is built), with the script behind `link` for its worker. The intake it returns
+        takes the connection's messages; start it once the script has its Attached."""
+        self._make_room()
+        attached = AttachedRun(
+            process=message.process,
+            optimizer=message.optimizer,
+            parameters=len(message.parameters),
+        )
+        run = Run(
+            id=uuid.uuid4().hex[:12],
+            config=None,
+            ready=True,
+            instrumentation=message.instrumentation,
+            attached=attached,
+            script=link,
+        )
+        run.advance(Command.START)
+        self.history.add_run(run.id, ATTACHED, attached.model_dump(), run.state)
+        self._runs[run.id] = run
+        return Intake(run, link, self._relay, self.detach)
+
+    def detach(self, run: Run, reason: str) -> None:
+        """Stop watching an attached script (it trains on): its connection ended, or it sent what
+        the server refuses. A Detach, a stop or a refusal that came first keeps its reason."""
+        if allows(run.state, Happening.DETACH):
+            run.advance(Happening.DETACH, reason)
+            self.history.set_state(run.id, run.state, run.reason)
+            publish_status(self.hub, run)
+
     def command(self, run_id: str, command: Command) -> Run:
         run = self.get(run_id)
-        run.advance(command)
+        reason = None
+        if run.attached is not None:
+            _refuse_for_script(command)
+            reason = STOPPED_FROM_PAGE if command is Command.STOP else None
+        run.advance(command, reason)
         send(run, Control(command=command))
         run.unanswered.append((command, time.monotonic()))
-        if command is Command.STOP:
+        if command is Command.STOP and run.script is not None:
+            # The script acknowledges, unhooks itself and closes; one that does not is let go.
+            self._loop.call_later(STOP_GRACE, run.script.close, 1000, "stopped from the page")
+        elif command is Command.STOP:
             self._loop.call_later(STOP_GRACE, self._end_if_alive, run, "did not stop")
         self.history.set_state(run.id, run.state)
         publish_status(self.hub, run)
@@ -100,11 +156,36 @@ class RunManager:
 
     def change_optimizer(self, run_id: str, optimizer: OptimizerConfig) -> Run:
         run = self._live(run_id, "change the optimizer of")
+        if run.attached is not None:
+            return self._change_script_optimizer(run, run.attached, optimizer)
+        assert run.config is not None
         run.config = run.config.model_copy(update={"optimizer": optimizer})
         send(run, SetOptimizer.model_construct(optimizer=optimizer))
         # Kept at once, like the other settings: a server that stops before the worker reports the
         # change must not offer the old optimizer as "the same configuration".
         self.history.set_config(run.id, run.config.model_dump())
+        return run
+
+    def _change_script_optimizer(
+        self, run: Run, attached: AttachedRun, optimizer: OptimizerConfig
+    ) -> Run:
+        """New hyperparameters for the script's own optimizer, written into its param_groups at
+        its next step. Its class is the script's: the page can change only the fields of it."""
+        current = attached.optimizer
+        if current.config is None:
+            raise IllegalTransition(
+                f"the script's optimizer is {current.torch_class}, which has no fields Stepscope "
+                "knows: its hyperparameters cannot be edited from the page"
+            )
+        if optimizer.name != current.config.name:
+            raise IllegalTransition(
+                f"the script's optimizer is {current.torch_class}; its class cannot change from "
+                "the page, only its hyperparameters"
+            )
+        current.config = optimizer
+        send(run, SetOptimizer.model_construct(optimizer=optimizer))
+        # Kept at once, as a built-in run's config is (change_optimizer).
+        self.history.set_config(run.id, attached.model_dump())
         return run
 
     def change_teaching(self, run_id: str, teaching: Teaching) -> Run:
@@ -135,11 +216,17 @@ class RunManager:
     def _change(self, run_id: str, setting: str, value: Any, message: WorkerCommand) -> Run:
         """A live change the worker applies between steps, with no answer to wait for."""
         run = self._live(run_id, f"change the {setting} of")
+        if run.config is None:
+            raise IllegalTransition(_SCRIPT_REFUSALS[setting])
         run.config = run.config.model_copy(update={setting: value})
         send(run, message)
         self.history.set_config(run.id, run.config.model_dump())
         publish_status(self.hub, run)
         return run
+
+    def _make_room(self) -> None:
+        if len(self.live()) >= self.max_runs:
+            raise TooManyRuns(f"at most {self.max_runs} runs can be live at once; stop one first")
 
     def _live(self, run_id: str, action: str) -> Run:
         run = self.get(run_id)
@@ -172,6 +259,8 @@ class RunManager:
             run.advance(Happening.SHUTDOWN, "the server shut down")
             with contextlib.suppress(OSError):
                 send(run, Control(command=Command.STOP))
+            if run.script is not None:  # the stop goes out first, then the close
+                run.script.close(1001, "the server shut down")
             self.history.set_state(run.id, run.state, run.reason)
         waits = [asyncio.wait_for(run.exited.wait(), STOP_GRACE) for run in self._runs.values()]
         with contextlib.suppress(TimeoutError):
@@ -180,3 +269,9 @@ class RunManager:
             kill(run)
         if self._watchdog is not None:
             self._watchdog.cancel()
+
+
+def _refuse_for_script(command: Command) -> None:
+    refusal = _SCRIPT_REFUSALS.get(command)
+    if refusal is not None:
+        raise IllegalTransition(refusal)

@@ -2,7 +2,9 @@
 
 Each run has a reader thread that receives the worker's messages and writes them to the history (so
 SQLite never runs on the event loop), then hands each to the event loop, which updates the run and
-publishes one encoded frame to the hub.
+publishes one encoded frame to the hub. A built-in run's thread reads its worker's pipe; an attached
+script's reads what its websocket received (app/runs/attached.py). Both go through `deliver`, so a
+script's scalars, snapshots and acknowledgements are kept and shown exactly as a worker's are.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
+from app.contract.attach import Detach, Dropped, Logged, ScriptMessage
 from app.contract.events import Evaluations, Health, OptimizerMark, Reset, Scalars
+from app.contract.events import Logged as LoggedEvent
 from app.contract.worker import (
     Ack,
     Alerted,
@@ -39,6 +43,9 @@ from app.stream.protocol import encode_event
 
 STOP_GRACE = 3.0  # seconds a worker gets to flush and exit before it is terminated
 
+# What a run's worker reports: a worker process's messages, or an attached script's.
+Report = WorkerMessage | ScriptMessage
+
 
 class Relay:
     def __init__(self, history: History, hub: Hub, loop: asyncio.AbstractEventLoop) -> None:
@@ -56,18 +63,24 @@ class Relay:
                 message = frames.recv()
             except (EOFError, OSError):
                 break
-            self._persist(run, message)
-            self._to_loop(self._apply, run, message)
+            self.deliver(run, message)
         if run.process is not None:
             run.process.join(timeout=STOP_GRACE)
         frames.close()
-        self._to_loop(self._on_exit, run)
+        self.to_loop(self._on_exit, run)
 
-    def _to_loop(self, callback: Callable[..., None], *args: Any) -> None:
+    def deliver(self, run: Run, message: Report) -> None:
+        """On the run's reader thread: persist the message, then apply it on the event loop (the
+        order of a run's messages is kept: one thread persists them, and the loop runs its
+        callbacks in the order they were handed over)."""
+        self._persist(run, message)
+        self.to_loop(self._apply, run, message)
+
+    def to_loop(self, callback: Callable[..., None], *args: Any) -> None:
         with contextlib.suppress(RuntimeError):  # the event loop closed during shutdown
             self._loop.call_soon_threadsafe(callback, *args)
 
-    def _persist(self, run: Run, message: WorkerMessage) -> None:
+    def _persist(self, run: Run, message: Report) -> None:
         history = self.history
         match message:
             case ScalarsBatch():
@@ -95,8 +108,10 @@ class Relay:
                 history.add_alert(run.id, alert)
             case Failed(reason=reason) if allows(run.state, Happening.FAIL):
                 history.set_state(run.id, RunState.FAILED, reason)
+            case Logged(first_step=first_step, values=values):
+                history.append_logged(run.id, first_step, values)
 
-    def _apply(self, run: Run, message: WorkerMessage) -> None:
+    def _apply(self, run: Run, message: Report) -> None:
         """On the event loop: update the run and tell the browsers."""
         run.heard_at = time.monotonic()
         match message:
@@ -155,6 +170,38 @@ class Relay:
             case Failed(reason=reason) if allows(run.state, Happening.FAIL):
                 run.advance(Happening.FAIL, reason)
                 publish_status(self.hub, run)
+            case Logged() | Dropped() | Detach():
+                self._apply_script(run, message)
+
+    def _apply_script(self, run: Run, message: Logged | Dropped | Detach) -> None:
+        """What only an attached script reports: its other scalars, what it dropped, its end."""
+        attached = run.attached
+        if attached is None:
+            return
+        match message:
+            case Logged(first_step=first_step, values=values):
+                last = first_step + max(map(len, values.values()), default=0) - 1
+                run.step = max(run.step, last)
+                new = [name for name in values if name not in attached.logged]
+                if new:  # a status first: the page learns a name before its values
+                    attached.logged = [*attached.logged, *new]
+                    self.history.set_config(run.id, attached.model_dump())
+                    publish_status(self.hub, run)
+                event = LoggedEvent.model_construct(
+                    first_step=first_step, values=values, history=False
+                )
+                publish(self.hub, run, event)
+            case Dropped(snapshots=snapshots, scalars=scalars):
+                attached.dropped_snapshots, attached.dropped_scalars = snapshots, scalars
+                self.history.set_config(run.id, attached.model_dump())
+                publish_status(self.hub, run)
+            case Detach(reason=reason):
+                if allows(run.state, Happening.DETACH):
+                    run.advance(Happening.DETACH, reason)
+                    self.history.set_state(run.id, run.state, run.reason)
+                    publish_status(self.hub, run)
+                if run.script is not None:
+                    run.script.close(1000, "detached")
 
     def _on_exit(self, run: Run) -> None:
         if allows(run.state, Happening.EXIT):

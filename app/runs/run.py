@@ -1,5 +1,6 @@
 """A run as the server keeps it: its state (changed only through the state machine), its worker's
-handles, and how it looks to clients, live or read back from the history."""
+handles (a process, or an attached script's websocket), and how it looks to clients, live or read
+back from the history."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from collections import deque
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import Any
+from typing import Any, Protocol
 
+from app.contract.attached import AttachedRun
 from app.contract.health import Instrumentation
 from app.contract.run import AlertSettings, RunInfo
+from app.contract.worker import WorkerCommand
 from app.engine.experiments import EXPERIMENTS, ExperimentConfig
 from app.engine.loop import Phase
 from app.runs.state import Command, Move, RunState, next_state
@@ -27,10 +30,24 @@ class TooManyRuns(Exception):
     pass
 
 
+# The experiment name an attached script's run is listed under (RunInfo.experiment).
+ATTACHED = "attached"
+
+
+class Script(Protocol):
+    """The way to an attached script (app/runs/attached.py): commands out, and the connection's
+    end. Both only queue: the websocket's own task writes."""
+
+    def send(self, message: WorkerCommand) -> None: ...
+
+    def close(self, code: int, reason: str) -> None: ...
+
+
 @dataclass
 class Run:
     id: str
-    config: ExperimentConfig
+    # None for an attached script: its model, data and loop are the script's own (`attached`)
+    config: ExperimentConfig | None
     _state: RunState = RunState.IDLE  # changed only by advance(): through the state machine
     step: int = 0
     loss: float | None = None
@@ -49,6 +66,9 @@ class Run:
     # commands sent and not yet acknowledged, with when they were sent (monotonic seconds)
     unanswered: deque[tuple[Command, float]] = field(default_factory=deque, repr=False)
     heard_at: float = field(default_factory=time.monotonic, repr=False)  # last worker message
+    # an attached script's run: who it is, and the connection that is its worker
+    attached: AttachedRun | None = None
+    script: Script | None = field(default=None, repr=False)
 
     @property
     def state(self) -> RunState:
@@ -60,10 +80,16 @@ class Run:
         self.reason = reason
 
     def info(self) -> RunInfo:
+        if self.config is None:
+            assert self.attached is not None
+            experiment, title = ATTACHED, self.attached.process.name
+        else:
+            experiment = self.config.experiment
+            title = EXPERIMENTS[experiment].title
         return RunInfo.model_construct(
             id=self.id,
-            experiment=self.config.experiment,
-            title=EXPERIMENTS[self.config.experiment].title,
+            experiment=experiment,
+            title=title,
             config=self.config,
             state=self.state,
             reason=self.reason,
@@ -73,17 +99,23 @@ class Run:
             ready=self.ready,
             alerts=self.alerts,
             instrumentation=self.instrumentation,
+            attached=self.attached,
         )
 
 
 def record_info(record: RunRecord) -> RunInfo:
     """What a run from an earlier server process looks like: its history, no worker."""
+    attached = stored_attached(record)
     experiment = EXPERIMENTS.get(record.experiment)
+    if attached is not None:
+        title = attached.process.name
+    else:
+        title = experiment.title if experiment else record.experiment
     return RunInfo.model_construct(
         id=record.id,
         experiment=record.experiment,
-        title=experiment.title if experiment else record.experiment,
-        config=stored_config(record.config),
+        title=title,
+        config=None if attached is not None else stored_config(record.config),
         state=RunState(record.state),
         reason=record.reason,
         step=record.step,
@@ -92,7 +124,20 @@ def record_info(record: RunRecord) -> RunInfo:
         ready=False,
         alerts=AlertSettings(),
         instrumentation=Instrumentation(),
+        attached=attached,
     )
+
+
+def stored_attached(record: RunRecord) -> AttachedRun | None:
+    """An attached script's run as the history kept it (its `config` column holds the
+    AttachedRun), or None for the server's own runs. An experiment file may name an experiment
+    "attached" too: its config has no `process`."""
+    if record.experiment != ATTACHED or "process" not in record.config:
+        return None
+    try:
+        return AttachedRun.model_validate(record.config)
+    except ValueError:
+        return AttachedRun.model_construct(**record.config)
 
 
 def stored_config(config: dict[str, Any]) -> ExperimentConfig:

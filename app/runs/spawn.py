@@ -18,6 +18,7 @@ CONTEXT = multiprocessing.get_context("spawn")
 
 def spawn_worker(run: Run) -> Connection:
     """Start `run`'s worker; return the end of the pipe its messages arrive on."""
+    assert run.config is not None  # an attached script's run has no worker process
     commands, worker_commands = CONTEXT.Pipe(duplex=False)
     worker_frames, frames = CONTEXT.Pipe(duplex=False)
     run.commands = worker_commands
@@ -42,7 +43,11 @@ def spawn_worker(run: Run) -> Connection:
 
 
 def send(run: Run, message: WorkerCommand) -> None:
-    """Post a command or setting to the worker, which carries it out between steps."""
+    """Post a command or setting to the worker, which carries it out between steps (an attached
+    script: at its next `optimizer.step()`)."""
+    if run.script is not None:
+        run.script.send(message)
+        return
     assert run.commands is not None
     with contextlib.suppress(OSError):  # the worker is gone; the relay reports why
         run.commands.send(message)

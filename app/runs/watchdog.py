@@ -1,4 +1,10 @@
-"""Fails a run whose worker hangs: a command left unanswered, or silence while running."""
+"""Fails a run whose worker hangs: a command left unanswered, or silence while running.
+
+An attached script is never failed here: it answers a command when its own loop reaches its next
+`optimizer.step()`, which may take minutes (a slow step, an evaluation, a checkpoint), and it may
+be silent for as long. Its connection says when it is gone: a closed websocket, or the websocket's
+ping left unanswered (app/runs/attached.py).
+"""
 
 from __future__ import annotations
 
@@ -20,8 +26,8 @@ async def watch(live: Callable[[], list[Run]], fail: Fail, timeout: float) -> No
 
 def check(runs: list[Run], fail: Fail, timeout: float, now: float) -> None:
     for run in runs:
-        if not run.ready:
-            continue  # still importing torch and building the model
+        if not run.ready or run.attached is not None:
+            continue  # still importing torch and building the model, or the script's own loop
         if run.unanswered:
             command, sent_at = run.unanswered[0]
             if now - max(sent_at, run.heard_at) > timeout:

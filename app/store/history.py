@@ -60,6 +60,13 @@ CREATE TABLE IF NOT EXISTS race (
     b REAL,
     PRIMARY KEY (run_id, racer, step)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS logged (
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    value REAL,
+    PRIMARY KEY (run_id, name, step)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS snapshots (
     run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
     step INTEGER NOT NULL,
@@ -245,6 +252,48 @@ class History:
             return None
         return OwnPath(w=[_number(w) for w, _ in rows], b=[_number(b) for _, b in rows])
 
+    # scalars an attached script logged besides the loss
+
+    def append_logged(
+        self, run_id: str, first_step: int, values: dict[str, list[float | None]]
+    ) -> None:
+        """Keep each name's values of steps first_step, first_step + 1, …; a None (that step
+        logged no value of that name) keeps no row, and a step logged again replaces its value."""
+        rows = [
+            (run_id, name, first_step + i, value)
+            for name, series in values.items()
+            for i, value in enumerate(series)
+            if value is not None
+        ]
+        with self._write() as db:
+            db.executemany("INSERT OR REPLACE INTO logged VALUES (?, ?, ?, ?)", rows)
+
+    def logged(
+        self, run_id: str, after: int = 0, upto: int | None = None
+    ) -> dict[str, list[float | None]] | None:
+        """Per name, the values of steps after + 1 … the last step logged (at most upto), in the
+        order the names were first logged; None where a step has no value of that name, NaN for a
+        non-finite one that SQLite kept as NULL; None when nothing was logged."""
+        rows = (
+            self._connection()
+            .execute(
+                "SELECT name, step, value FROM logged WHERE run_id = ? AND step > ? AND step <= ?"
+                " ORDER BY step, name",
+                (run_id, after, upto if upto is not None else 2**62),
+            )
+            .fetchall()
+        )
+        if not rows:
+            return None
+        length = rows[-1][1] - after
+        found: dict[str, list[float | None]] = {}
+        for name, step, value in rows:
+            series = found.get(name)
+            if series is None:
+                series = found[name] = [None] * length
+            series[step - after - 1] = _number(value)
+        return found
+
     # snapshots and events
 
     def put_snapshot(self, run_id: str, step: int, message: bytes) -> None:
@@ -373,7 +422,7 @@ class History:
         """A reset starts the run again from its seed: its curve, snapshots and marks go."""
         with self._write() as db:
             self._health_tail.pop(run_id, None)
-            for table in ("scalars", "race", "snapshots", "events"):
+            for table in ("scalars", "race", "logged", "snapshots", "events"):
                 db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
             db.execute("UPDATE runs SET step = 0 WHERE id = ?", (run_id,))
 

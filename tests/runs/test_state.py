@@ -37,13 +37,14 @@ LEGAL: dict[tuple[RunState, Command], RunState] = {
 ILLEGAL = [pair for pair in itertools.product(RunState, Command) if pair not in LEGAL]
 
 # What happens to a run unasked: a live run fails (the worker raised or hung), fails when its worker
-# exits unasked, and stops when the server shuts down; a running loop that finds a NaN or Inf
-# pauses itself. An ended run stays as it ended.
+# exits unasked, and stops when the server shuts down or its attached script detaches; a running
+# loop that finds a NaN or Inf pauses itself. An ended run stays as it ended.
 H = Happening
 HAPPENS: dict[tuple[RunState, Happening], RunState] = {
     **{(state, H.FAIL): S.FAILED for state in LIVE},
     **{(state, H.EXIT): S.FAILED for state in LIVE},
     **{(state, H.SHUTDOWN): S.STOPPED for state in LIVE},
+    **{(state, H.DETACH): S.STOPPED for state in LIVE},
     (S.RUNNING, H.ALERT): S.PAUSED,
 }
 NEVER = [pair for pair in itertools.product(RunState, Happening) if pair not in HAPPENS]

@@ -1167,6 +1167,12 @@ export interface ScalarsExport {
    * optimizer changes, in order
    */
   events: OptimizerMark[];
+  /**
+   * an attached script's other scalars (watch.log(accuracy=…)): per name, the values of steps 1, 2, …; null where a step logged no value of that name. Null when nothing else was logged
+   */
+  logged: {
+    [k: string]: (number | null)[] | undefined;
+  } | null;
 }
 export interface Status {
   v: 1;
