@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
 import threading
@@ -304,3 +306,38 @@ def test_attach_inside_asyncio_run_with_a_subclass_of_adam(
     ]
     bare = scripts("--steps", "500")
     assert_same(final, bare.finish())
+
+
+def test_the_example_starts_a_server_and_its_run_keeps_every_step(tmp_path: Path) -> None:
+    """examples/attach.py with nothing listening at STEPSCOPE_URL: attach starts a server, which
+    outlives the script and keeps the run readable."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "STEPSCOPE_URL": f"http://127.0.0.1:{port}",
+        "STEPSCOPE_DATA_DIR": str(tmp_path / "started"),
+    }
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "attach.py")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    started = re.search(r"started a server at (\S+) \(pid (\d+)", done.stderr)
+    assert started, done.stderr
+    pid = int(started.group(2))
+    try:
+        assert done.returncode == 0, done.stderr
+        accuracy = float(done.stdout.strip().splitlines()[-1].rsplit(" ", 1)[1])
+        assert accuracy > 0.9  # a real task, learnt
+        server = Server(tmp_path / "started", port)
+        (run,) = [r for r in call(server, "api/runs") if r["attached"]]
+        assert run["title"] == "digits MLP" and run["state"] == "stopped"
+        assert run["attached"]["optimizer"]["ledger"]
+        exported = call(server, f"api/runs/{run['id']}/scalars")
+        assert len(exported["loss"]) == 40 * 47  # every step of 40 epochs of 47 batches
+    finally:
+        os.kill(pid, signal.SIGTERM)
