@@ -67,9 +67,12 @@ async function main() {
   let listedFor = "";
   function listAttached(always = false) {
     const key = `${flow.followed}:${store.run?.state}`;
+    // The followed run's state and step as the stream has them, at once; the others at the poll.
+    const current = () => store.run && { ...store.run, step: store.latestStep() };
+    attachedList.render(null, flow.followed, current());
     if (!always && key === listedFor) return;
     listedFor = key;
-    api.runs().then((runs) => attachedList.render(runs, flow.followed)).catch(() => {});
+    api.runs().then((runs) => attachedList.render(runs, flow.followed, current())).catch(() => {});
   }
   setInterval(() => listAttached(true), ATTACHED_POLL_MS);
   /** @type {string | null} the run whose loss surface is drawn */

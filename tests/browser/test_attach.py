@@ -192,6 +192,15 @@ def test_page_lists_pauses_steps_and_changes_lr_of_an_attached_script(
     expect(page.get_by_test_id("step")).to_have_text(str(held + 2))
     assert script.steps == held + 2
 
+    # The views that apply: the health panels, and the selected element's update ledger (the
+    # held snapshot carries the step just let through; plain SGD has a written rule).
+    expect(page.get_by_test_id("health")).to_be_visible()
+    expect(page.get_by_test_id("grad-norms")).to_be_visible()
+    page.locator("canvas.heatmap").first.hover(position={"x": 4, "y": 4})
+    expect(page.locator("#detail .element-name")).to_have_text("0.weight[0, 0]")
+    expect(page.get_by_test_id("ledger-verdict")).to_be_visible()
+    screenshot(page, "attach-stepped")
+
     page.set_viewport_size(PHONE)
     expect(panel).to_be_visible()
     width = page.evaluate("document.documentElement.scrollWidth")

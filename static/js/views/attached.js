@@ -37,11 +37,20 @@ export class AttachedList {
     this.open = open;
     /** what was last drawn, so a poll that changes nothing redraws nothing */
     this.drawn = "";
+    /** @type {RunInfo[]} the runs as the server last listed them */
+    this.runs = [];
   }
 
-  /** @param {RunInfo[]} runs every run, as GET /api/runs lists them @param {string | null} followed */
-  render(runs, followed) {
-    const shown = listedRuns(runs);
+  /**
+   * @param {RunInfo[] | null} runs every run, as GET /api/runs lists them; null: as last listed
+   * @param {string | null} followed the run the page follows
+   * @param {RunInfo | null} current that run as its stream has it now (newer than the list's)
+   */
+  render(runs, followed, current) {
+    if (runs) this.runs = runs;
+    // The stream's state is newer than a poll's; a step count only grows.
+    const fresh = this.runs.map((r) => (current && r.id === current.id ? { ...current, step: Math.max(current.step, r.step) } : r));
+    const shown = listedRuns(fresh);
     const key = JSON.stringify([followed, shown.map((r) => [r.id, r.state, r.step])]);
     if (key === this.drawn) return;
     this.drawn = key;
