@@ -18,8 +18,8 @@ For each model, after a warm-up, `--rounds` rounds of one bare and one attached 
 `--seconds` each, their order reversed from round to round so that other work on the machine slows
 both alike. Per model it prints steps/s of each side, attached / bare (ratio of medians, and the
 median of the per-round ratios), the snapshots a second the client received during the attached
-windows, what the script dropped (RunInfo.attached), and whether every logged loss reached the
-client and the REST export exactly once, in order.
+windows, what the script dropped (and whether RunInfo.attached says the same), and whether every
+logged loss reached the client and the REST export exactly once, in order.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import os
 import statistics
 import subprocess
 import sys
@@ -36,7 +35,6 @@ import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
 
 import torch
 from websockets.sync.client import connect
@@ -182,22 +180,14 @@ def exported(server: Server, run_id: str, last: int) -> bool:
         time.sleep(0.1)
 
 
-def attached_run(server: Server, name: str) -> dict[str, Any]:
-    """This process's attached run called `name` (GET /api/runs)."""
-    for run in call(server, "api/runs"):
-        process = (run.get("attached") or {}).get("process", {})
-        if process.get("pid") == os.getpid() and process.get("name") == name:
-            return dict(run)
-    raise SystemExit(f"no attached run called {name!r} on the server")
-
-
 @dataclass
 class Row:
     name: str
     bare: list[float] = field(default_factory=list)
     attached: list[float] = field(default_factory=list)
     snapshots: list[float] = field(default_factory=list)
-    dropped: tuple[int, int] = (0, 0)
+    dropped: tuple[int, int] = (0, 0)  # by the script: snapshots, steps' scalars
+    told: tuple[int, int] = (0, 0)  # what the server's RunInfo.attached says they dropped
     steps: int = 0
     page: bool = False
     rest: bool = False
@@ -208,8 +198,10 @@ def measure(
 ) -> Row:
     bare, looped = Loop(config), Loop(config)
     watch = stepscope.attach(looped.model, looped.optimizer, name=name, server=server.url)
-    run = attached_run(server, name)
-    reader = Reader.open(server, run["id"])
+    if watch.run_id is None:
+        raise SystemExit(f"{name}: attach did not reach the server (its reason is above)")
+    run_id = watch.run_id
+    reader = Reader.open(server, run_id)
     row = Row(name)
     windows: list[tuple[float, float]] = []
     bare.bare(WARM_UP)
@@ -229,10 +221,11 @@ def measure(
         sum(1 for t in arrivals if begun <= t <= ended) / (ended - begun)
         for begun, ended in windows
     ]
-    info = call(server, f"api/runs/{run['id']}")["attached"]
-    row.dropped = (info["dropped_snapshots"], info["dropped_scalars"])
+    info = call(server, f"api/runs/{run_id}")["attached"]
+    row.dropped = (watch.dropped_snapshots, watch.dropped_scalars)
+    row.told = (info["dropped_snapshots"], info["dropped_scalars"])
     row.page = in_order(scalars, looped.steps)
-    row.rest = exported(server, run["id"], looped.steps)
+    row.rest = exported(server, run_id, looped.steps)
     return row
 
 
@@ -291,6 +284,7 @@ def main() -> None:
             f" | **{attached / bare:.3f}**; {paired:.3f} | {spread * 100:.1f}%"
             f" | {statistics.median(row.snapshots):.2f}"
             f" | {row.dropped[0]:,}, {row.dropped[1]:,}"
+            f"{'' if row.told == row.dropped else f' (the server says {row.told})'}"
             f" | {'yes' if row.page else 'NO'}, {'yes' if row.rest else 'NO'} ({row.steps:,}) |"
         )
 
