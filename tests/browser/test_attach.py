@@ -216,3 +216,80 @@ def test_page_lists_pauses_steps_and_changes_lr_of_an_attached_script(
         f"The script “{NAME}” is no longer watched"
     )
     script.wait("the script training on after the stop", lambda: script.steps > held + 2)
+
+
+# An optimizer class of the script's own: Stepscope knows no fields of it and has no rule for it.
+ENDED_SCRIPT = """
+import sys
+import torch
+import stepscope
+
+
+class SignDescent(torch.optim.Optimizer):
+    def __init__(self, params, lr):
+        super().__init__(params, {{"lr": lr}})
+
+    @torch.no_grad()
+    def step(self):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    p.add_(p.grad.sign(), alpha=-group["lr"])
+
+
+torch.manual_seed(0)
+model = torch.nn.Linear(4, 1)
+optimizer = SignDescent(model.parameters(), lr=0.01)
+with stepscope.attach(model, optimizer, name="{name}", server=sys.argv[1]) as watch:
+    for step in range({steps}):
+        x = torch.randn(16, 4)
+        optimizer.zero_grad()
+        loss = (model(x) - x.sum(dim=1, keepdim=True)).pow(2).mean()
+        loss.backward()
+        optimizer.step()
+        watch.log(loss=loss)
+print("trained", flush=True)
+"""
+
+
+def test_an_ended_script_with_an_unknown_optimizer_class_explains_itself(
+    server: Server, page: Page, tmp_path: Path
+) -> None:
+    name, steps = "sign-descent", 300
+    path = tmp_path / "sign.py"
+    path.write_text(ENDED_SCRIPT.format(name=name, steps=steps))
+    done = subprocess.run(
+        [sys.executable, str(path), server.url],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert done.returncode == 0 and "trained" in done.stdout, done.stderr
+    run = next(r for r in call(server, "api/runs") if r["attached"])
+    assert run["state"] == "stopped"
+
+    page.goto(f"{server.url}#run={run['id']}")
+    expect(page.get_by_test_id("status")).to_have_text("stopped")
+    # Its history stays readable: every step's loss, and why it ended.
+    expect(page.get_by_test_id("step")).to_have_text(str(steps))
+    notice = page.get_by_test_id("notice")
+    expect(notice).to_contain_text(f"The script “{name}” is no longer watched ({run['reason']})")
+    expect(notice).to_contain_text("its history stays readable", ignore_case=True)
+    expect(notice.get_by_role("button", name="New run with the same configuration")).to_have_count(
+        0
+    )
+    # The class is named; the page says it has no fields for it, and shows none to edit.
+    expect(page.get_by_test_id("attached-class")).to_contain_text("SignDescent")
+    expect(page.get_by_test_id("optimizer-fixed")).to_have_text(
+        "Optimizer: SignDescent (no fields Stepscope knows: not editable here)"
+    )
+    expect(page.get_by_test_id("attached-optimizer")).to_contain_text("no update ledger")
+    expect(page.get_by_label("Learning rate")).to_be_hidden()
+    expect(page.get_by_label("Optimizer", exact=True)).to_be_hidden()
+    for control in ("Start", "Step", "Stop watching"):
+        button = page.get_by_role("button", name=control, exact=True)
+        expect(button).to_be_disabled()
+        expect(button).to_have_attribute("title", re.compile("run the script again"))
+    screenshot(page, "attach-ended")

@@ -121,10 +121,10 @@ export class AttachedPanel {
     $("attached-class").textContent = `${attached.optimizer.torch_class}${groups > 1 ? ` (${groups} param groups)` : ""}`;
     $("attached-tensors").textContent = String(attached.parameters);
     const logged = attached.logged ?? [];
-    $("attached-logged").textContent = logged.length ? logged.join(", ") : "nothing yet";
+    $("attached-logged").textContent = logged.length ? logged.join(", ") : "none";
     const ledger = attached.optimizer.ledger
       ? " The selected element's update ledger checks each step against the class's written rule."
-      : " The class has no written rule the page can check (a subclass may change its step), so there is no update ledger.";
+      : " Stepscope has no written rule for this class (nor for a subclass of one, which may change its step), so there is no update ledger.";
     $("attached-optimizer").textContent = optimizerNote(attached).text + ledger;
     const dropped = $("attached-dropped");
     const text = droppedText(attached);
