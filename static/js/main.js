@@ -50,7 +50,7 @@ async function main() {
   const parameters = new ParametersView($("params"), $("detail"), (name) => {
     // An attached script's optimizer has a ledger only where its class is exactly one with a rule.
     const attached = store.run?.attached;
-    if (attached) return { title: shortClass(attached.optimizer.torch_class), ledger: attached.optimizer.ledger };
+    if (attached) return { title: shortClass(attached.optimizer.torch_class), ledger: attached.optimizer.ledger, phases: false };
     const spec = optimizerSpecs.get(name);
     // An older server without the `ledger` flag: every optimizer it streams a prediction for has a rule.
     return spec && { title: spec.title, ledger: spec.ledger ?? true };

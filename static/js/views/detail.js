@@ -10,7 +10,8 @@ import { fieldView, num } from "../protocol.js";
 /**
  * @typedef {import("../protocol.js").Snapshot} Snapshot
  * @typedef {import("../protocol.js").TensorRecord} TensorRecord
- * @typedef {{title: string, ledger: boolean}} LedgerInfo what the page knows of an optimizer
+ * @typedef {{title: string, ledger: boolean, phases?: boolean}} LedgerInfo what the page knows of an
+ *   optimizer; `phases: false` where the loop cannot be run a phase at a time (an attached script's)
  */
 
 /** Predictions and results agree to float32 precision, or the difference is shown in red. */
@@ -105,7 +106,8 @@ export function renderDetail(detail, snapshot, selected, optimizerInfo) {
   if (info && !info.ledger) {
     ledger = [paragraph("caption no-ledger", `No ledger rule is written for ${info.title}: this panel shows what step() did, not a prediction of it.`)];
   } else {
-    ledger = ledgerOf(tensor, index, value, valueOf("predicted"), previous ? header.step : null);
+    const press = info?.phases === false ? "Press Step" : "Press Step or Next phase";
+    ledger = ledgerOf(tensor, index, value, valueOf("predicted"), previous ? header.step : null, press);
   }
   detail.replaceChildren(heading, table, ...ledger, caption);
 }
@@ -154,9 +156,10 @@ export function verdictOf(predicted, actual) {
  * @param {TensorRecord} tensor @param {number} index @param {number | null} actual
  * @param {number | null} predicted @param {number | null} previousStep the step the ledger is of,
  *   when that is not the snapshot's current phase
+ * @param {string} press which controls show the rule written out ("Press Step or Next phase")
  * @returns {HTMLElement[]}
  */
-function ledgerOf(tensor, index, actual, predicted, previousStep) {
+function ledgerOf(tensor, index, actual, predicted, previousStep, press) {
   if (predicted === null || actual === null) return [];
   const nodes = [];
   const title = document.createElement("h4");
@@ -182,7 +185,7 @@ function ledgerOf(tensor, index, actual, predicted, previousStep) {
     }
     nodes.push(list);
   } else {
-    nodes.push(paragraph("caption", "Press Step or Next phase to see the rule written out with this element's numbers."));
+    nodes.push(paragraph("caption", `${press} to see the rule written out with this element's numbers.`));
   }
   const verdict = verdictOf(predicted, actual);
   const p = paragraph(`verdict ${verdict.kind}`, verdict.text);
