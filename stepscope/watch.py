@@ -41,6 +41,7 @@ from app.contract.worker import (
 )
 from app.engine.loop import Phase
 from app.engine.optimizers import OptimizerConfig, apply_hyperparameters
+from app.instrument.governor import Governor
 from app.runs.state import Command
 from app.stream.protocol import to_json
 from stepscope.frames import Instruments, Made
@@ -52,6 +53,7 @@ SCALARS_MAX = 1_000_000  # steps of scalars kept while the server is slow; beyon
 NAMES_MAX = 32  # names logged besides the loss (app/contract/attach.py)
 NAME_MAX = 100
 DROPPED_INTERVAL = 1.0  # seconds between two Dropped reports
+_clock = time.perf_counter
 
 
 def _warn(text: str) -> None:
@@ -92,10 +94,12 @@ class Watch:
         self._closed = False
         self._owed: Command | None = None  # a step let through: its Ack goes at the next gate
         self._due = False  # a running snapshot is due after the step under way
+        self._watching_forward = False  # the ReLU hooks are on, for the next health point
         self._health = False  # ... with a health point
         self._dropped_sent = (0, 0)
         self._dropped_at = -float("inf")
         self._handles: list[RemovableHandle] = []
+        self._governor = Governor() if instruments is None else instruments.governor
         if instruments is not None and not self._done:
             # the gate before the recorder's hooks, the post-hook after them (see the docstring)
             self._handles.append(optimizer.register_step_pre_hook(self._gate))
@@ -195,11 +199,15 @@ class Watch:
     # the hooks
 
     def _gate(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        # (every step pays for this method and _after_step: attribute reads only, unless a
+        # command, a snapshot or a flush is due)
         if self._done:
             return
         instruments = self._instruments
         assert instruments is not None
-        instruments.activity.disarm()  # the forward it watched has run
+        if self._watching_forward:  # the forward it watched has run
+            self._watching_forward = False
+            instruments.activity.disarm()
         held = False
         if self._owed is Command.STEP:  # the step let through is done: hold again
             self._owed = None
@@ -211,9 +219,9 @@ class Watch:
             if self._done:
                 return
         if self._owed is None:
-            now = time.perf_counter()
-            self._due = instruments.governor.due(now)
-            if self._due:
+            now = _clock()
+            if now >= self._governor.next_at:
+                self._due = True
                 self._health = instruments.health_due(now)
                 instruments.recorder.arm(explain=False)
                 instruments.recorder.hook_seconds = 0.0
@@ -222,26 +230,38 @@ class Watch:
         self.step += 1
         if self._done:
             return
+        now = _clock()
+        if self._due:
+            self._snapshot_after_step(now)
+        elif now - self._flushed_at >= FLUSH_INTERVAL or len(self._rows) >= MAX_BATCH:
+            self._flush()
+            self._flushed_at = now  # (also when nothing left: a full outbox is tried again later)
+            self._between_flushes(now)
+
+    def _snapshot_after_step(self, started: float) -> None:
+        """The running snapshot that was due, charged to the budget with its hooks."""
         instruments = self._instruments
         assert instruments is not None
-        now = time.perf_counter()
-        if self._due:
-            self._due = False
-            self._flush()
-            made = instruments.make(optimizer, self.step, self._config, False, self._health)
-            self._send(made, at_step=self.step, held=False)
-            cost = time.perf_counter() - now + instruments.recorder.hook_seconds
-            instruments.charge(cost + instruments.activity.hook_seconds)
-        elif len(self._rows) >= MAX_BATCH or now - self._flushed_at >= FLUSH_INTERVAL:
-            self._flush()
+        self._due = False
+        self._flush()
+        made = instruments.make(self.optimizer, self.step, self._config, False, self._health)
+        self._send(made, at_step=self.step, held=False)
+        cost = _clock() - started + instruments.recorder.hook_seconds
+        instruments.charge(cost + instruments.activity.hook_seconds)
+
+    def _between_flushes(self, now: float) -> None:
+        """What is checked at each flush (20 times a second at most), not at every step."""
+        instruments = self._instruments
+        assert instruments is not None
         if (
             self._owed is None
-            and instruments.governor.due(now)
+            and not self._watching_forward
+            and now >= self._governor.next_at - FLUSH_INTERVAL
             and instruments.health_due(now)
-            and not instruments.activity.armed
         ):
-            # the next snapshot carries a health point: watch the next forward's ReLUs
+            # the next snapshot is near and carries a health point: watch the forwards until it
             instruments.activity.arm()
+            self._watching_forward = True
         if (self.dropped_snapshots, self.dropped_scalars) != self._dropped_sent:
             self._report_dropped()
 
@@ -284,6 +304,7 @@ class Watch:
                     instruments.recorder.arm(explain=True)
                     instruments.recorder.hook_seconds = 0.0
                     instruments.activity.arm()
+                    self._watching_forward = True
                     self._owed = Command.STEP
                     return
                 case Control(command=Command.STOP):

@@ -126,6 +126,10 @@ def test_attach_describes_the_script_and_every_loss_arrives_once_in_order(fake: 
     header = snapshots[0][0]
     assert header["phase"] == "step" and header["effect"]["phase"] == "step"
     assert [t["name"] for t in header["tensors"]] == attach.parameters
+    # health points go with some snapshots, and the ReLU between the layers is watched for them
+    points = [m.point for m in fake.of_kind("health")]
+    assert points and all(0 < p.step <= 500 for p in points)
+    assert any(unit.layer == "1" and unit.units == 8 for p in points for unit in p.units)
 
 
 def test_no_command_leaves_the_parameters_bit_for_bit_those_of_an_unattached_run(
