@@ -165,6 +165,7 @@ def test_page_lists_pauses_steps_and_changes_lr_of_an_attached_script(
     # The loss and the other logged scalar are drawn, named in the legend.
     chart = page.locator("#loss-chart")
     expect(chart.locator(".u-legend")).to_contain_text("grad_norm")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
     screenshot(page, "attach-running")
 
     # Pause: the script is held before its next step(); its own count stops where the page's does.
