@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { droppedText, endedText, optimizerNote, optimizerOf, processText, shortClass } from "../../static/js/lib/attached.js";
+import { Store } from "../../static/js/store.js";
 import { LISTED, listedRuns } from "../../static/js/views/attached.js";
 
 const ADAM = { name: "adam", lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0, amsgrad: false };
@@ -69,4 +70,33 @@ test("the list: attached runs only, live first, newest first, at most LISTED", (
   const many = Array.from({ length: LISTED + 3 }, (_, i) => run(`r${i}`, "stopped"));
   assert.equal(listedRuns(many).length, LISTED);
   assert.deepEqual(listedRuns([run("own", "running", null)]), []);
+});
+
+test("the store keeps each logged name by step: a step without a value is a gap; a new connection clears them", () => {
+  const store = new Store();
+  /** @type {string[]} */
+  const changes = [];
+  store.changed.subscribe((c) => changes.push(c));
+  const logged = (/** @type {number} */ first, /** @type {object} */ values, history = false) =>
+    JSON.stringify({ v: 1, type: "logged", first_step: first, values, history });
+  store.receive(logged(1, { accuracy: [0.5, null, 0.7] }, true));
+  store.receive(logged(4, { accuracy: [0.8], lr: [0.01] }));
+  assert.deepEqual([...store.logged.keys()], ["accuracy", "lr"]);
+  const accuracy = /** @type {import("../../static/js/lib/series.js").StepSeries} */ (store.logged.get("accuracy"));
+  assert.deepEqual([...accuracy.view()], [0.5, NaN, 0.7, 0.8]);
+  const lr = /** @type {import("../../static/js/lib/series.js").StepSeries} */ (store.logged.get("lr"));
+  assert.equal(lr.count, 4);
+  assert.deepEqual([...lr.view()], [NaN, NaN, NaN, 0.01]);
+  assert.ok(changes.includes("logged"));
+  store.receive(JSON.stringify({ v: 1, type: "hello", protocol: 1, run: { id: "a", attached: null } }));
+  assert.equal(store.logged.size, 0);
+});
+
+test("a REST answer's attached optimizer replaces the shown one (its lr edited from the page)", () => {
+  const store = new Store();
+  const before = run("a", "paused");
+  store.setRun(/** @type {any} */ (before));
+  const after = { ...before, attached: attached({ config: { ...ADAM, lr: 0.05 } }) };
+  store.acceptConfig(/** @type {any} */ (after));
+  assert.equal(optimizerOf(store.run)?.lr, 0.05);
 });
