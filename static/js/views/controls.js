@@ -292,10 +292,7 @@ export class Controls {
     const optimizer = /** @type {Record<string, unknown> | null} */ (/** @type {unknown} */ (optimizerOf(run)));
     const spec = optimizer ? this.optimizers.get(String(optimizer.name)) : undefined;
     if (optimizer && spec) {
-      if (this.builtFor !== spec.name) {
-        this.buildHyperparameters(spec);
-        if (note && !note.editable) for (const input of this.hyper.querySelectorAll("input")) input.disabled = true;
-      }
+      if (this.builtFor !== spec.name) this.buildHyperparameters(spec);
       // What the choice builds, in torch's own words (Muon: and what trains the biases).
       this.optimizer.dataset.hint = [spec.torch_class, spec.note].filter(Boolean).join(": ");
       if (live) this.optimizer.title = notHere.get(this.optimizer) ?? this.optimizer.dataset.hint;
