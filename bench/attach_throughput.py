@@ -1,6 +1,6 @@
 """An attached training loop's throughput against the bare loop, in one process (issue 11).
 
-    .venv/bin/python bench/attach_throughput.py [--seconds 4] [--rounds 3] [--only wide-mlp ...]
+    .venv/bin/python bench/attach_throughput.py [--seconds 4] [--rounds 5] [--only wide-mlp ...]
 
 The four models of bench/throughput.py (its `MODELS`: the same experiments, data, batches, loss
 and Adam), trained by this process on one torch thread, twice over: a bare loop
@@ -236,7 +236,7 @@ def load() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=4.0)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--only", nargs="*", default=None, help="experiment names")
     args = parser.parse_args()
     torch.set_num_threads(1)  # as the worker: the server and the client share the cores
@@ -266,7 +266,8 @@ def main() -> None:
             server.stop()
     print(
         f"commit {commit}, torch {torch.__version__}, one thread, {args.rounds} rounds of"
-        f" {args.seconds:.0f} s per side, {time.monotonic() - started:.0f} s in all\n"
+        f" {args.seconds:g} s per side (at least {max(m[2] for m in models):g} s for the"
+        f" slowest), {time.monotonic() - started:.0f} s in all\n"
         f"uptime before: {before}\nuptime after:  {load()}"
     )
     print(
