@@ -106,6 +106,9 @@ class Watch:
             instruments.recorder.attach(optimizer)
             self._handles.append(optimizer.register_step_post_hook(self._after_step))
             instruments.overhead.started(time.perf_counter())
+            # the first snapshot carries a health point: its forward's ReLUs are watched
+            instruments.activity.arm()
+            self._watching_forward = True
         atexit.register(self._at_exit)
 
     # the link's threads

@@ -46,3 +46,16 @@ def test_scalars_split_into_contiguous_losses_and_logged_names() -> None:
         (1, {"acc": [0.25, None, 0.75, None]}),
         (6, {"acc": [1.0]}),
     ]
+
+
+def test_a_nan_loss_travels_as_data() -> None:
+    from pydantic import TypeAdapter
+
+    from app.contract.attach import ScriptMessage
+    from app.stream.protocol import to_json
+
+    rows = [Row(1, {"loss": torch.tensor(float("nan")), "acc": float("inf")})]
+    sent = [to_json(m) for m in scalars_messages(Scalars(rows, t0=1.0), sent_at=2.0)]
+    read = [TypeAdapter(ScriptMessage).validate_json(text) for text in sent]
+    assert read[0].loss[0] != read[0].loss[0]  # NaN, as the server reads it
+    assert read[1].values == {"acc": [float("inf")]}
