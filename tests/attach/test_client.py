@@ -280,3 +280,15 @@ def test_a_subclass_of_adam_is_watched_without_a_ledger(fake: FakeServer) -> Non
     assert all(
         torch.equal(a, b) for a, b in zip(model.parameters(), bare.parameters(), strict=True)
     )
+
+
+def test_the_token_goes_in_the_authorization_header(
+    fake: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model, optimizer, _, _ = make()
+    token = "a-token-of-the-server-0123456789"
+    stepscope.attach(model, optimizer, server=f"{fake.url}?token={token}").close()  # as printed
+    assert fake.headers is not None and fake.headers["Authorization"] == f"Bearer {token}"
+    monkeypatch.setenv("STEPSCOPE_TOKEN", "another-token-0123456789")
+    stepscope.attach(model, optimizer, server=fake.url).close()
+    assert fake.headers["Authorization"] == "Bearer another-token-0123456789"

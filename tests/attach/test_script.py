@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -341,3 +342,32 @@ def test_the_example_starts_a_server_and_its_run_keeps_every_step(tmp_path: Path
         assert len(exported["loss"]) == 40 * 47  # every step of 40 epochs of 47 batches
     finally:
         os.kill(pid, signal.SIGTERM)
+
+
+def test_a_server_with_a_token_takes_a_script_with_it_and_refuses_one_without(
+    tmp_path: Path, scripts: Callable[..., Script]
+) -> None:
+    token = "the-servers-token-0123456789abcdef"
+    guarded = Server(
+        tmp_path / "guarded",
+        free_port(),
+        env={"STEPSCOPE_DEFAULT_RUN": "false", "STEPSCOPE_TOKEN": token},
+    )
+    guarded.start()
+    try:
+        without = scripts("--attach", "--server", guarded.url, "--steps", "50")
+        without.finish()
+        assert "could not attach" in without.err and "training goes on unobserved" in without.err
+        with_token = scripts(
+            "--attach", "--server", f"{guarded.url}?token={token}", "--steps", "50"
+        )
+        with_token.finish()
+        request = urllib.request.Request(
+            guarded.url + "api/runs", headers={"Authorization": f"Bearer {token}"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            runs = json.load(response)
+        (run,) = [r for r in runs if r["attached"]]
+        assert run["attached"]["process"]["pid"] == with_token.process.pid
+    finally:
+        guarded.stop()
