@@ -65,17 +65,24 @@ async def attach_script(websocket: WebSocket, runs: RunsDep) -> None:
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.gather(sender, receiver, return_exceptions=True)
-        await intake.put(None)  # after every message received: the intake ends the run
+        # after every message received: the intake stops the run, if nothing else has
+        ended = receiver.done() and not receiver.cancelled() and receiver.exception() is None
+        code = receiver.result() if ended else None
+        await intake.end(code)
 
 
-async def _receive(websocket: WebSocket, intake: Intake) -> None:
+async def _receive(websocket: WebSocket, intake: Intake) -> int | None:
+    """Hand each message to the intake; return the code the connection closed with."""
     while True:
         try:
             message = await websocket.receive()
-        except (WebSocketDisconnect, RuntimeError):
-            return
+        except WebSocketDisconnect as disconnect:
+            return disconnect.code
+        except RuntimeError:
+            return None
         if message["type"] == "websocket.disconnect":
-            return
+            code: int | None = message.get("code")
+            return code
         payload = message.get("text")
         if payload is None:
             payload = message.get("bytes")

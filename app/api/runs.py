@@ -21,6 +21,7 @@ from app.engine.optimizers import OptimizerConfig
 from app.engine.points import data_points
 from app.engine.surface import loss_surface
 from app.runs.state import Command
+from app.store.history import History
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
 # The errors a route can answer with, documented in the OpenAPI schema.
@@ -112,11 +113,15 @@ async def get_points(run_id: str, runs: RunsDep) -> DataPoints:
     """The run's training and validation samples, for 1-D and 2-D inputs (made again from the
     run's seed, so they are the very samples it trains on)."""
     config = runs.info(run_id).config
-    points = None if config is None else await asyncio.to_thread(data_points, config)
-    if points is None:
+    if config is None:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND,
-            "only the server's own runs whose inputs are one or two numbers have points",
+            "an attached script's run has no points: its data are its own",
+        )
+    points = await asyncio.to_thread(data_points, config)
+    if points is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, "only runs whose inputs are one or two numbers have points"
         )
     return points
 
@@ -130,9 +135,19 @@ async def export_scalars(run_id: str, runs: RunsDep, history: HistoryDep) -> Sca
     return ScalarsExport.model_construct(
         run=run,
         first_step=1,
-        loss=await asyncio.to_thread(history.losses, run_id),
+        loss=await asyncio.to_thread(_every_step, history, run_id),
         race=await asyncio.to_thread(history.race, run_id),
         path=await asyncio.to_thread(history.own_path, run_id),
         events=await asyncio.to_thread(history.optimizer_marks, run_id),
         logged=await asyncio.to_thread(history.logged, run_id),
     )
+
+
+def _every_step(history: History, run_id: str) -> list[float | None]:
+    """Every step's loss from step 1, None at a step with none (an attached script may log its
+    loss at some steps only): loss[i] is step i + 1's, whatever was logged."""
+    losses: list[float | None] = []
+    for first_step, run in history.loss_runs(run_id):
+        losses += [None] * (first_step - 1 - len(losses))
+        losses += run
+    return losses

@@ -121,10 +121,16 @@ async def _send_state(websocket: WebSocket, run_id: str, runs: RunManager, histo
     evaluation and health points, and the latest snapshot; return the last step sent."""
     info = runs.info(run_id)
     await websocket.send_text(encode_event(Hello.model_construct(run=info)))
-    losses, race, path = await asyncio.to_thread(_scalars, history, run_id)
+    runs_of_steps, race, path = await asyncio.to_thread(_scalars, history, run_id)
     marks = await asyncio.to_thread(history.optimizer_marks, run_id)
-    scalars = Scalars.model_construct(first_step=1, loss=losses, history=True, race=race, path=path)
+    # One scalars from step 1 (empty when step 1 has no loss); more only for an attached script
+    # that logged its loss at some steps, one per run of consecutive steps.
+    first = runs_of_steps[0][1] if runs_of_steps and runs_of_steps[0][0] == 1 else []
+    scalars = Scalars.model_construct(first_step=1, loss=first, history=True, race=race, path=path)
     await websocket.send_text(encode_event(scalars))
+    for first_step, losses in runs_of_steps[1 if first else 0 :]:
+        more = Scalars.model_construct(first_step=first_step, loss=losses, history=True)
+        await websocket.send_text(encode_event(more))
     logged = await asyncio.to_thread(history.logged, run_id)
     if logged is not None:  # an attached script's other scalars, from step 1
         replay = Logged.model_construct(first_step=1, values=logged, history=True)
@@ -143,7 +149,10 @@ async def _send_state(websocket: WebSocket, run_id: str, runs: RunManager, histo
     snapshot = await asyncio.to_thread(history.latest_snapshot, run_id)
     if snapshot is not None:
         await websocket.send_bytes(snapshot)
-    return len(losses)
+    if not runs_of_steps:
+        return 0
+    last_first, last_losses = runs_of_steps[-1]
+    return last_first + len(last_losses) - 1
 
 
 async def _send_frames(
@@ -175,10 +184,14 @@ async def _send_frames(
                     gap, race, path = await asyncio.to_thread(
                         _scalars, history, run_id, sent, frame.first_step - 1
                     )
-                    missing = Scalars.model_construct(
-                        first_step=sent + 1, loss=gap, race=race, path=path
-                    )
-                    await websocket.send_text(encode_event(missing))
+                    for i, (first_step, losses) in enumerate(gap or [(sent + 1, [])]):
+                        missing = Scalars.model_construct(
+                            first_step=first_step,
+                            loss=losses,
+                            race=race if i == 0 else None,
+                            path=path if i == 0 else None,
+                        )
+                        await websocket.send_text(encode_event(missing))
                 sent = frame.last_step
             await asyncio.wait_for(_send(websocket, frame), send_timeout)
     except TimeoutError:
@@ -202,11 +215,11 @@ async def _send(websocket: WebSocket, frame: Frame) -> None:
 
 def _scalars(
     history: History, run_id: str, after: int = 0, upto: int | None = None
-) -> tuple[list[float], list[RaceSeries] | None, OwnPath | None]:
-    """The losses of steps after..upto from the history, with the run's own path and the racers'
-    series beside them."""
+) -> tuple[list[tuple[int, list[float]]], list[RaceSeries] | None, OwnPath | None]:
+    """The losses of steps after..upto from the history, as runs of consecutive steps (the
+    server's own runs have one), with the run's own path and the racers' series beside them."""
     return (
-        history.losses(run_id, after, upto),
+        history.loss_runs(run_id, after, upto),
         history.race(run_id, after, upto),
         history.own_path(run_id, after, upto),
     )

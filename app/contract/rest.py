@@ -14,7 +14,10 @@ class ScalarsExport(Message):
 
     run: RunInfo
     first_step: int = Field(description="always 1: loss[i] is the loss of step i + 1")
-    loss: list[float] = Field(description="every step's loss; non-finite ones as strings")
+    loss: list[float | None] = Field(
+        description="every step's loss; non-finite ones as strings; null at a step an attached "
+        "script logged no loss for (the server's own runs have one every step)"
+    )
     race: list[RaceSeries] | None = Field(description="each racer's series, aligned with loss")
     path: OwnPath | None = Field(description="surface-2d: the run's own (w, b), aligned with loss")
     events: list[OptimizerMark] = Field(description="optimizer changes, in order")

@@ -29,6 +29,16 @@ from app.stream.protocol import to_json
 INTAKE_LIMIT = 64
 CLOSE_REASON_BYTES = 123  # a websocket close frame's reason is at most 123 bytes of UTF-8
 POLICY_VIOLATION = 1008
+# The code uvicorn closes every websocket with as the server stops ("service restart"), before
+# the lifespan's shutdown (RunManager.stop_all) runs.
+SERVER_STOPPING = 1012
+
+
+@dataclass(frozen=True)
+class Ended:
+    """The end of a connection's messages, and the code it closed with."""
+
+    code: int | None
 
 
 @dataclass(frozen=True)
@@ -75,46 +85,61 @@ class Intake:
         self.run, self.link = run, link
         self._relay, self._stop = relay, stop
         self._input = ScriptInput()
-        self._queue: queue.Queue[str | bytes | None] = queue.Queue(INTAKE_LIMIT)
+        # a message, or the code the connection closed with (None: none was given)
+        self._queue: queue.Queue[str | bytes | Ended] = queue.Queue(INTAKE_LIMIT)
         self._thread = threading.Thread(target=self._read, name=f"script-{run.id}", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
-    async def put(self, payload: str | bytes | None) -> None:
-        """Hand over one message (None: the connection ended); waits while the intake is full."""
+    async def put(self, payload: str | bytes) -> None:
+        """Hand over one message; waits while the intake is full."""
+        await self._put(payload)
+
+    async def end(self, code: int | None) -> None:
+        """The connection ended (with this close code), after every message it carried."""
+        await self._put(Ended(code))
+
+    async def _put(self, item: str | bytes | Ended) -> None:
         try:
-            self._queue.put_nowait(payload)
+            self._queue.put_nowait(item)
         except queue.Full:
-            await asyncio.to_thread(self._queue.put, payload)
+            await asyncio.to_thread(self._queue.put, item)
 
     def _read(self) -> None:
         """The intake's thread. After a refusal it reads on to the end without keeping anything,
         so that the websocket's receiver is never left waiting on a full intake."""
         refused = False
-        while (payload := self._queue.get()) is not None:
+        while not isinstance(payload := self._queue.get(), Ended):
             if refused:
                 continue
             try:
-                message = self._input.read(payload)
+                self._relay.deliver(self.run, self._input.read(payload))
             except Malformed as problem:
                 refused = True
                 self._relay.to_loop(self._refuse, str(problem))
-                continue
-            self._relay.deliver(self.run, message)
-        self._relay.to_loop(self._closed)
+            except Exception as error:
+                # The server outlives any one script: e.g. a full disk under SQLite ends this
+                # script's run with the error, and the thread reads on so that its connection
+                # closes rather than hangs.
+                refused = True
+                self._relay.to_loop(self._refuse, f"the server could not keep it: {error!r}")
+        self._relay.to_loop(self._closed, payload.code)
 
     def _refuse(self, problem: str) -> None:
         self._stop(self.run, f"the server refused a message from the script: {problem}")
         self.link.refuse(problem)
 
-    def _closed(self) -> None:
+    def _closed(self, code: int | None) -> None:
         """After every message the connection carried has been applied."""
-        self._stop(
-            self.run,
-            f"the script's connection closed at step {self.run.step} "
-            "(it ended or lost the network)",
-        )
+        if code == SERVER_STOPPING:
+            reason = "the server shut down"
+        else:
+            reason = (
+                f"the script's connection closed at step {self.run.step} "
+                "(it ended or lost the network)"
+            )
+        self._stop(self.run, reason)
         self.run.exited.set()
 
 

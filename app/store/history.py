@@ -219,6 +219,25 @@ class History:
         )
         return [_number(loss) for _, loss in rows]
 
+    def loss_runs(
+        self, run_id: str, after: int = 0, upto: int | None = None
+    ) -> list[tuple[int, list[float]]]:
+        """The losses of steps after..upto as runs of consecutive steps, each (first step, losses).
+        The server's own runs have one run (a loss every step); an attached script may log its
+        loss at some steps only, and a step it did not log has no loss, not a NaN."""
+        rows = self._connection().execute(
+            "SELECT step, loss FROM scalars WHERE run_id = ? AND step > ? AND step <= ?"
+            " ORDER BY step",
+            (run_id, after, upto if upto is not None else 2**62),
+        )
+        runs: list[tuple[int, list[float]]] = []
+        for step, loss in rows:
+            if runs and step == runs[-1][0] + len(runs[-1][1]):
+                runs[-1][1].append(_number(loss))
+            else:
+                runs.append((step, [_number(loss)]))
+        return runs
+
     def race(self, run_id: str, after: int = 0, upto: int | None = None) -> list[RaceSeries] | None:
         """Each racer's losses and (w, b) of steps after..upto, aligned with `losses()`; None for
         a run without racers. NaN comes back as NaN, as with losses."""

@@ -11,7 +11,10 @@ from __future__ import annotations
 import json
 import math
 import re
+import sqlite3
 import struct
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,8 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import TypeAdapter
 from starlette.testclient import WebSocketTestSession
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect
 
 from app.contract.attach import Attach, Attached, Refused, ScriptMessage
 from app.contract.events import ServerEvent
@@ -27,8 +32,10 @@ from app.contract.run import RunInfo
 from app.contract.worker import WorkerCommand
 from app.main import create_app
 from app.settings import Settings
+from app.store.history import History
 from app.stream.protocol import encode_snapshot
 from tests.conftest import Message, Stream
+from tests.support import Server, free_port
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -177,6 +184,9 @@ def test_attach_makes_a_running_ready_run_listed_with_the_script(
     assert script.url == f"http://testserver/#run={run.id}"
     listed = {r["id"]: r for r in client.get("/api/runs").json()}
     assert listed[run.id] == client.get(f"/api/runs/{run.id}").json() == script.run
+    points = client.get(f"/api/runs/{run.id}/points")  # the data are the script's own
+    assert points.status_code == 404 and "attached script" in points.json()["detail"]
+    assert client.get(f"/api/runs/{run.id}/surface").status_code == 404
 
 
 def test_scalars_and_logged_values_reach_browsers_and_the_export_once_and_in_order(
@@ -215,6 +225,27 @@ def test_scalars_and_logged_values_reach_browsers_and_the_export_once_and_in_ord
     assert replay.losses[4] == 0.125 and math.isnan(replay.losses[5])
     for event in stream.events + replay.events:
         EVENTS.validate_python(event)
+
+
+def test_a_loss_logged_at_some_steps_only_keeps_its_steps(
+    client: TestClient, script: Script
+) -> None:
+    script.scalars(1, [1.0, 0.9])
+    script.scalars(5, [0.5])  # the script logged no loss at steps 3 and 4
+    script.scalars(6, [0.4])
+    wait_for_loss(client, script.id, 6)
+    assert client.get(f"/api/runs/{script.id}/scalars").json()["loss"] == [
+        1.0, 0.9, None, None, 0.5, 0.4
+    ]  # fmt: skip
+    with client.websocket_connect(f"/ws/runs/{script.id}") as ws:
+        stream = Stream(ws)
+        stream.until(lambda _: 6 in stream.losses)
+        script.scalars(9, [0.2])
+        stream.until(lambda _: 9 in stream.losses)
+    scalars = [(e["first_step"], e["loss"]) for e in stream.events if e["type"] == "scalars"]
+    assert scalars[:2] == [(1, [1.0, 0.9]), (5, [0.5, 0.4])]  # the history, step by step
+    assert scalars[-1] == (9, [0.2])
+    assert stream.losses == {1: 1.0, 2: 0.9, 5: 0.5, 6: 0.4, 9: 0.2}
 
 
 def test_a_snapshot_frame_is_stored_and_published_as_sent(
@@ -436,6 +467,24 @@ def test_a_hostile_message_is_refused_with_a_reason_and_the_server_goes_on(
         assert Script(ws).attach().run["state"] == "running"
 
 
+def test_a_message_the_history_cannot_keep_ends_that_run_only(
+    client: TestClient, script: Script, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full_disk(*_: Any) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(History, "append_scalars", full_disk)
+    script.scalars(1, [0.5])
+    seen, code, _ = script.closed()
+    assert "could not keep it" in Refused.model_validate(seen[-1]).reason and code == 1008
+    assert "disk is full" in wait_for_run(client, script.id, "stopped")["reason"]
+    monkeypatch.undo()
+    with client.websocket_connect("/ws/attach") as ws:  # the server goes on
+        other = Script(ws).attach()
+        other.scalars(1, [0.25])
+        wait_for_loss(client, other.id, 1)
+
+
 @pytest.mark.parametrize(
     ("first", "complaint"),
     [
@@ -496,3 +545,49 @@ def test_every_attach_example_in_the_protocol_document_is_in_the_contract() -> N
                 COMMANDS.validate_python(example)
             case _:
                 script.validate_python(example)
+
+
+# a real server
+
+
+def authorized(server: Server, path: str, token: str) -> Any:
+    request = urllib.request.Request(
+        server.url + path.lstrip("/"), headers={"Authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+def test_a_real_server_wants_its_token_and_marks_the_run_when_it_shuts_down(
+    tmp_path: Path,
+) -> None:
+    token = "attach-test-token-0123456789"
+    server = Server(tmp_path / "data", free_port(), env={"STEPSCOPE_TOKEN": token})
+    server.start()
+    address = f"ws://127.0.0.1:{server.port}/ws/attach"
+    try:
+        with pytest.raises(InvalidStatus) as refused:  # no token: refused at the handshake
+            connect(address, proxy=None).close()
+        assert refused.value.response.status_code == 403
+        bearer = {"Authorization": f"Bearer {token}"}
+        with connect(address, additional_headers=bearer, proxy=None, open_timeout=30) as ws:
+            ws.send(json.dumps(attach_message()))
+            attached = Attached.model_validate_json(ws.recv(timeout=30))
+            assert attached.url == f"http://127.0.0.1:{server.port}/#run={attached.run.id}"
+            ws.send(
+                json.dumps({"kind": "scalars", "first_step": 1, "loss": [0.5], "t0": 0, "t1": 0})
+            )
+            deadline = time.monotonic() + 30
+            while authorized(server, f"api/runs/{attached.run.id}", token)["step"] < 1:
+                assert time.monotonic() < deadline, "the scalars were never applied"
+                time.sleep(0.05)
+            server.stop()  # with the script still attached
+            with pytest.raises(ConnectionClosed) as closed:
+                ws.recv(timeout=30)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012
+        server.start()
+        run = authorized(server, f"api/runs/{attached.run.id}", token)
+        assert (run["state"], run["reason"], run["step"]) == ("stopped", "the server shut down", 1)
+        assert authorized(server, f"api/runs/{attached.run.id}/scalars", token)["loss"] == [0.5]
+    finally:
+        server.stop()

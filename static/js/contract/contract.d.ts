@@ -1152,9 +1152,9 @@ export interface ScalarsExport {
    */
   first_step: number;
   /**
-   * every step's loss; non-finite ones as strings
+   * every step's loss; non-finite ones as strings; null at a step an attached script logged no loss for (the server's own runs have one every step)
    */
-  loss: number[];
+  loss: (number | null)[];
   /**
    * each racer's series, aligned with loss
    */
