@@ -35,7 +35,8 @@ FRAMES_PENDING = 2  # snapshots waiting to leave: more only means older pictures
 TEXTS_PENDING = 64  # scalar batches waiting to leave before the caller keeps them
 OPEN_TIMEOUT = 10.0  # seconds to connect and be answered
 PING_INTERVAL, PING_TIMEOUT = 5.0, 10.0  # a silent server is given up after at most ~15 s
-CLOSE_WAIT = 2.0  # seconds close() waits for what is queued to leave
+# close() takes at most ~2 s: what is queued has DRAIN_WAIT to leave, the closing handshake the rest
+DRAIN_WAIT, CLOSE_TIMEOUT = 1.5, 0.5  # seconds
 MAX_MESSAGE = 64 * 1024 * 1024  # what the server may send: commands are small
 
 _COMMAND: TypeAdapter[WorkerCommand] = TypeAdapter(WorkerCommand)
@@ -208,7 +209,7 @@ def open_link(url: str, token: str | None, attach: Attach) -> tuple[ClientConnec
         open_timeout=OPEN_TIMEOUT,
         ping_interval=PING_INTERVAL,
         ping_timeout=PING_TIMEOUT,
-        close_timeout=CLOSE_WAIT,
+        close_timeout=CLOSE_TIMEOUT,
         max_size=MAX_MESSAGE,
     )
     # The connection outlives this function (two threads use it; Link.close ends it), so it is
@@ -312,15 +313,22 @@ class Link:
         self._on_lost()
 
     def close(self, final: str | None) -> None:
-        """Send what is queued and `final` (the Detach), then close: at most ~CLOSE_WAIT seconds."""
+        """Send what is queued and `final` (the Detach), then close: about 2 s at most."""
         if final is not None:
             self.outbox.put_text(final)
-        deadline = time.monotonic() + CLOSE_WAIT
-        self.outbox.wait_drained(CLOSE_WAIT)
+        self.outbox.wait_drained(DRAIN_WAIT)
         with self._lost_lock:
             self._closing = True
         self.outbox.close()
-        self._sender.join(timeout=max(0.0, deadline - time.monotonic()))
+        # On its own daemon thread: a send blocked on a server that stopped reading holds the
+        # connection's lock, and the close would wait on it for good.
+        closer = threading.Thread(
+            target=self._close_connection, name="stepscope-close", daemon=True
+        )
+        closer.start()
+        closer.join(timeout=CLOSE_TIMEOUT)
+        self._receiver.join(timeout=CLOSE_TIMEOUT)
+
+    def _close_connection(self) -> None:
         with contextlib.suppress(Exception):
             self.connection.close()
-        self._receiver.join(timeout=CLOSE_WAIT)

@@ -29,6 +29,8 @@ class FakeServer:
         self.attach: Attach | None = None
         self.headers: Headers | None = None
         self._changed = threading.Condition()
+        self.reading = threading.Event()  # cleared: the server stops reading (a stalled server)
+        self.reading.set()
         self._connection: ServerConnection | None = None
         self._server: Server = serve(
             self._handle, "127.0.0.1", 0, process_request=self._healthz, ping_interval=None
@@ -69,6 +71,7 @@ class FakeServer:
             self.attach, self._connection = attach, connection
             self._changed.notify_all()
         for message in connection:
+            self.reading.wait()
             if isinstance(message, bytes):
                 item: Any = decode_snapshot(message)
             else:

@@ -3,6 +3,8 @@ scalars are kept (in order, up to a bound, then counted), and training goes on."
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import torch
 from torch import nn
@@ -76,3 +78,32 @@ def test_scalars_beyond_the_bound_are_dropped_and_counted(monkeypatch: pytest.Mo
     assert watch.dropped_scalars > 0
     kept = sum(len(item.rows) for item in drained(link.outbox) if isinstance(item, Scalars))
     assert kept + len(watch._rows) + watch.dropped_scalars == 400
+
+
+def test_a_server_that_stops_reading_never_holds_the_loop_nor_close() -> None:
+    import stepscope
+    from tests.attach.fake import FakeServer
+
+    fake = FakeServer()
+    try:
+        torch.manual_seed(0)
+        model = nn.Linear(1000, 1000)  # ~100 kB snapshots: the socket's buffers fill quickly
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+        watch = stepscope.attach(model, optimizer, server=fake.url, budget=0.5)
+        fake.wait_for(lambda: fake.attach)
+        fake.reading.clear()
+        x = torch.randn(8, 1000)
+        deadline = time.monotonic() + 120
+        while watch.dropped_snapshots < 5:  # the sender is stuck in a send: frames are dropped
+            assert time.monotonic() < deadline, "no snapshot was ever dropped"
+            optimizer.zero_grad()
+            loss = model(x).square().mean()
+            loss.backward()
+            optimizer.step()
+            watch.log(loss=loss)
+        started = time.monotonic()
+        watch.close()
+        assert time.monotonic() - started < 3.0
+    finally:
+        fake.reading.set()
+        fake.shutdown()
