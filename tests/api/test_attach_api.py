@@ -13,6 +13,7 @@ import math
 import re
 import sqlite3
 import struct
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -31,6 +32,7 @@ from app.contract.events import ServerEvent
 from app.contract.run import RunInfo
 from app.contract.worker import WorkerCommand
 from app.main import create_app
+from app.runs.attached import INTAKE_LIMIT
 from app.settings import Settings
 from app.store.history import History
 from app.stream.protocol import encode_snapshot
@@ -465,6 +467,37 @@ def test_a_hostile_message_is_refused_with_a_reason_and_the_server_goes_on(
     assert client.get(f"/api/runs/{script.id}/scalars").json()["loss"] == [0.5]
     with client.websocket_connect("/ws/attach") as ws:  # the server goes on
         assert Script(ws).attach().run["state"] == "running"
+
+
+def test_a_slow_history_holds_back_the_script_not_the_server(
+    client: TestClient, script: Script, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Messages are kept on the intake's thread: while SQLite is stuck the event loop answers and
+    nothing is shown before it is kept; then every step (three intakes' worth) is kept, in
+    order."""
+    stuck = threading.Event()
+    append = History.append_scalars
+
+    def slow(history: History, *args: Any, **kwargs: Any) -> None:
+        stuck.wait(timeout=60)
+        append(history, *args, **kwargs)
+
+    monkeypatch.setattr(History, "append_scalars", slow)
+    count = 3 * INTAKE_LIMIT
+
+    def send_all() -> None:
+        for step in range(1, count + 1):
+            script.scalars(step, [1.0 / step])
+
+    sender = threading.Thread(target=send_all)
+    sender.start()
+    for _ in range(5):  # the server answers meanwhile
+        assert client.get(f"/api/runs/{script.id}").json()["step"] == 0
+    stuck.set()
+    sender.join(timeout=60)
+    wait_for_loss(client, script.id, count)
+    loss = client.get(f"/api/runs/{script.id}/scalars").json()["loss"]
+    assert loss == [1.0 / step for step in range(1, count + 1)]
 
 
 def test_a_message_the_history_cannot_keep_ends_that_run_only(
