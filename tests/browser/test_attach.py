@@ -154,7 +154,7 @@ def test_page_lists_pauses_steps_and_changes_lr_of_an_attached_script(
         "Pause holds the script before its next optimizer.step()"
     )
     # What drives the page's own loop is not there for a script's; the optimizer class is off.
-    for hidden in ("Experiment", "Speed", "Batch size"):
+    for hidden in ("Experiment", "Speed", "Batch size", "Pause on NaN/Inf"):
         expect(page.get_by_label(hidden, exact=True)).to_be_hidden()
     for hidden in ("Next phase", "Reset"):
         expect(page.get_by_role("button", name=hidden)).to_be_hidden()
