@@ -47,6 +47,7 @@ class Made:
     health: HealthPoint | None
     alerts: list[Alert]
     frame: bytes
+    nonfinite: Alert | None = None  # the first NaN or Inf the snapshot holds (pausing)
 
 
 class Instruments:
@@ -118,7 +119,8 @@ class Instruments:
         )
         frame = encode_snapshot(header, snapshot.data)
         self.overhead.snapshot_seconds = time.perf_counter() - started
-        return Made(health=point, alerts=alerts, frame=frame)
+        # (a held snapshot's gradients are those of the step under way: only a whole step's count)
+        return Made(point, alerts, frame, None if held else nonfinite_in(snapshot, step))
 
     def _health(self, snapshot: Snapshot, step: int) -> HealthPoint:
         now = time.perf_counter()
@@ -141,3 +143,35 @@ class Instruments:
         self.overhead.snapshot_seconds = cost
         if not warming:
             self.overhead.charge(cost, now)
+
+
+def nonfinite_in(snapshot: Snapshot, step: int) -> Alert | None:
+    """The nonfinite alert for the first NaN or Inf a snapshot holds: gradients first, then the
+    optimizer's state, then the parameters, as app/runs/nonfinite.py surveys them (a gradient's
+    NaN is spread by step() into the state and the parameters: it is where it began).
+
+    The built-in worker screens every loss; an attached loop's loss is the script's own, read on a
+    background thread. So here the statistics every snapshot already has are read (no extra pass
+    over any tensor), and an attached loop pauses at the first snapshot that shows a NaN or Inf,
+    within one snapshot interval of it."""
+    for kind, phase in (("grad", Phase.BACKWARD), ("state", Phase.STEP), ("value", Phase.STEP)):
+        for tensor in snapshot.tensors:
+            for field, data in tensor.fields.items():
+                if data is None or field.split(".", 1)[0] != kind:
+                    continue
+                nan, inf = data.stats.nan, data.stats.inf
+                if not (nan or inf):
+                    continue
+                name = {"grad": f"{tensor.name}.grad", "value": tensor.name}.get(
+                    field, f"{field} of {tensor.name}"
+                )
+                return Alert.model_construct(
+                    kind="nonfinite",
+                    step=step,
+                    phase=phase,
+                    tensor=name,
+                    detail=f"{name} holds {nan} NaN and {inf} ±Inf of its {tensor.numel} elements",
+                    paused=True,
+                    history=False,
+                )
+    return None

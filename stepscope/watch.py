@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 from collections import deque
+from dataclasses import replace
 from types import TracebackType
 from typing import Any
 
@@ -35,6 +36,7 @@ from app.contract.worker import (
     Control,
     HealthMeasured,
     OptimizerChanged,
+    SetAlerts,
     SetInstrumentation,
     SetOptimizer,
     WorkerCommand,
@@ -93,6 +95,9 @@ class Watch:
         self._done = instruments is None or link is None  # not watching (any more)
         self._closed = False
         self._owed: Command | None = None  # a step let through: its Ack goes at the next gate
+        self._watch_nonfinite = True  # the run's alerts.nonfinite (SetAlerts)
+        self._alerted = False  # a nonfinite alert fired, and no snapshot since was finite
+        self._hold_next = False  # the alert paused the loop: hold at the next gate
         self._due = False  # a running snapshot is due after the step under way
         self._watching_forward = False  # the ReLU hooks are on, for the next health point
         self._health = False  # ... with a health point
@@ -212,7 +217,11 @@ class Watch:
             self._watching_forward = False
             instruments.activity.disarm()
         held = False
-        if self._owed is Command.STEP:  # the step let through is done: hold again
+        if self._hold_next:  # a nonfinite alert paused the loop (it was sent, with its snapshot)
+            self._hold_next = False
+            self._hold_snapshot()
+            held = True
+        elif self._owed is Command.STEP:  # the step let through is done: hold again
             self._owed = None
             self._hold_snapshot()
             self._ack(Command.STEP)
@@ -248,6 +257,12 @@ class Watch:
         self._due = False
         self._flush()
         made = instruments.make(self.optimizer, self.step, self._config, False, self._health)
+        if made.nonfinite is None:
+            self._alerted = False
+        elif self._watch_nonfinite and not self._alerted:
+            self._alerted = self._hold_next = True
+        else:
+            made = replace(made, nonfinite=None)
         self._send(made, at_step=self.step, held=False)
         cost = _clock() - started + instruments.recorder.hook_seconds
         instruments.charge(cost + instruments.activity.hook_seconds)
@@ -322,9 +337,10 @@ class Watch:
                     self._change_optimizer(config)
                 case SetInstrumentation(instrumentation=instrumentation):
                     instruments.budget = instrumentation.budget
+                case SetAlerts(alerts=alerts):
+                    self._watch_nonfinite = alerts.nonfinite
                 case _:
-                    # phase and reset are refused by the server (the loop is the script's); the
-                    # NaN alert setting has nothing to switch here
+                    # phase and reset are refused by the server (the loop is the script's)
                     pass
 
     def _change_optimizer(self, config: OptimizerConfig) -> None:
@@ -370,6 +386,12 @@ class Watch:
                 alert=alert, at_step=at_step, phase=Phase.STEP, mid_step=False
             )
             link.outbox.put_text(to_json(alerted))
+        if made.nonfinite is not None:  # it pauses the loop: its snapshot must not be dropped
+            alerted = Alerted.model_construct(
+                alert=made.nonfinite, at_step=at_step, phase=Phase.STEP, mid_step=False
+            )
+            link.outbox.put_text(to_json(alerted))
+            held = True
         if not link.outbox.put_frame(made.frame, essential=held):
             self.dropped_snapshots += 1
 

@@ -292,3 +292,46 @@ def test_the_token_goes_in_the_authorization_header(
     monkeypatch.setenv("STEPSCOPE_TOKEN", "another-token-0123456789")
     stepscope.attach(model, optimizer, server=fake.url).close()
     assert fake.headers["Authorization"] == "Bearer another-token-0123456789"
+
+
+def test_a_nan_pauses_the_loop_at_the_first_snapshot_that_shows_it(fake: FakeServer) -> None:
+    model, optimizer, x, y = make()
+    watch = stepscope.attach(model, optimizer, server=fake.url, budget=0.5)
+    trainer = Trainer(model, optimizer, x, y, watch)
+    trainer.x = x.clone()
+    trainer.start()
+    fake.wait_for(lambda: trainer.count > 20 or None)
+    trainer.x[0, 0] = float("nan")  # the user's data turns bad: NaN gradients, then parameters
+    alerted = fake.wait_for(lambda: fake.of_kind("alerted"))[0]
+    alert = alerted.alert
+    assert (alert.kind, alert.paused, alert.phase) == ("nonfinite", True, "backward")
+    assert alert.tensor == "0.weight.grad"  # the first layer's gradient, where it began
+    # held in the step() after the snapshot that showed it; its hold snapshot follows
+    fake.wait_for(lambda: fake.snapshots()[-1][0]["phase"] == "backward")
+    assert trainer.count == alerted.at_step
+    fake.send({"kind": "control", "command": "start"})
+    assert fake.wait_for(lambda: fake.of_kind("ack"))[0].command == "start"
+    fake.wait_for(lambda: trainer.count > alerted.at_step + 50 or None)
+    trainer.finish()
+    watch.close()
+    assert len(fake.of_kind("alerted")) == 1  # still NaN: no new alert until finite again
+
+
+def test_with_the_nan_alert_off_the_loop_runs_on(fake: FakeServer) -> None:
+    model, optimizer, x, y = make()
+    watch = stepscope.attach(model, optimizer, server=fake.url, budget=0.5)
+    trainer = Trainer(model, optimizer, x, y, watch)
+    trainer.x = x.clone()
+    trainer.start()
+    fake.send({"kind": "alerts", "alerts": {"nonfinite": False}})
+    fake.send({"kind": "control", "command": "pause"})  # acked after the setting, which is in force
+    fake.wait_for(lambda: fake.of_kind("ack"))
+    trainer.x[0, 0] = float("nan")
+    fake.send({"kind": "control", "command": "start"})
+    fake.wait_for(lambda: len(fake.of_kind("ack")) == 2)
+    seen = len(fake.snapshots())
+    fake.wait_for(lambda: len(fake.snapshots()) > seen + 5 or None)
+    trainer.finish()
+    watch.close()
+    assert not fake.of_kind("alerted")
+    assert fake.snapshots()[-1][0]["tensors"][0]["fields"]["value"]["stats"]["nan"] > 0

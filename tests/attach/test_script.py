@@ -371,3 +371,22 @@ def test_a_server_with_a_token_takes_a_script_with_it_and_refuses_one_without(
         assert run["attached"]["process"]["pid"] == with_token.process.pid
     finally:
         guarded.stop()
+
+
+def test_a_nan_pauses_the_script_until_the_page_starts_it_again(
+    server: Server, scripts: Callable[..., Script]
+) -> None:
+    script = scripts("--attach", "--server", server.url, "--steps", "3000", "--nan-at", "100")
+    run_id = run_of(server, script)
+    acks = Acks(server, run_id)
+    paused = state_of(server, run_id, "paused")
+    assert "alert" in paused["reason"] and "0.weight.grad" in paused["reason"]
+    k = paused["step"]
+    # held at the step() after the snapshot that showed it: the count stops there
+    call(server, f"api/runs/{run_id}/commands/step", "POST")
+    assert acks.wait("step") == k + 1
+    assert script.wait_for(lambda: script.count() >= k + 1) and script.count() == k + 1
+    call(server, f"api/runs/{run_id}/commands/start", "POST")
+    script.finish()
+    acks.close()
+    assert state_of(server, run_id, "stopped")["step"] == 3000

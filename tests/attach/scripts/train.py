@@ -3,7 +3,8 @@
 It trains a small MLP with Adam on fixed random data and prints one line per step on stdout,
 `step <n> <loss> <lr>` (the loss as float32 read to Python, repr'd; lr from param_groups[0] after
 the step), then `done` and saves the final state_dict to --out. With --attach it adds the two
-lines; --asyncio runs everything inside asyncio.run; --subclass uses a subclass of Adam.
+lines; --asyncio runs everything inside asyncio.run; --subclass uses a subclass of Adam; --nan-at
+puts a NaN in the data at that step.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ def main(args: argparse.Namespace) -> None:
         else None
     )
     for step in range(1, args.steps + 1):
+        if step == args.nan_at:
+            x[0, 0] = float("nan")  # the data turns bad: NaN gradients, then NaN parameters
         optimizer.zero_grad()
         loss = nn.functional.cross_entropy(model(x), y)
         loss.backward()
@@ -55,6 +58,7 @@ if __name__ == "__main__":
     parser.add_argument("--out", required=True)
     parser.add_argument("--asyncio", action="store_true")
     parser.add_argument("--subclass", action="store_true")
+    parser.add_argument("--nan-at", type=int, default=0)
     arguments = parser.parse_args()
     if arguments.asyncio:
 
