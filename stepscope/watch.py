@@ -41,7 +41,7 @@ from app.contract.worker import (
     SetOptimizer,
     WorkerCommand,
 )
-from app.engine.loop import Phase
+from app.engine.loop import Phase, changes_state_layout
 from app.engine.optimizers import OptimizerConfig, apply_hyperparameters
 from app.instrument.governor import Governor
 from app.runs.state import Command
@@ -155,7 +155,11 @@ class Watch:
                 raise TypeError(f"log({name}=…): a number or a one-element tensor, not {value!r}")
             if name != "loss" and name not in self._names:
                 if len(self._names) >= NAMES_MAX or len(name) > NAME_MAX:
-                    self._warn_once(name, f"{name!r} is not recorded (at most {NAMES_MAX} names")
+                    self._warn_once(
+                        name,
+                        f"log({name}=…) is not recorded: at most {NAMES_MAX} names besides the "
+                        f"loss, of at most {NAME_MAX} characters",
+                    )
                     continue
                 self._names.add(name)
             values[name] = kept
@@ -347,6 +351,14 @@ class Watch:
         previous = self._config
         if previous is None or getattr(config, "name", None) != getattr(previous, "name", None):
             return  # the server refuses a class change; never write another class's fields
+        if self.optimizer.state and changes_state_layout(previous, config):
+            # torch made the state on the first step: amsgrad, centered or RMSprop's momentum
+            # turned on now would make the next step() raise KeyError in the user's loop
+            _warn(
+                "an edit from the page was not applied: it turns on amsgrad, centered or "
+                "RMSprop's momentum, whose state torch made (without it) on the first step"
+            )
+            return
         self._flush(essential=True)
         apply_hyperparameters(self.optimizer, config)
         self._config = config

@@ -335,3 +335,20 @@ def test_with_the_nan_alert_off_the_loop_runs_on(fake: FakeServer) -> None:
     watch.close()
     assert not fake.of_kind("alerted")
     assert fake.snapshots()[-1][0]["tensors"][0]["fields"]["value"]["stats"]["nan"] > 0
+
+
+def test_an_edit_that_needs_state_torch_never_made_is_not_written(fake: FakeServer) -> None:
+    model, optimizer, x, y = make()
+    watch = stepscope.attach(model, optimizer, server=fake.url)
+    trainer = Trainer(model, optimizer, x, y, watch).start()
+    fake.wait_for(lambda: trainer.count > 5 or None)
+    amsgrad = {"name": "adam", "lr": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
+    fake.send({"kind": "optimizer", "optimizer": {**amsgrad, "weight_decay": 0.0, "amsgrad": True}})
+    fake.send({"kind": "control", "command": "pause"})  # acked after the edit was looked at
+    paused = fake.wait_for(lambda: fake.of_kind("ack"))[0]
+    fake.send({"kind": "control", "command": "start"})
+    fake.wait_for(lambda: trainer.count > paused.step + 5 or None)  # step() did not raise
+    trainer.finish()
+    watch.close()
+    assert not fake.of_kind("optimizer_changed")
+    assert optimizer.param_groups[0]["amsgrad"] is False
