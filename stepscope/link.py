@@ -263,8 +263,8 @@ class Link:
                 continue
             try:
                 if isinstance(item, Scalars):
-                    for message in scalars_messages(item, time.time()):
-                        self.connection.send(to_json(message))
+                    for text in self._scalars_texts(item):
+                        self.connection.send(text)
                 else:
                     self.connection.send(item)
             except (ConnectionClosed, WebSocketException, OSError) as error:
@@ -272,6 +272,20 @@ class Link:
                 return
             finally:
                 outbox.sent()
+
+    def _scalars_texts(self, item: Scalars) -> list[str]:
+        try:
+            return [to_json(message) for message in scalars_messages(item, time.time())]
+        except (RuntimeError, TypeError, ValueError) as error:
+            # a value no float can hold (log() lets only one-element tensors and numbers in):
+            # these steps are lost, never the link nor the training
+            print(
+                f"stepscope: scalars of steps {item.rows[0].step}..{item.rows[-1].step} "
+                f"could not be read ({error}); they are not recorded",
+                file=sys.stderr,
+                flush=True,
+            )
+            return []
 
     def _receive_loop(self) -> None:
         while True:
