@@ -53,22 +53,31 @@ async def attach_script(websocket: WebSocket, runs: RunsDep) -> None:
     scheme = "https" if websocket.url.scheme == "wss" else "http"
     url = f"{scheme}://{websocket.headers.get('host', 'localhost')}/#run={run.id}"
     intake.start()
+    code = None
+    try:
+        # Attached first: only then may the sender write a command the page has already sent.
+        await websocket.send_text(to_json(Attached.model_construct(run=run.info(), url=url)))
+        code = await _converse(websocket, link, intake)
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        pass
+    finally:
+        # after every message received: the intake stops the run, if nothing else has
+        await intake.end(code)
+
+
+async def _converse(websocket: WebSocket, link: ScriptLink, intake: Intake) -> int | None:
+    """Receive and send until either side ends; the code the script closed with, if it did."""
     sender = asyncio.create_task(_send(websocket, link))
     receiver = asyncio.create_task(_receive(websocket, intake))
     try:
-        await websocket.send_text(to_json(Attached.model_construct(run=run.info(), url=url)))
         await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
-    except (WebSocketDisconnect, RuntimeError, OSError):
-        pass
     finally:
         for task in (sender, receiver):
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.gather(sender, receiver, return_exceptions=True)
-        # after every message received: the intake stops the run, if nothing else has
-        ended = receiver.done() and not receiver.cancelled() and receiver.exception() is None
-        code = receiver.result() if ended else None
-        await intake.end(code)
+    ended = receiver.done() and not receiver.cancelled() and receiver.exception() is None
+    return receiver.result() if ended else None
 
 
 async def _receive(websocket: WebSocket, intake: Intake) -> int | None:
