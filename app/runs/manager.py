@@ -29,6 +29,7 @@ from app.contract.worker import (
     WorkerCommand,
 )
 from app.engine.experiments import ExperimentConfig, Teaching
+from app.engine.loop import changes_state_layout
 from app.engine.optimizers import OptimizerConfig
 from app.runs import watchdog
 from app.runs.attached import Intake, ScriptLink
@@ -182,6 +183,14 @@ class RunManager:
                 f"the script's optimizer is {current.torch_class}; its class cannot change from "
                 "the page, only its hyperparameters"
             )
+        if changes_state_layout(current.config, optimizer):
+            # A built-in run starts a fresh optimizer here; the script's cannot be replaced, and
+            # its step() would raise KeyError for the state torch never made.
+            raise IllegalTransition(
+                f"turning on {_new_state_switch(current.config, optimizer)} mid-run needs "
+                "optimizer state torch never made for the script's optimizer: restart the script "
+                "with it"
+            )
         current.config = optimizer
         send(run, SetOptimizer.model_construct(optimizer=optimizer))
         # Kept at once, as a built-in run's config is (change_optimizer).
@@ -275,3 +284,11 @@ def _refuse_for_script(command: Command) -> None:
     refusal = _SCRIPT_REFUSALS.get(command)
     if refusal is not None:
         raise IllegalTransition(refusal)
+
+
+def _new_state_switch(old: OptimizerConfig, new: OptimizerConfig) -> str:
+    """The switch of `new` that needs state `old` never made (changes_state_layout)."""
+    for flag in ("amsgrad", "centered"):
+        if getattr(new, flag, False) and not getattr(old, flag, False):
+            return flag
+    return "momentum"

@@ -308,6 +308,7 @@ def test_commands_and_settings_reach_the_script_as_json(client: TestClient, scri
         ("PUT", "teaching", {"zero_grad": False}, "are the script's code"),
         ("PUT", "pace", {"steps_per_second": 5}, "trains as fast as it runs"),
         ("PUT", "optimizer", {"name": "sgd", "lr": 0.1}, "its class cannot change from the page"),
+        ("PUT", "optimizer", {**ADAM, "amsgrad": True}, "turning on amsgrad mid-run"),
     ],
 )
 def test_what_a_script_cannot_be_asked_is_refused_and_never_sent(
