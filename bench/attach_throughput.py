@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import statistics
 import subprocess
 import sys
@@ -64,10 +65,10 @@ class Loop:
         self.optimizer = build_optimizer(config.optimizer, self.model.parameters())
         self.steps = 0
 
-    def bare(self, seconds: float) -> float:
-        """Steps/s of the bare loop over `seconds`."""
+    def bare(self, seconds: float) -> Window:
+        """The bare loop for `seconds`."""
         model, loss_fn, batches, optimizer = self.model, self.loss_fn, self.batches, self.optimizer
-        steps, started = 0, time.perf_counter()
+        steps, started, cpu = 0, time.perf_counter(), time.thread_time()
         while time.perf_counter() - started < seconds:
             inputs, targets = batches.next()
             optimizer.zero_grad(set_to_none=True)
@@ -75,14 +76,12 @@ class Loop:
             loss.backward()
             optimizer.step()
             steps += 1
-        elapsed = time.perf_counter() - started
-        self.steps += steps
-        return steps / elapsed
+        return self.window(steps, started, cpu)
 
-    def attached(self, watch: stepscope.Watch, seconds: float) -> float:
-        """Steps/s of the same loop with `watch.log(loss=loss)` after each step."""
+    def attached(self, watch: stepscope.Watch, seconds: float) -> Window:
+        """The same loop with `watch.log(loss=loss)` after each step, for `seconds`."""
         model, loss_fn, batches, optimizer = self.model, self.loss_fn, self.batches, self.optimizer
-        steps, started = 0, time.perf_counter()
+        steps, started, cpu = 0, time.perf_counter(), time.thread_time()
         while time.perf_counter() - started < seconds:
             inputs, targets = batches.next()
             optimizer.zero_grad(set_to_none=True)
@@ -91,9 +90,29 @@ class Loop:
             optimizer.step()
             watch.log(loss=loss)
             steps += 1
-        elapsed = time.perf_counter() - started
+        return self.window(steps, started, cpu)
+
+    def window(self, steps: int, started: float, cpu: float) -> Window:
+        elapsed, cpu = time.perf_counter() - started, time.thread_time() - cpu
         self.steps += steps
-        return steps / elapsed
+        return Window(steps / elapsed, cpu / steps, cpu)
+
+
+@dataclass
+class Window:
+    """One window of a loop: steps a second, and the training thread's CPU seconds a step
+    (time.thread_time: what the loop itself computed, apart from time it waited for a core or
+    for the GIL)."""
+
+    rate: float
+    cpu: float
+    thread: float  # the training thread's CPU seconds in all
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, all its threads (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # The reading client, in its own process ----------------------------------------------------------
@@ -183,9 +202,13 @@ def exported(server: Server, run_id: str, last: int) -> bool:
 @dataclass
 class Row:
     name: str
-    bare: list[float] = field(default_factory=list)
-    attached: list[float] = field(default_factory=list)
-    snapshots: list[float] = field(default_factory=list)
+    bare: list[Window] = field(default_factory=list)
+    attached: list[Window] = field(default_factory=list)
+    snapshots: list[float] = field(default_factory=list)  # a second, each attached window
+    # cores busy during each attached window: the watch's own threads (the process's CPU time
+    # less the training thread's), and the server and the reading client together
+    threads: list[float] = field(default_factory=list)
+    others: list[float] = field(default_factory=list)
     dropped: tuple[int, int] = (0, 0)  # by the script: snapshots, steps' scalars
     told: tuple[int, int] = (0, 0)  # what the server's RunInfo.attached says they dropped
     steps: int = 0
@@ -202,6 +225,12 @@ def measure(
         raise SystemExit(f"{name}: attach did not reach the server (its reason is above)")
     run_id = watch.run_id
     reader = Reader.open(server, run_id)
+    assert server.process is not None and reader.process.pid is not None
+    pids = (server.process.pid, reader.process.pid)
+
+    def elsewhere() -> float:
+        return sum(cpu_seconds(pid) for pid in pids)
+
     row = Row(name)
     windows: list[tuple[float, float]] = []
     bare.bare(WARM_UP)
@@ -211,9 +240,13 @@ def measure(
             if side == "bare":
                 row.bare.append(bare.bare(seconds))
             else:
-                begun = time.time()
-                row.attached.append(looped.attached(watch, seconds))
-                windows.append((begun, time.time()))
+                begun, own, away = time.time(), cpu_seconds(os.getpid()), elsewhere()
+                row.attached.append(window := looped.attached(watch, seconds))
+                ended = time.time()
+                windows.append((begun, ended))
+                own = cpu_seconds(os.getpid()) - own - window.thread
+                row.threads.append(own / (ended - begun))
+                row.others.append((elsewhere() - away) / (ended - begun))
     watch.close()  # flushes the buffered losses, then Detach
     row.steps = looped.steps
     arrivals, scalars = reader.close(looped.steps)
@@ -257,32 +290,45 @@ def main() -> None:
                 row = measure(server, name, config, max(args.seconds, least), args.rounds)
                 rows.append(row)
                 print(
-                    f"  {name}: bare {[f'{b:,.0f}' for b in row.bare]},"
-                    f" attached {[f'{a:,.0f}' for a in row.attached]},"
-                    f" snapshots/s {[f'{s:.2f}' for s in row.snapshots]}",
+                    f"  {name}: bare {[f'{b.rate:,.0f}' for b in row.bare]},"
+                    f" attached {[f'{a.rate:,.0f}' for a in row.attached]},"
+                    f" snapshots/s {[f'{s:.2f}' for s in row.snapshots]},"
+                    f" CPU µs a step bare {[f'{b.cpu * 1e6:,.0f}' for b in row.bare]}"
+                    f" attached {[f'{a.cpu * 1e6:,.0f}' for a in row.attached]}",
                     file=sys.stderr,
                 )
         finally:
             server.stop()
     print(
         f"commit {commit}, torch {torch.__version__}, one thread, {args.rounds} rounds of"
-        f" {args.seconds:g} s per side (at least {max(m[2] for m in models):g} s for the"
-        f" slowest), {time.monotonic() - started:.0f} s in all\n"
+        f" {args.seconds:g} s per side (longer where MODELS says: the wide MLP's 8 s),"
+        f" {time.monotonic() - started:.0f} s in all\n"
         f"uptime before: {before}\nuptime after:  {load()}"
     )
     print(
         "| model | bare steps/s | attached steps/s | **attached / bare** (medians; paired) "
-        "| bare rounds vary | snapshots/s (client) | dropped: snapshots, scalars "
-        "| every loss: client, REST (steps) |"
+        "| bare rounds vary | training thread's CPU a step, attached / bare "
+        "| cores busy: watch threads; server + client | snapshots/s (client) "
+        "| dropped: snapshots, scalars | every loss: client, REST (steps) |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for row in rows:
-        bare, attached = statistics.median(row.bare), statistics.median(row.attached)
-        paired = statistics.median(a / b for a, b in zip(row.attached, row.bare, strict=True))
-        spread = statistics.pstdev(row.bare) / statistics.mean(row.bare)
+        bare_rates = [w.rate for w in row.bare]
+        bare, attached = (
+            statistics.median(bare_rates),
+            statistics.median(w.rate for w in row.attached),
+        )
+        paired = statistics.median(
+            a.rate / b.rate for a, b in zip(row.attached, row.bare, strict=True)
+        )
+        spread = statistics.pstdev(bare_rates) / statistics.mean(bare_rates)
+        cpu = statistics.median(w.cpu for w in row.attached) / statistics.median(
+            w.cpu for w in row.bare
+        )
         print(
             f"| {row.name} | {bare:,.0f} | {attached:,.0f}"
-            f" | **{attached / bare:.3f}**; {paired:.3f} | {spread * 100:.1f}%"
+            f" | **{attached / bare:.3f}**; {paired:.3f} | {spread * 100:.1f}% | {cpu:.3f}"
+            f" | {statistics.median(row.threads):.2f}; {statistics.median(row.others):.2f}"
             f" | {statistics.median(row.snapshots):.2f}"
             f" | {row.dropped[0]:,}, {row.dropped[1]:,}"
             f"{'' if row.told == row.dropped else f' (the server says {row.told})'}"
