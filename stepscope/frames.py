@@ -170,7 +170,9 @@ def nonfinite_in(snapshot: Snapshot, step: int) -> Alert | None:
                     step=step,
                     phase=phase,
                     tensor=name,
-                    detail=f"{name} holds {nan} NaN and {inf} ±Inf of its {tensor.numel} elements",
+                    detail=f"{name} holds {nan} NaN and {inf} ±Inf of its {tensor.numel} "
+                    f"elements, found at the snapshot after step {step} (an attached run is "
+                    "checked at its snapshots, not at every step)",
                     paused=True,
                     history=False,
                 )
