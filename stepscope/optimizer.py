@@ -5,7 +5,8 @@ The registry maps fields to torch's keyword arguments (`OptimizerEntry.to_torch`
 of β₁ and β₂, Adafactor's eps a pair whose second is ε₂, …). Rather than write the inverse of each
 mapping by hand, where it would drift from the registry, the mapping is probed: every field gets a
 sentinel, and where each sentinel lands in the torch kwargs says where to read that field in a
-param_group.
+param_group. An edit from the page goes back the same way, field by field, and only for the
+fields it changed (`write_changes`).
 """
 
 from __future__ import annotations
@@ -104,3 +105,27 @@ def describe(optimizer: torch.optim.Optimizer) -> AttachedOptimizer:
         ledger=ledger,
         groups=max(1, len(optimizer.param_groups)),
     )
+
+
+def write_changes(
+    optimizer: torch.optim.Optimizer, previous: OptimizerConfig, new: OptimizerConfig
+) -> list[str]:
+    """Write the fields the page changed into every param group, and only those: a script's
+    groups keep their own values of the rest (a lower lr for a backbone, no decay for biases).
+    A field inside a pair (β₁ of betas) replaces its half of each group's own pair. Returns the
+    fields written."""
+    entry = entry_for(type(optimizer))
+    assert entry is not None and entry.name == new.name == previous.name
+    where = places(entry)
+    changed = [field for field in where if getattr(new, field) != getattr(previous, field)]
+    for group in optimizer.param_groups:
+        for field in changed:
+            key, index = where[field]
+            value = getattr(new, field)
+            if index is None:
+                group[key] = value
+            else:
+                pair = list(group[key])
+                pair[index] = value
+                group[key] = tuple(pair)
+    return changed

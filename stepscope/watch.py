@@ -42,12 +42,13 @@ from app.contract.worker import (
     WorkerCommand,
 )
 from app.engine.loop import Phase, changes_state_layout
-from app.engine.optimizers import OptimizerConfig, apply_hyperparameters
+from app.engine.optimizers import OptimizerConfig
 from app.instrument.governor import Governor
 from app.runs.state import Command
 from app.stream.protocol import to_json
 from stepscope.frames import Instruments, Made
 from stepscope.link import Link, Row, Scalars
+from stepscope.optimizer import write_changes
 
 FLUSH_INTERVAL = 0.05  # seconds between batches of scalars, as the built-in worker
 MAX_BATCH = 4096  # steps per scalars message
@@ -360,7 +361,7 @@ class Watch:
             )
             return
         self._flush(essential=True)
-        apply_hyperparameters(self.optimizer, config)
+        write_changes(self.optimizer, previous, config)
         self._config = config
         message = OptimizerChanged.model_construct(
             step=self.step, optimizer=config, fresh=False, previous=previous

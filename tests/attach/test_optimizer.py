@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from app.engine.optimizers import REGISTRY, apply_hyperparameters
-from stepscope.optimizer import describe
+from stepscope.optimizer import describe, write_changes
 
 P = [torch.nn.Parameter(torch.zeros(3))]
 
@@ -200,3 +200,28 @@ def test_what_the_page_cannot_edit_has_no_config() -> None:
     assert describe(torch.optim.LBFGS(P)).config is None  # no registry entry
     assert describe(torch.optim.Adam(P, lr=torch.tensor(0.01))).config is None  # a tensor lr
     assert describe(torch.optim.SGD(P, lr=50.0)).config is None  # beyond the page's bounds
+
+
+def test_an_edit_writes_only_the_changed_fields_into_every_group() -> None:
+    backbone, head, biases = (torch.nn.Parameter(torch.zeros(2)) for _ in range(3))
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": [backbone], "lr": 1e-4},
+            {"params": [head]},
+            {"params": [biases], "weight_decay": 0.0, "betas": (0.5, 0.9)},
+        ],
+        lr=1e-3,
+        betas=(0.9, 0.999),
+        weight_decay=0.1,
+    )
+    previous = describe(optimizer).config
+    assert previous is not None and previous.lr == 1e-4  # read from the first group
+    edited = previous.model_copy(update={"beta1": 0.8})
+    assert write_changes(optimizer, previous, edited) == ["beta1"]
+    groups = optimizer.param_groups
+    assert [g["betas"] for g in groups] == [(0.8, 0.999), (0.8, 0.999), (0.8, 0.9)]
+    assert [g["lr"] for g in groups] == [1e-4, 1e-3, 1e-3]  # each group's own lr is kept
+    assert [g["weight_decay"] for g in groups] == [0.1, 0.1, 0.0]
+    lowered = edited.model_copy(update={"lr": 5e-5})
+    assert write_changes(optimizer, edited, lowered) == ["lr"]
+    assert [g["lr"] for g in groups] == [5e-5, 5e-5, 5e-5]  # the page has one learning rate
