@@ -6,6 +6,8 @@
  * Pure: node --test checks it (tests/js/decimate.test.js).
  */
 
+/** @typedef {{lo: number, hi: number, bad: number}} Extremes indices of a bucket's picks (−1: none) */
+
 /**
  * Indices into `values` to draw for the range [from, to), ascending, about two per bucket.
  * Where the range has no more than two values per bucket, every index.
@@ -13,8 +15,32 @@
  * @returns {number[]}
  */
 export function selectIndices(values, from, to, buckets) {
+  return pickPerBucket(from, to, values.length, buckets, (start, end, found) => {
+    let lo = Infinity;
+    let hi = -Infinity;
+    found.lo = found.hi = found.bad = -1;
+    for (let i = start; i < end; i++) {
+      const v = values[i];
+      if (!Number.isFinite(v)) {
+        if (found.bad < 0) found.bad = i;
+        continue;
+      }
+      if (v < lo) (lo = v), (found.lo = i);
+      if (v > hi) (hi = v), (found.hi = i);
+    }
+  });
+}
+
+/**
+ * What both pickers share: [from, to) clamped to the `length` values held; every index where there
+ * are no more than two values per bucket; else, per bucket, the picks `extremes` finds, ascending.
+ * @param {number} from @param {number} to @param {number} length @param {number} buckets
+ * @param {(start: number, end: number, found: Extremes) => void} extremes
+ * @returns {number[]}
+ */
+function pickPerBucket(from, to, length, buckets, extremes) {
   from = Math.max(0, Math.floor(from));
-  to = Math.min(values.length, Math.ceil(to));
+  to = Math.min(length, Math.ceil(to));
   const count = to - from;
   /** @type {number[]} */
   const kept = [];
@@ -24,24 +50,13 @@ export function selectIndices(values, from, to, buckets) {
     return kept;
   }
   const width = count / buckets;
+  /** @type {Extremes} */
+  const found = { lo: -1, hi: -1, bad: -1 };
   for (let b = 0; b < buckets; b++) {
     const start = from + Math.floor(b * width);
     const end = b === buckets - 1 ? to : from + Math.floor((b + 1) * width);
-    let lo = Infinity;
-    let hi = -Infinity;
-    let loAt = -1;
-    let hiAt = -1;
-    let badAt = -1;
-    for (let i = start; i < end; i++) {
-      const v = values[i];
-      if (!Number.isFinite(v)) {
-        if (badAt < 0) badAt = i;
-        continue;
-      }
-      if (v < lo) (lo = v), (loAt = i);
-      if (v > hi) (hi = v), (hiAt = i);
-    }
-    const picks = [loAt, hiAt, badAt].filter((i) => i >= 0).sort((a, b) => a - b);
+    extremes(start, end, found);
+    const picks = [found.lo, found.hi, found.bad].filter((i) => i >= 0).sort((x, y) => x - y);
     for (const i of picks) if (kept[kept.length - 1] !== i) kept.push(i);
   }
   return kept;
@@ -219,26 +234,7 @@ export class MinMaxPyramid {
    * @param {number} from @param {number} to @param {number} buckets @returns {number[]}
    */
   select(from, to, buckets) {
-    from = Math.max(0, Math.floor(from));
-    to = Math.min(this.count, Math.ceil(to));
-    const count = to - from;
-    /** @type {number[]} */
-    const kept = [];
-    if (count <= 0) return kept;
-    if (count <= 2 * Math.max(1, buckets)) {
-      for (let i = from; i < to; i++) kept.push(i);
-      return kept;
-    }
-    const width = count / buckets;
-    const found = { lo: -1, hi: -1, bad: -1 };
-    for (let b = 0; b < buckets; b++) {
-      const start = from + Math.floor(b * width);
-      const end = b === buckets - 1 ? to : from + Math.floor((b + 1) * width);
-      this.extremes(start, end, found);
-      const picks = [found.lo, found.hi, found.bad].filter((i) => i >= 0).sort((x, y) => x - y);
-      for (const i of picks) if (kept[kept.length - 1] !== i) kept.push(i);
-    }
-    return kept;
+    return pickPerBucket(from, to, this.count, buckets, (start, end, found) => this.extremes(start, end, found));
   }
 
   /**
