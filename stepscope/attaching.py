@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import weakref
 from pathlib import Path
 
 import torch
@@ -23,6 +24,10 @@ from stepscope.link import AttachRefused, Link, open_link
 from stepscope.optimizer import describe
 from stepscope.server import DEFAULT_URL, find_or_start, split_address, websocket_url
 from stepscope.watch import Watch
+
+# The live watch of each optimizer: attaching one again (a notebook cell run twice) closes the
+# old watch first, whose hooks would otherwise gate and record every step twice.
+_WATCHES: weakref.WeakKeyDictionary[torch.optim.Optimizer, Watch] = weakref.WeakKeyDictionary()
 
 
 def _say(text: str) -> None:
@@ -55,6 +60,9 @@ def attach(
             f"attach(…, optimizer): a torch.optim.Optimizer, not {type(optimizer).__name__}"
         )
     instrumentation = Instrumentation(budget=budget)  # out of bounds: a ValidationError now
+    earlier = _WATCHES.pop(optimizer, None)
+    if earlier is not None:
+        earlier.close("the script attached this optimizer again: a new run watches it")
     title = (name or Path(sys.argv[0] or "python").stem or "python")[:NAME_MAX]
     address = server or os.environ.get("STEPSCOPE_URL") or DEFAULT_URL
     _, address_token = split_address(address)
@@ -90,5 +98,6 @@ def attach(
         optimizer, instruments, link, described.config, run_id=attached.run.id, url=attached.url
     )
     link.start(watch.command, watch.lost)
+    _WATCHES[optimizer] = watch
     _say(f"watching {title!r} at {attached.url}")
     return watch

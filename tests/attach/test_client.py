@@ -352,3 +352,18 @@ def test_an_edit_that_needs_state_torch_never_made_is_not_written(fake: FakeServ
     watch.close()
     assert not fake.of_kind("optimizer_changed")
     assert optimizer.param_groups[0]["amsgrad"] is False
+
+
+def test_attaching_the_same_optimizer_again_closes_the_earlier_watch(fake: FakeServer) -> None:
+    model, optimizer, x, y = make()
+    first = stepscope.attach(model, optimizer, server=fake.url)
+    hooks = len(optimizer._optimizer_step_pre_hooks), len(optimizer._optimizer_step_post_hooks)
+    second = stepscope.attach(model, optimizer, server=fake.url)  # a notebook cell run again
+    assert first._closed and not second._closed
+    assert (
+        len(optimizer._optimizer_step_pre_hooks),
+        len(optimizer._optimizer_step_post_hooks),
+    ) == hooks
+    trainer = train(model, optimizer, x, y, 20, second)
+    second.close()
+    assert losses_received(fake) == (1, trainer.losses)  # each step once: one watch counts them
