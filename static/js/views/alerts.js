@@ -40,10 +40,6 @@ export class AlertsView {
 
   /** @param {RunInfo | null} run */
   renderRun(run) {
-    // An attached script is not paused by a NaN or Inf (the script's client arms no such alert):
-    // no switch for it; the attached run's panel says so.
-    const label = this.toggle.closest("label");
-    if (label && label.hidden !== Boolean(run?.attached)) label.hidden = Boolean(run?.attached);
     if (run && !this.toggle.disabled) this.toggle.checked = run.alerts?.nonfinite ?? true;
     this.toggle.title = "A NaN or Inf in the loss, a gradient, a parameter or the optimizer state pauses the run";
   }
