@@ -49,6 +49,34 @@ class HealthReceived:
         return self.points[max(self.points)]
 
 
+def inject_after(
+    page: Page, kind: str, events: list[dict[str, Any]], only_history: bool = False
+) -> None:
+    """Relay the page's run stream, sending `events` after each server message that contains
+    `kind` (e.g. '"type":"hello"'; with `only_history`, only a message replayed from the history):
+    what a test injects is drawn by the page as the server's own."""
+
+    def relay(ws: WebSocketRoute) -> None:
+        upstream = ws.connect_to_server()
+
+        def forward(message: str | bytes) -> None:
+            ws.send(message)
+            text = message.replace(" ", "") if isinstance(message, str) else ""
+            if kind in text and (not only_history or '"history":true' in text):
+                for event in events:
+                    ws.send(json.dumps(event))
+
+        upstream.on_message(forward)
+
+    page.route_web_socket(re.compile(r"/ws/runs/"), relay)
+
+
+def inject_alerts(page: Page, alerts: list[dict[str, Any]]) -> None:
+    """Health alerts (never pausing) sent to the page as history, after each hello."""
+    extra = {"type": "alert", "v": 1, "phase": "backward", "paused": False, "history": True}
+    inject_after(page, '"type":"hello"', [{**extra, **alert} for alert in alerts])
+
+
 def wait_for(page: Page, condition: Callable[[], bool], what: str, seconds: float = 20) -> None:
     """Poll a condition; Playwright delivers the websocket's frames while the page is waited on."""
     deadline = time.monotonic() + seconds
@@ -408,19 +436,7 @@ def test_gradient_alerts_are_marked_on_the_norm_chart(server: Server, page: Page
         {"kind": "vanishing", "step": 5, "tensor": "1.weight", "detail": "‖g‖/‖θ‖ 2e-9"},
     ]
 
-    def relay(ws: WebSocketRoute) -> None:
-        upstream = ws.connect_to_server()
-
-        def forward(message: str | bytes) -> None:
-            ws.send(message)
-            if isinstance(message, str) and '"type":"hello"' in message.replace(" ", ""):
-                for alert in alerts:
-                    extra = {"type": "alert", "v": 1, "phase": "backward", "paused": False}
-                    ws.send(json.dumps({**extra, "history": True, **alert}))
-
-        upstream.on_message(forward)
-
-    page.route_web_socket(re.compile(r"/ws/runs/"), relay)
+    inject_alerts(page, alerts)
     received = HealthReceived(page)
     open_run(page, server, run_id)
     show_health(page, received)
@@ -484,18 +500,8 @@ def test_thousands_of_points_keep_the_latest_2000_one_column_per_pixel(
         for k in range(2500)
     ]
 
-    def relay(ws: WebSocketRoute) -> None:
-        upstream = ws.connect_to_server()
-
-        def forward(message: str | bytes) -> None:
-            ws.send(message)
-            text = message.replace(" ", "") if isinstance(message, str) else ""
-            if '"type":"health"' in text and '"history":true' in text:
-                ws.send(json.dumps({"type": "health", "v": 1, "points": many, "history": True}))
-
-        upstream.on_message(forward)
-
-    page.route_web_socket(re.compile(r"/ws/runs/"), relay)
+    history_health = {"type": "health", "v": 1, "points": many, "history": True}
+    inject_after(page, '"type":"health"', [history_health], only_history=True)
     open_run(page, server, run_id)
     canvas = page.locator("#dist-plot canvas")
     expect(canvas).to_have_attribute("data-last-step", str(first + 5 * 2499), timeout=30_000)
@@ -546,19 +552,7 @@ def test_the_loss_plot_keeps_its_height_with_alerts_listed(
         {"kind": "dead_units", "step": 3, "tensor": "net.1", "detail": "60 of 64 units output 0"},
     ]
 
-    def relay(ws: WebSocketRoute) -> None:
-        upstream = ws.connect_to_server()
-
-        def forward(message: str | bytes) -> None:
-            ws.send(message)
-            if isinstance(message, str) and '"type":"hello"' in message.replace(" ", ""):
-                for alert in alerts:
-                    extra = {"type": "alert", "v": 1, "phase": "backward", "paused": False}
-                    ws.send(json.dumps({**extra, "history": True, **alert}))
-
-        upstream.on_message(forward)
-
-    page.route_web_socket(re.compile(r"/ws/runs/"), relay)
+    inject_alerts(page, alerts)
     open_run(page, server, run_id)
     listed = page.get_by_test_id("alerts")
     expect(listed.locator("li")).to_have_count(3)
