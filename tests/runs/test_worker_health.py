@@ -121,13 +121,16 @@ class Reading(Harness):
             time.sleep(0.01)
 
 
+# a ReLU network at full speed: two hidden layers of 8 units
+RELU_NET = ExperimentConfig(
+    experiment="circle",
+    architecture={"kind": "mlp", "hidden": [8, 8], "activation": "relu"},
+    steps_per_second=None,
+)
+
+
 def test_relu_hooks_are_on_only_while_a_point_is_due() -> None:
-    config = ExperimentConfig(
-        experiment="circle",
-        architecture={"kind": "mlp", "hidden": [8, 8], "activation": "relu"},
-        steps_per_second=None,
-    )
-    harness = Reading(config)
+    harness = Reading(RELU_NET)
     try:
         session = harness.session
         modules = [(n, m) for n, m in session.loop.model.named_modules() if isinstance(m, nn.ReLU)]
@@ -148,12 +151,7 @@ def test_relu_hooks_are_on_only_while_a_point_is_due() -> None:
 
 
 def test_units_forced_dead_are_reported_and_raise_the_dead_units_alert() -> None:
-    config = ExperimentConfig(
-        experiment="circle",
-        architecture={"kind": "mlp", "hidden": [8, 8], "activation": "relu"},
-        steps_per_second=None,
-    )
-    harness = Reading(config)
+    harness = Reading(RELU_NET)
     try:
         session = harness.session
         (name, _), _ = session.activity.modules
