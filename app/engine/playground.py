@@ -9,6 +9,7 @@ description promises at full speed (tests/engine/test_accuracy.py holds them to 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -198,16 +199,24 @@ WIDE_INPUTS, WIDE_CLASSES = 1024, 10
 WIDE_HIDDEN = [2048, 2048]
 
 
-def wide_data(config: ExperimentConfig) -> Data:
-    """Gaussian inputs labelled by a hidden random linear teacher (plus noise): learnable, and big
-    enough that every view and the overhead budget meet a model of real size."""
-    generator = torch.Generator().manual_seed(config.seed)
-    inputs = torch.randn(config.n_samples, WIDE_INPUTS, generator=generator)
-    teacher = torch.randn(WIDE_INPUTS, WIDE_CLASSES, generator=generator) / WIDE_INPUTS**0.5
-    scores = inputs @ teacher + config.noise * torch.randn(
-        config.n_samples, WIDE_CLASSES, generator=generator
-    )
-    return split(Points(inputs, scores.argmax(dim=1)), config, generator)
+def teacher_data(width: int, classes: int) -> Callable[[ExperimentConfig], Data]:
+    """Gaussian inputs `width` numbers wide labelled by a hidden random linear teacher (plus
+    noise) among `classes`: learnable, and as big as asked, so that every view and the overhead
+    budget meet a model of real size (the wide MLP here; an MNIST-sized one in bench/)."""
+
+    def make(config: ExperimentConfig) -> Data:
+        generator = torch.Generator().manual_seed(config.seed)
+        inputs = torch.randn(config.n_samples, width, generator=generator)
+        teacher = torch.randn(width, classes, generator=generator) / width**0.5
+        scores = inputs @ teacher + config.noise * torch.randn(
+            config.n_samples, classes, generator=generator
+        )
+        return split(Points(inputs, scores.argmax(dim=1)), config, generator)
+
+    return make
+
+
+wide_data = teacher_data(WIDE_INPUTS, WIDE_CLASSES)
 
 
 register(
