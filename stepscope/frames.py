@@ -32,6 +32,7 @@ from app.instrument.overhead import OverheadMeter
 from app.instrument.recorder import Recorder, Snapshot
 from app.instrument.stats import Scratch
 from app.runs.health_alerts import HealthWatch
+from app.runs.worker import SNAPSHOT_SHARE
 from app.stream.protocol import encode_snapshot
 
 # as the worker: a health point at most twice a second while running (they are kept in history)
@@ -61,8 +62,12 @@ class Instruments:
     ) -> None:
         self.recorder = Recorder(parameters)
         self.activity = Activity(model)
-        # No evaluation here (the script has its own data): snapshots get the whole budget.
-        self.governor = Governor(budget=budget)
+        # The run's budget is the share of wall time all watching may take. There is no
+        # evaluation here (the data are the script's), but every step pays for the gate, the
+        # recorder's copy and the link's threads: snapshots get the built-in worker's share of it
+        # (app/runs/worker.py), the rest is theirs.
+        self._budget = budget
+        self.governor = Governor(budget=budget * SNAPSHOT_SHARE)
         self.health_watch = HealthWatch()
         self.overhead = OverheadMeter()
         self.scratch = Scratch()
@@ -71,11 +76,12 @@ class Instruments:
 
     @property
     def budget(self) -> float:
-        return self.governor.budget
+        return self._budget
 
     @budget.setter
     def budget(self, budget: float) -> None:
-        self.governor.budget = budget
+        self._budget = budget
+        self.governor.budget = budget * SNAPSHOT_SHARE
 
     def health_due(self, now: float) -> bool:
         return now - self.health_at >= HEALTH_INTERVAL
@@ -127,7 +133,7 @@ class Instruments:
         self.health_at = now
         spent = self.overhead.snapshot_seconds
         overhead = Overhead.model_construct(
-            budget=self.governor.budget,
+            budget=self._budget,
             share=self.overhead.share(now),
             snapshot_ms=None if spent is None else spent * 1000.0,
             interval_s=self.interval,
