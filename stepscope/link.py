@@ -53,7 +53,8 @@ class Row:
 
 @dataclass
 class Scalars:
-    """Contiguous steps' rows, turned into ScalarsBatch and Logged on the sender thread."""
+    """Rows of consecutive log() calls (steps in order, maybe with gaps), turned into
+    ScalarsBatch and Logged on the sender thread."""
 
     rows: list[Row]
     t0: float  # wall clock when the first row's step ended
