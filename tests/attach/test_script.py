@@ -390,3 +390,14 @@ def test_a_nan_pauses_the_script_until_the_page_starts_it_again(
     script.finish()
     acks.close()
     assert state_of(server, run_id, "stopped")["step"] == 3000
+
+
+def test_a_script_that_never_closes_its_watch_detaches_at_exit(
+    server: Server, scripts: Callable[..., Script]
+) -> None:
+    script = scripts("--attach", "--server", server.url, "--steps", "300", "--no-close")
+    run_id = run_of(server, script)
+    script.finish()
+    run = state_of(server, run_id, "stopped")
+    assert run["reason"] == "the script exited at step 300"
+    assert len(call(server, f"api/runs/{run_id}/scalars")["loss"]) == 300

@@ -43,7 +43,7 @@ def main(args: argparse.Namespace) -> None:
         print(f"step {step} {loss.item()!r} {optimizer.param_groups[0]['lr']!r}", flush=True)
         if watch is not None:
             watch.log(loss=loss)
-    if watch is not None:
+    if watch is not None and not args.no_close:
         watch.close()
     torch.save(model.state_dict(), args.out)
     print("done", flush=True)
@@ -59,6 +59,7 @@ if __name__ == "__main__":
     parser.add_argument("--asyncio", action="store_true")
     parser.add_argument("--subclass", action="store_true")
     parser.add_argument("--nan-at", type=int, default=0)
+    parser.add_argument("--no-close", action="store_true", help="leave the watch to atexit")
     arguments = parser.parse_args()
     if arguments.asyncio:
 
