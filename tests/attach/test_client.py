@@ -67,6 +67,11 @@ def test_the_run_describes_the_script_its_optimizer_logged_names_and_relus(
     assert any(u["layer"] == "1" and u["units"] == 8 for p in health for u in p["units"])
 
 
+def holds(stream: RunStream, step: int) -> list[dict[str, Any]]:
+    """The hold snapshots of a loop held in step() `step` + 1, before its update."""
+    return [h for h in stream.headers if (h["step"], h["phase"]) == (step, "backward")]
+
+
 @pytest.mark.slow
 def test_a_hold_shows_the_gradients_a_step_its_update_and_stop_unhooks_the_optimizer(
     live_server: Server,
@@ -81,12 +86,13 @@ def test_a_hold_shows_the_gradients_a_step_its_update_and_stop_unhooks_the_optim
         call(live_server, f"api/runs/{watch.run_id}/commands/pause", "POST")
         k = stream.acked("pause")
         # held in step() k + 1 before its update: θ after step k with step k + 1's gradients
-        held = stream.wait_for(lambda: [h for h in stream.headers if h["step"] == k])[-1]
-        assert (held["phase"], held["effect"]["phase"]) == ("backward", "backward")
+        # (a running snapshot after step k may come first: the hold's is the one in "backward")
+        held = stream.wait_for(lambda: holds(stream, k))[0]
+        assert held["effect"]["phase"] == "backward"
         assert all(t["fields"]["grad"] is not None for t in held["tensors"])
         call(live_server, f"api/runs/{watch.run_id}/commands/step", "POST")
         assert stream.acked("step") == k + 1
-        header = stream.wait_for(lambda: [h for h in stream.headers if h["step"] == k + 1])[-1]
+        header = stream.wait_for(lambda: holds(stream, k + 1))[0]
         bias = header["tensors"][3]  # one element: its rule is written out, and the update fresh
         assert bias["ledger"] and bias["fields"]["update"] is not None
         assert bias["fields"]["predicted"] is not None
