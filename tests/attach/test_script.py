@@ -18,9 +18,8 @@ from typing import Any
 
 import pytest
 import torch
-from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import connect
 
+from tests.attach.live import RunStream
 from tests.support import Server, call, free_port
 
 pytestmark = pytest.mark.slow
@@ -110,54 +109,6 @@ class Script:
             self.process.wait(timeout=10)
 
 
-class Acks:
-    """The run's stream, as a page reads it: every acknowledged command, with the step it left
-    the loop at (the run's step in that status event)."""
-
-    def __init__(self, server: Server, run_id: str) -> None:
-        self.url = f"ws://127.0.0.1:{server.port}/ws/runs/{run_id}"
-        self.acks: list[tuple[str, int]] = []
-        self._changed = threading.Condition()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
-
-    def _read(self) -> None:
-        try:
-            with connect(self.url, max_size=None, open_timeout=30) as socket:
-                while not self._stop.is_set():
-                    try:
-                        message = socket.recv(timeout=0.2)
-                    except TimeoutError:
-                        continue
-                    if isinstance(message, bytes):
-                        continue  # a snapshot
-                    event = json.loads(message)
-                    if event["type"] == "status" and event.get("acknowledged"):
-                        with self._changed:
-                            self.acks.append((event["acknowledged"], event["run"]["step"]))
-                            self._changed.notify_all()
-        except ConnectionClosed:
-            pass
-
-    def wait(self, command: str, limit: float = 60.0) -> int:
-        """The step of the next acknowledgement of `command` not yet waited for."""
-        deadline = time.monotonic() + limit
-        with self._changed:
-            while True:
-                for index, (acked, step) in enumerate(self.acks):
-                    if acked == command:
-                        del self.acks[index]
-                        return step
-                left = deadline - time.monotonic()
-                assert left > 0, f"{command} was never acknowledged"
-                self._changed.wait(left)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
     running = Server(tmp_path / "data", free_port(), env={"STEPSCOPE_DEFAULT_RUN": "false"})
@@ -216,10 +167,10 @@ def test_pause_holds_the_loop_step_lets_one_through_and_an_lr_edit_lands_first(
 ) -> None:
     script = scripts("--attach", "--server", server.url, "--steps", "1000000")
     run_id = run_of(server, script)
-    acks = Acks(server, run_id)
+    acks = RunStream(server, run_id)
     script.wait_for(lambda: script.count() >= 20)
     call(server, f"api/runs/{run_id}/commands/pause", "POST")
-    k = acks.wait("pause")
+    k = acks.acked("pause")
     # held inside its next step(): the script has printed exactly the acknowledged steps
     assert script.wait_for(lambda: script.count() >= k) and script.count() == k
     # an edit while held, as the page sends it: the whole config, one field changed
@@ -227,7 +178,7 @@ def test_pause_holds_the_loop_step_lets_one_through_and_an_lr_edit_lands_first(
     assert edited["attached"]["optimizer"]["config"]["lr"] == 0.001
     for n in (1, 2):
         call(server, f"api/runs/{run_id}/commands/step", "POST")
-        assert acks.wait("step") == k + n
+        assert acks.acked("step") == k + n
         script.wait_for(lambda n=n: script.count() >= k + n)
     # two round trips later the loop has still taken exactly two steps: it is held
     steps = script.steps()
@@ -276,10 +227,10 @@ def test_a_paused_script_whose_server_disappears_resumes(
 ) -> None:
     script = scripts("--attach", "--server", server.url, "--steps", "3000")
     run_id = run_of(server, script)
-    acks = Acks(server, run_id)
+    acks = RunStream(server, run_id)
     script.wait_for(lambda: script.count() >= 20)
     call(server, f"api/runs/{run_id}/commands/pause", "POST")
-    k = acks.wait("pause")  # the script holds
+    k = acks.acked("pause")  # the script holds
     acks.close()
     assert script.wait_for(lambda: script.count() >= k) and script.count() == k
     assert server.process is not None
@@ -378,13 +329,13 @@ def test_a_nan_pauses_the_script_until_the_page_starts_it_again(
 ) -> None:
     script = scripts("--attach", "--server", server.url, "--steps", "3000", "--nan-at", "100")
     run_id = run_of(server, script)
-    acks = Acks(server, run_id)
+    acks = RunStream(server, run_id)
     paused = state_of(server, run_id, "paused")
     assert "alert" in paused["reason"] and "0.weight.grad" in paused["reason"]
     k = paused["step"]
     # held at the step() after the snapshot that showed it: the count stops there
     call(server, f"api/runs/{run_id}/commands/step", "POST")
-    assert acks.wait("step") == k + 1
+    assert acks.acked("step") == k + 1
     assert script.wait_for(lambda: script.count() >= k + 1) and script.count() == k + 1
     call(server, f"api/runs/{run_id}/commands/start", "POST")
     script.finish()
