@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from app.contract.events import Alert
-from app.contract.health import BUDGET_DEFAULT, HealthPoint, Overhead
+from app.contract.health import BUDGET_DEFAULT, HealthPoint
 from app.contract.snapshot import (
     BackwardEffect,
     MicroBatch,
@@ -131,13 +131,7 @@ class Instruments:
     def _health(self, snapshot: Snapshot, step: int) -> HealthPoint:
         now = time.perf_counter()
         self.health_at = now
-        spent = self.overhead.snapshot_seconds
-        overhead = Overhead.model_construct(
-            budget=self._budget,
-            share=self.overhead.share(now),
-            snapshot_ms=None if spent is None else spent * 1000.0,
-            interval_s=self.interval,
-        )
+        overhead = self.overhead.reading(self._budget, self.interval, now)
         return health_point(snapshot, step, self.activity.units(), overhead, self.scratch)
 
     def charge(self, cost: float) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections import deque
 
+from app.contract.health import Overhead
+
 WINDOW = 5.0  # seconds
 
 
@@ -37,3 +39,14 @@ class OverheadMeter:
         spent = sum(cost for when, cost in self._costs if when >= start)
         elapsed = now - start
         return 0.0 if elapsed <= 0.0 else min(1.0, spent / elapsed)
+
+    def reading(self, budget: float, interval: float, now: float) -> Overhead:
+        """What watching costs now, as a health point shows it: the budget, the share spent, the
+        latest snapshot's cost and the governor's spacing of snapshots (`interval`, seconds)."""
+        spent = self.snapshot_seconds
+        return Overhead.model_construct(
+            budget=budget,
+            share=self.share(now),
+            snapshot_ms=None if spent is None else spent * 1000.0,
+            interval_s=interval,
+        )

@@ -29,7 +29,7 @@ from typing import Protocol
 import torch
 
 from app.contract.events import Alert
-from app.contract.health import BUDGET_DEFAULT, Overhead
+from app.contract.health import BUDGET_DEFAULT
 from app.contract.views import Evaluation
 from app.contract.worker import (
     Ack,
@@ -247,13 +247,7 @@ class Session:
         loop = self.loop
         now = time.perf_counter()
         self.health_at = now
-        spent = self.overhead.snapshot_seconds
-        overhead = Overhead.model_construct(
-            budget=self.budget,
-            share=self.overhead.share(now),
-            snapshot_ms=None if spent is None else spent * 1000.0,
-            interval_s=self.snapshot_interval,
-        )
+        overhead = self.overhead.reading(self.budget, self.snapshot_interval, now)
         units = self.activity.units()
         point = health_point(snapshot, loop.step, units, overhead, self.health_scratch)
         self.send(HealthMeasured.model_construct(point=point))
