@@ -1,6 +1,7 @@
 """An attached training loop's throughput against the bare loop, in one process (issue 11).
 
     .venv/bin/python bench/attach_throughput.py [--seconds 4] [--rounds 5] [--only wide-mlp ...]
+    .venv/bin/python bench/attach_throughput.py --variants --only seed-linear   # where time goes
 
 The four models of bench/throughput.py (its `MODELS`: the same experiments, data, batches, loss
 and Adam), trained by this process on one torch thread, twice over: a bare loop
@@ -33,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -89,6 +91,20 @@ class Loop:
             loss.backward()
             optimizer.step()
             watch.log(loss=loss)
+            steps += 1
+        return self.window(steps, started, cpu)
+
+    def calling(self, log: Callable[[torch.Tensor], None], seconds: float) -> Window:
+        """The same loop calling `log(loss)` after each step (--variants)."""
+        model, loss_fn, batches, optimizer = self.model, self.loss_fn, self.batches, self.optimizer
+        steps, started, cpu = 0, time.perf_counter(), time.thread_time()
+        while time.perf_counter() - started < seconds:
+            inputs, targets = batches.next()
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(model(inputs), targets)
+            loss.backward()
+            optimizer.step()
+            log(loss)
             steps += 1
         return self.window(steps, started, cpu)
 
@@ -266,11 +282,52 @@ def load() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
 
 
+def variants(
+    server: Server, name: str, config: ExperimentConfig, seconds: float, rounds: int
+) -> None:
+    """Where an attached step's time goes (--variants): the bare loop; the watch's hooks with no
+    log() at all; `watch.log(loss=loss.item())`; `watch.log(loss=loss)`, each on its own model and
+    watch (no reading client), in interleaved rounds. Prints steps/s, the median of the per-round
+    ratios to the bare loop, and the training thread's CPU a step."""
+    loops = {side: Loop(config) for side in ("bare", "no log()", "log(float)", "log(tensor)")}
+    watches = {
+        side: stepscope.attach(
+            loop.model, loop.optimizer, name=f"{name}, {side}", server=server.url
+        )
+        for side, loop in loops.items()
+        if side != "bare"
+    }
+    logs: dict[str, Callable[[torch.Tensor], None]] = {
+        "bare": lambda loss: None,
+        "no log()": lambda loss: None,
+        "log(float)": lambda loss: watches["log(float)"].log(loss=loss.item()),
+        "log(tensor)": lambda loss: watches["log(tensor)"].log(loss=loss),
+    }
+    windows: dict[str, list[Window]] = {side: [] for side in loops}
+    for side, loop in loops.items():
+        loop.calling(logs[side], WARM_UP)
+    for round_ in range(rounds):
+        for side in list(loops) if round_ % 2 == 0 else list(loops)[::-1]:
+            windows[side].append(loops[side].calling(logs[side], seconds))
+    for watch in watches.values():
+        watch.close()
+    bare = windows["bare"]
+    for side, got in windows.items():
+        paired = statistics.median(w.rate / b.rate for w, b in zip(got, bare, strict=True))
+        print(
+            f"| {name} | {side} | {statistics.median(w.rate for w in got):,.0f} | {paired:.3f}"
+            f" | {statistics.median(w.cpu for w in got) * 1e6:,.1f} |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--only", nargs="*", default=None, help="experiment names")
+    parser.add_argument(
+        "--variants", action="store_true", help="where the time goes: no log(), float, tensor"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)  # as the worker: the server and the client share the cores
     for problem in load_experiments([EXPERIMENT_FILE]):
@@ -285,8 +342,16 @@ def main() -> None:
         server = Server(Path(folder) / "data", free_port(), env={"STEPSCOPE_DEFAULT_RUN": "false"})
         server.start()
         try:
+            if args.variants:
+                print(
+                    "| model | loop | steps/s | paired / bare | training thread's CPU µs a step |"
+                )
+                print("| --- | --- | ---: | ---: | ---: |")
             for name, overrides, least in models:
                 config = ExperimentConfig.model_validate({**overrides, "steps_per_second": None})
+                if args.variants:
+                    variants(server, name, config, max(args.seconds, least), args.rounds)
+                    continue
                 row = measure(server, name, config, max(args.seconds, least), args.rounds)
                 rows.append(row)
                 print(
@@ -305,6 +370,8 @@ def main() -> None:
         f" {time.monotonic() - started:.0f} s in all\n"
         f"uptime before: {before}\nuptime after:  {load()}"
     )
+    if args.variants:
+        return
     print(
         "| model | bare steps/s | attached steps/s | **attached / bare** (medians; paired) "
         "| bare rounds vary | training thread's CPU a step, attached / bare "
