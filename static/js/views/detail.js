@@ -28,15 +28,16 @@ export function updateIsPrevious(snapshot) {
 }
 
 /**
- * Why a snapshot has no update (`update: null`): no step() yet, or a step at full speed on a model
- * whose parameters are not copied before every step (the copy would cost over 1% of the step, so
- * the recorder drops it: docs/protocol.md), such as the step before a pause.
+ * Why a snapshot has no update (`update: null`): no step() yet, or a step at full speed whose
+ * parameters were not copied before it (the copy would cost over 1% of the step, so the recorder
+ * drops it: docs/protocol.md; an attached script's running steps are never copied), such as the
+ * step before a pause.
  * @param {number} step the snapshot's step
  */
 export function missingUpdateReason(step) {
   return step === 0
     ? "no step() has run yet"
-    : "not recorded: at full speed this model's parameters are not copied before each step (the copy would cost over 1% of a step), so the step before this pause has no update; Step or Next phase records one";
+    : "not recorded: at full speed the parameters are not copied before each step (on this model the copy would cost over 1% of a step; an attached script's loop is held before its step(), and its running steps are never copied), so the step before this pause has no update; Step records one";
 }
 
 /**
