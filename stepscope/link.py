@@ -306,9 +306,8 @@ class Link:
             try:
                 text = self.connection.recv()
             except ConnectionClosed as error:
-                if not self._closing:
-                    reason = error.rcvd.reason if error.rcvd is not None else ""
-                    self._lose(f"the connection closed{': ' + reason if reason else ''}")
+                reason = error.rcvd.reason if error.rcvd is not None else ""
+                self._lose(f"the connection closed{': ' + reason if reason else ''}")
                 return
             except (WebSocketException, OSError) as error:
                 self._lose(f"the connection failed ({error})")
@@ -327,11 +326,14 @@ class Link:
 
     def _lose(self, why: str) -> None:
         with self._lost_lock:
-            if self.lost is not None or self._closing:
+            if self.lost is not None:
                 return
             self.lost = why
+            # The server closes the connection as soon as it has the Detach, often before
+            # close() is done: that close is the end asked for, as is a close after Stop.
+            expected = self._closing or self._stopped
         self.outbox.close()
-        if self._stopped:
+        if expected:
             return
         print(
             f"stepscope: lost the server: {why}; training goes on unobserved",
@@ -342,11 +344,11 @@ class Link:
 
     def close(self, final: str | None) -> None:
         """Send what is queued and `final` (the Detach), then close: about 2 s at most."""
+        with self._lost_lock:
+            self._closing = True
         if final is not None:
             self.outbox.put_text(final)
         self.outbox.wait_drained(DRAIN_WAIT)
-        with self._lost_lock:
-            self._closing = True
         self.outbox.close()
         # On its own daemon thread: a send blocked on a server that stopped reading holds the
         # connection's lock, and the close would wait on it for good.

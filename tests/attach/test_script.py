@@ -200,7 +200,10 @@ def test_every_logged_loss_arrives_once_in_order_and_the_parameters_are_bit_for_
     attached = scripts("--attach", "--server", server.url, "--steps", "3000")
     run_id = run_of(server, attached)
     final = attached.finish()
-    state_of(server, run_id, "stopped")
+    stopped = state_of(server, run_id, "stopped")
+    assert stopped["reason"] == "the script closed its watch at step 3000"
+    # the server closes the connection as soon as it has the Detach: no false alarm for that
+    assert "lost the server" not in attached.err, attached.err
     exported = call(server, f"api/runs/{run_id}/scalars")
     assert exported["first_step"] == 1
     assert exported["loss"] == [loss for _, loss, _ in attached.steps()]
