@@ -17,6 +17,7 @@ from torch import nn
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+import stepscope
 from app.stream.protocol import decode_snapshot
 from stepscope.watch import Watch
 from tests.support import Server, call
@@ -191,3 +192,26 @@ class RunStream:
     def close(self) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
+
+
+@contextlib.contextmanager
+def watched(
+    server: Server,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    budget: float = 0.05,
+) -> Iterator[tuple[Watch, RunStream, Trainer]]:
+    """The user's loop training on a thread with a watch attached, and the run's stream read as a
+    tab reads it; the loop, the stream and the watch end with the block."""
+    watch = stepscope.attach(model, optimizer, server=server.url, budget=budget)
+    assert watch.run_id is not None
+    stream = RunStream(server, watch.run_id)
+    trainer = Trainer(model, optimizer, x, y, watch).start()
+    try:
+        yield watch, stream, trainer
+    finally:
+        trainer.finish()
+        stream.close()
+        watch.close()

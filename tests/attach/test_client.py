@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 import stepscope
-from tests.attach.live import RunStream, Trainer, make, refusal, run_of, train, wait
+from tests.attach.live import RunStream, make, refusal, run_of, train, wait, watched
 from tests.support import Server, call, free_port
 
 
@@ -77,11 +77,7 @@ def test_a_hold_shows_the_gradients_a_step_its_update_and_stop_unhooks_the_optim
     live_server: Server,
 ) -> None:
     model, optimizer, x, y = make()
-    watch = stepscope.attach(model, optimizer, server=live_server.url)
-    assert watch.run_id is not None
-    stream = RunStream(live_server, watch.run_id)
-    trainer = Trainer(model, optimizer, x, y, watch).start()
-    try:
+    with watched(live_server, model, optimizer, x, y) as (watch, stream, trainer):
         wait(lambda: trainer.count > 10)
         call(live_server, f"api/runs/{watch.run_id}/commands/pause", "POST")
         k = stream.acked("pause")
@@ -107,10 +103,6 @@ def test_a_hold_shows_the_gradients_a_step_its_update_and_stop_unhooks_the_optim
         at = trainer.count
         wait(lambda: trainer.count > at + 10)
         assert run_of(live_server, watch)["step"] == stopped["step"]  # nothing more was sent
-    finally:
-        trainer.finish()
-        stream.close()
-        watch.close()
 
 
 @pytest.mark.slow
@@ -119,14 +111,8 @@ def test_an_optimizer_edit_is_written_into_every_param_group_while_held(
 ) -> None:
     model, optimizer, x, y = make()
     optimizer.add_param_group({"params": [nn.Parameter(torch.zeros(2))], "lr": 0.5})
-    watch = stepscope.attach(model, optimizer, server=live_server.url)
-    assert (
-        watch.run_id is not None
-        and run_of(live_server, watch)["attached"]["optimizer"]["groups"] == 2
-    )
-    stream = RunStream(live_server, watch.run_id)
-    trainer = Trainer(model, optimizer, x, y, watch).start()
-    try:
+    with watched(live_server, model, optimizer, x, y) as (watch, stream, trainer):
+        assert run_of(live_server, watch)["attached"]["optimizer"]["groups"] == 2
         wait(lambda: trainer.count > 5)
         call(live_server, f"api/runs/{watch.run_id}/commands/pause", "POST")
         k = stream.acked("pause")
@@ -150,10 +136,6 @@ def test_an_optimizer_edit_is_written_into_every_param_group_while_held(
         assert trainer.count == k
         call(live_server, f"api/runs/{watch.run_id}/commands/start", "POST")
         wait(lambda: trainer.count > k + 1)
-    finally:
-        trainer.finish()
-        stream.close()
-        watch.close()
     assert trainer.lrs[k - 1] == [0.01, 0.5] and trainer.lrs[k] == [0.001, 0.001]
 
 
@@ -162,11 +144,7 @@ def test_an_edit_that_needs_state_torch_never_made_is_refused_and_never_written(
     live_server: Server,
 ) -> None:
     model, optimizer, x, y = make()
-    watch = stepscope.attach(model, optimizer, server=live_server.url)
-    assert watch.run_id is not None
-    stream = RunStream(live_server, watch.run_id)
-    trainer = Trainer(model, optimizer, x, y, watch).start()
-    try:
+    with watched(live_server, model, optimizer, x, y) as (watch, stream, trainer):
         wait(lambda: trainer.count > 5)
         amsgrad = {"name": "adam", "lr": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
         code, why = refusal(
@@ -182,10 +160,6 @@ def test_an_edit_that_needs_state_torch_never_made_is_refused_and_never_written(
         k = stream.acked("pause")
         call(live_server, f"api/runs/{watch.run_id}/commands/start", "POST")
         wait(lambda: trainer.count > k + 5)  # and step() never raised
-    finally:
-        trainer.finish()
-        stream.close()
-        watch.close()
     assert not stream.of_type("optimizer")
     assert optimizer.param_groups[0]["amsgrad"] is False
 
@@ -216,11 +190,7 @@ def test_with_the_nan_alert_off_the_loop_runs_on_and_its_snapshots_show_the_nan(
     live_server: Server,
 ) -> None:
     model, optimizer, x, y = make()
-    watch = stepscope.attach(model, optimizer, server=live_server.url, budget=0.5)
-    assert watch.run_id is not None
-    stream = RunStream(live_server, watch.run_id)
-    trainer = Trainer(model, optimizer, x, y, watch).start()
-    try:
+    with watched(live_server, model, optimizer, x, y, budget=0.5) as (watch, stream, trainer):
         run_id = watch.run_id
         assert not call(live_server, f"api/runs/{run_id}/alerts", "PUT", {"nonfinite": False})[
             "alerts"
@@ -239,10 +209,6 @@ def test_with_the_nan_alert_off_the_loop_runs_on_and_its_snapshots_show_the_nan(
         wait(lambda: trainer.count > k + 50)
         run = run_of(live_server, watch)
         assert (run["state"], run["reason"]) == ("running", None)
-    finally:
-        trainer.finish()
-        stream.close()
-        watch.close()
     assert not [alert for alert in stream.of_type("alert") if alert["kind"] == "nonfinite"]
 
 
