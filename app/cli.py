@@ -9,6 +9,7 @@ from pathlib import Path
 import uvicorn
 
 from app.main import create_app
+from app.security.headers import PARSER_LIMIT_BYTES
 from app.security.token import ensure_token, open_url
 from app.settings import Settings
 
@@ -63,4 +64,8 @@ def main(argv: list[str] | None = None) -> None:
         port=settings.port,
         log_level="info",
         timeout_graceful_shutdown=5,
+        # explicit, not uvicorn's default: the most of a request's line and headers it buffers;
+        # h11 named so that installing httptools (which has no such limit) cannot drop it
+        http="h11",
+        h11_max_incomplete_event_size=PARSER_LIMIT_BYTES,
     )
