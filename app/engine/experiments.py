@@ -189,8 +189,6 @@ class Experiment:
             raise ValueError(
                 f"the experiment {self.name} needs a loss: one of {', '.join(self.losses)}"
             )
-        if config.race and self.name != "surface-2d":
-            raise ValueError("a race of optimizers runs on the surface-2d experiment only")
 
     def make_loss(self, config: ExperimentConfig) -> nn.Module:
         if config.loss is not None:

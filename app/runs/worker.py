@@ -106,7 +106,9 @@ class Session:
         self.pending_since = time.time()
         self.flushed_at = time.perf_counter()
         self.next_step_at = 0.0
-        self.race = Race(self.config) if self.config.experiment == "surface-2d" else None
+        # the surface streams the run's own (w, b) path even with no racers
+        raced = self.config.race or self.config.experiment == "surface-2d"
+        self.race = Race(self.config, self.loop) if raced else None
         loop = self.loop
         experiment = loop.experiment
         self.evaluator: Evaluator | None = None

@@ -127,14 +127,6 @@ def test_defaults_differ_by_experiment() -> None:
             "the experiment spiral needs an architecture",
         ),
         ({"experiment": "nope"}, "no experiment is named 'nope'; the experiments are: seed-linear"),
-        (
-            {"experiment": "spiral", "race": [{"name": "adam"}]},
-            "a race of optimizers runs on the surface-2d experiment only",
-        ),
-        (
-            {"experiment": "seed-linear", "race": [{"name": "adam"}]},
-            "a race of optimizers runs on the surface-2d experiment only",
-        ),
     ],
 )
 def test_a_config_the_experiment_cannot_run_is_refused_with_a_sentence(
