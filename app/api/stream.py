@@ -14,9 +14,13 @@ import contextlib
 import json
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import ValidationError
 
+from app.api import viewer_links
 from app.api.deps import HistoryDep, HubDep, RunsDep, SettingsDep
 from app.contract.events import (
+    Driver,
+    DriverUpdate,
     Error,
     Evaluations,
     Event,
@@ -29,13 +33,17 @@ from app.contract.events import (
     Scalars,
 )
 from app.runs.manager import RunManager, UnknownRun
+from app.security.viewers import Access, ViewerLinks, get_access, get_viewer_links
 from app.store.history import History
-from app.stream.hub import Frame, FrameKind, Subscriber
+from app.stream.hub import Frame, FrameKind, Hub, Subscriber
 from app.stream.protocol import encode_event
 
 router = APIRouter()
+# The view-only links' routes travel with the stream they open (app/main.py includes this router).
+router.include_router(viewer_links.router)
 
 MAX_CLIENT_MESSAGE = 4096  # bytes; clients only send small control messages
+REVOKED_CLOSE = 4403  # a view-only link's sockets, closed when the owner revokes the link
 CLOSE_GRACE_FACTOR = 3  # a dropped client has this many send timeouts to take its close frame
 
 
@@ -61,26 +69,44 @@ async def stream_run(
         await websocket.close(code=1013, reason="too many connections; try again later")
         return
     await websocket.accept()
+    access, links = get_access(websocket), get_viewer_links(websocket)
     subscriber = hub.subscribe(run_id)
     sender = asyncio.create_task(
-        _send_frames(websocket, run_id, subscriber, runs, history, settings.send_timeout)
+        _send_frames(websocket, run_id, subscriber, runs, history, settings.send_timeout, links)
     )
     subscriber.on_close = lambda: hub.unsubscribe(run_id, subscriber)
-    receiver = asyncio.create_task(_receive(websocket, subscriber))
+    receiver = asyncio.create_task(_receive(websocket, subscriber, run_id, access, hub, links))
+    revoked = asyncio.Event()
+    forget = links.watch(access.link.id, revoked.set) if access.link is not None else lambda: None
+    revocation = asyncio.create_task(revoked.wait())
     try:
-        # Whichever side ends first ends the connection: a client that leaves, or one that the
-        # sender gave up on (too slow), which may never send another byte.
-        await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+        # Whichever side ends first ends the connection: a client that leaves, one that the
+        # sender gave up on (too slow), which may never send another byte, or a revoked link.
+        await asyncio.wait({sender, receiver, revocation}, return_when=asyncio.FIRST_COMPLETED)
     finally:
+        forget()
         subscriber.close()
         hub.unsubscribe(run_id, subscriber)
-        for task in (sender, receiver):
+        for task in (sender, receiver, revocation):
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.gather(sender, receiver, return_exceptions=True)
+            await asyncio.gather(sender, receiver, revocation, return_exceptions=True)
+    if revoked.is_set():
+        # The sender is gone, so this is the only writer; a client that stopped reading cannot
+        # hold the revocation up past the send timeout.
+        with contextlib.suppress(Exception):
+            closing = websocket.close(code=REVOKED_CLOSE, reason="this view-only link was revoked")
+            await asyncio.wait_for(closing, settings.send_timeout)
 
 
-async def _receive(websocket: WebSocket, subscriber: Subscriber) -> None:
+async def _receive(
+    websocket: WebSocket,
+    subscriber: Subscriber,
+    run_id: str,
+    access: Access,
+    hub: Hub,
+    links: ViewerLinks,
+) -> None:
     """Answer the client's small messages; errors go back as error events, never as a crash."""
     while True:
         try:
@@ -102,21 +128,46 @@ async def _receive(websocket: WebSocket, subscriber: Subscriber) -> None:
             kind = None
         if kind == "ping":
             _reply(subscriber, Pong())
+        elif kind == "driver" and access.viewer:
+            refusal = "a view-only link cannot drive the run's pages: only its owner can"
+            _reply(subscriber, Error(message=refusal, code=403))
+        elif kind == "driver":
+            _drive(text, subscriber, run_id, hub, links)
         else:
             _reply(
                 subscriber,
                 Error(
-                    message='unknown message; the stream accepts {"type": "ping"}; '
-                    "control runs through the REST API"
+                    message='unknown message; the stream accepts {"type": "ping"} and, from '
+                    'the owner, {"type": "driver", …}; control runs through the REST API'
                 ),
             )
+
+
+def _drive(text: str, subscriber: Subscriber, run_id: str, hub: Hub, links: ViewerLinks) -> None:
+    """The owner's page says what it points at: every page of the run gets it (viewers follow it),
+    and it is kept for the pages that connect later."""
+    try:
+        update = DriverUpdate.model_validate_json(text)
+    except ValidationError as error:
+        problem = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        _reply(subscriber, Error(message=f"driver message refused: {problem}"))
+        return
+    event = encode_event(Driver(**update.model_dump(exclude={"type"})))
+    links.drivers[run_id] = event
+    hub.publish(run_id, Frame(FrameKind.EVENT, event))
 
 
 def _reply(subscriber: Subscriber, event: Event) -> None:
     subscriber.offer(Frame(FrameKind.EVENT, encode_event(event)))
 
 
-async def _send_state(websocket: WebSocket, run_id: str, runs: RunManager, history: History) -> int:
+async def _send_state(
+    websocket: WebSocket,
+    run_id: str,
+    runs: RunManager,
+    history: History,
+    links: ViewerLinks,
+) -> int:
     """hello, the whole loss history (and an attached script's other scalars), marks, alerts,
     evaluation and health points, and the latest snapshot; return the last step sent."""
     info = runs.info(run_id)
@@ -149,6 +200,9 @@ async def _send_state(websocket: WebSocket, run_id: str, runs: RunManager, histo
     snapshot = await asyncio.to_thread(history.latest_snapshot, run_id)
     if snapshot is not None:
         await websocket.send_bytes(snapshot)
+    driver = links.drivers.get(run_id)
+    if driver is not None:  # where the owner's page points now, for a viewer joining late
+        await websocket.send_text(driver)
     if not runs_of_steps:
         return 0
     last_first, last_losses = runs_of_steps[-1]
@@ -162,9 +216,10 @@ async def _send_frames(
     runs: RunManager,
     history: History,
     send_timeout: float,
+    links: ViewerLinks,
 ) -> None:
     try:
-        resync = _send_state(websocket, run_id, runs, history)
+        resync = _send_state(websocket, run_id, runs, history, links)
         sent = await asyncio.wait_for(resync, 3 * send_timeout)
         while True:
             frame = await subscriber.next()
@@ -172,7 +227,7 @@ async def _send_frames(
                 if subscriber.closed:
                     return
                 subscriber.resync = False
-                resync = _send_state(websocket, run_id, runs, history)
+                resync = _send_state(websocket, run_id, runs, history, links)
                 sent = await asyncio.wait_for(resync, 3 * send_timeout)
                 continue
             if frame.resets:

@@ -144,6 +144,54 @@ class Alert(Event):
 class Error(Event):
     type: Literal["error"] = "error"
     message: str
+    code: int | None = Field(
+        default=None,
+        description="403: this connection may not send that message (a view-only link); null: "
+        "the message itself was wrong",
+    )
+
+
+class DriverElement(Message):
+    """The parameter element the driver selected (the Parameters panel's highlighted cell)."""
+
+    tensor: str = Field(max_length=200, description="the parameter's name, as in the snapshot")
+    index: int = Field(ge=0, description="the element's flat (row-major) index in the tensor")
+
+
+class DriverView(Message):
+    """What the owner's page points at, for viewers who follow the driver."""
+
+    element: DriverElement | None = Field(default=None, description="null: none selected")
+    step: int = Field(ge=0, description="the step the owner's page shows")
+    phase: Phase | None = Field(
+        default=None, description="the last phase that ran, as the owner's page shows it"
+    )
+    panels: list[Annotated[str, Field(max_length=64)]] = Field(
+        default_factory=list,
+        max_length=32,
+        description="the ids of the collapsible panels (<details>) open on the owner's page",
+    )
+    views: dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=200)]] = (
+        Field(
+            default_factory=dict,
+            max_length=32,
+            description="the owner's view choices by control id (log scale, smoothing, network "
+            "edges, distribution tensor and field): how the page draws, never what the run does",
+        )
+    )
+
+
+class DriverUpdate(DriverView):
+    """Client → server: the owner's page says what it points at (refused from a viewer: 403)."""
+
+    type: Literal["driver"] = "driver"
+
+
+class Driver(Event, DriverView):
+    """Server → client: what the driver (the owner's page) points at now; sent to every page
+    watching the run when the owner's page changes it, and after the history on connect."""
+
+    type: Literal["driver"] = "driver"
 
 
 class Pong(Event):
@@ -161,6 +209,7 @@ ServerEvent = Annotated[
     | OptimizerMark
     | Alert
     | Error
-    | Pong,
+    | Pong
+    | Driver,
     Field(discriminator="type"),
 ]

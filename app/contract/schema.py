@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from app.contract.events import ServerEvent
+from app.contract.events import DriverUpdate, ServerEvent
 from app.contract.rest import LossSurface, Problem, RefusedInput, ScalarsExport
 from app.contract.run import RunInfo
 from app.contract.snapshot import SnapshotHeader
@@ -20,6 +20,7 @@ from app.contract.worker import WorkerCommand, WorkerMessage
 
 def contract_schema() -> dict[str, Any]:
     roots: dict[str, Any] = {
+        "DriverUpdate": DriverUpdate,
         "LossSurface": LossSurface,
         "Problem": Problem,
         "RefusedInput": RefusedInput,

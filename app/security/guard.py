@@ -11,6 +11,12 @@ websocket, static file or API — can be left out by forgetting a line.
 - Token: when set, every request but the health probe (`GET /healthz`) must carry it, as `Authorization: Bearer <token>` or in the
   `stepscope_token` cookie. Opening any page with `?token=<token>` sets the cookie (HttpOnly,
   SameSite=Strict) and redirects to the same page without it, as Jupyter does.
+- View-only links (app/security/viewers.py): a viewer token (`view-…`), as a bearer or in the
+  `stepscope_viewer` cookie that opening `/?view=<token>` sets, makes the request a viewer's, on
+  servers with and without an owner token alike: only reads of its one run pass, everything else is
+  403 (another run: 404, as if it did not exist). A viewer token that matches no link (revoked) is
+  403, never a fall back to the owner a tokenless loopback server would otherwise make of it. The
+  owner's token wins over a viewer cookie in the same browser.
 """
 
 from __future__ import annotations
@@ -22,6 +28,18 @@ from urllib.parse import parse_qsl, urlencode
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.security.viewers import (
+    ACCESS_KEY,
+    LINKS_FILE,
+    LINKS_KEY,
+    OWNER,
+    VIEW_PARAM,
+    VIEW_PREFIX,
+    VIEWER_COOKIE,
+    Access,
+    ViewerLinks,
+    viewer_refusal,
+)
 from app.settings import Settings, is_loopback
 
 COOKIE = "stepscope_token"
@@ -29,6 +47,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Probed by orchestrators and load balancers, which hold no secret and may use any Host (a pod's
 # IP); it answers {"status": "ok"} and nothing more, so it is open.
 OPEN_PATHS = frozenset({"/healthz"})
+
+
+REVOKED = "this view-only link was revoked, or never existed: ask the run's owner for a new one"
 
 
 class Refusal(Exception):
@@ -41,6 +62,8 @@ class Guard:
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.settings = settings
+        # The guard enforces the links, so it keeps them; routes reach them through the scope.
+        self.viewer_links = ViewerLinks(settings.data_dir / LINKS_FILE)
         self.token = settings.token
         self.allowed_hosts = {h.lower() for h in settings.allowed_hosts}
         self.allowed_origins = {o.rstrip("/").lower() for o in settings.allowed_origins}
@@ -63,14 +86,29 @@ class Guard:
             if self.token is not None:
                 redirect = self.token_in_query(scope)
                 if redirect is not None:
-                    await redirect_setting_cookie(scope, send, redirect, self.token)
+                    cookie = f"{COOKIE}={self.token}; Path=/; HttpOnly; SameSite=Strict"
+                    await redirect_setting_cookie(send, redirect, cookie)
                     return
-                self.check_token(headers)
+            viewing = self.view_in_query(scope)
+            if viewing is not None:
+                await redirect_setting_cookie(send, *viewing)
+                return
+            access = self.identify(headers)
+            if access.link is not None:
+                refused = viewer_refusal(
+                    scope["type"], scope.get("method", "GET"), scope["path"], access.link
+                )
+                if refused is not None:
+                    status, reason = refused
+                    raise Refusal(status, reason, 4000 + status)
+            scope[ACCESS_KEY], scope[LINKS_KEY] = access, self.viewer_links
             if scope["type"] == "http" and scope["method"] not in SAFE_METHODS:
                 receive = await self.read_body(headers, receive)
         except Refusal as refusal:
             await refuse(scope, receive, send, refusal)
             return
+        if access.link is not None and scope["type"] == "http" and scope["path"] == "/api/runs":
+            send = only_its_run(send, access.link.run_id)
         await self.app(scope, receive, send)
 
     def check_host(self, headers: Headers) -> None:
@@ -111,14 +149,46 @@ class Guard:
         path: str = scope["path"]
         return path + (f"?{rest}" if rest else "")
 
-    def check_token(self, headers: Headers) -> None:
+    def view_in_query(self, scope: Scope) -> tuple[str, str] | None:
+        """(path to redirect to, Set-Cookie) when a page is opened with ?view=: a live link's token
+        becomes the viewer cookie; an empty one ends viewing in this browser."""
+        if scope["type"] != "http" or scope["method"] != "GET":
+            return None
+        query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        given = [value for key, value in query if key == VIEW_PARAM]
+        if not given:
+            return None
+        if given[0] and self.viewer_links.find(given[0]) is None:
+            raise Refusal(403, REVOKED, 4403)
+        rest = urlencode([(k, v) for k, v in query if k != VIEW_PARAM])
+        path: str = scope["path"]
+        location = path + (f"?{rest}" if rest else "")
+        if not given[0]:
+            return location, f"{VIEWER_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
+        # Lax, not Strict: a link opened from a chat or a mail is a cross-site navigation, and the
+        # page it lands on must get the cookie. A viewer cookie can change nothing, so what Lax
+        # lets through cross-site can do no harm. A session cookie: it goes with the browser.
+        return location, f"{VIEWER_COOKIE}={given[0]}; Path=/; HttpOnly; SameSite=Lax"
+
+    def identify(self, headers: Headers) -> Access:
+        """The owner (the token; anyone, on a server without one) or the viewer of one link."""
         authorization = headers.get("authorization", "")
-        if authorization.lower().startswith("bearer ") and self.matches(authorization[7:].strip()):
-            return
+        bearer = authorization[7:].strip() if authorization.lower().startswith("bearer ") else None
+        cookies: dict[str, str] = {}
         for part in headers.get("cookie", "").split(";"):
             key, _, value = part.strip().partition("=")
-            if key == COOKIE and self.matches(value):
-                return
+            cookies.setdefault(key, value)
+        owner = (bearer, cookies.get(COOKIE))
+        if self.token is not None and any(v is not None and self.matches(v) for v in owner):
+            return OWNER
+        for given in (bearer, cookies.get(VIEWER_COOKIE)):
+            if given and given.startswith(VIEW_PREFIX):
+                link = self.viewer_links.find(given)
+                if link is None:
+                    raise Refusal(403, REVOKED, 4403)
+                return Access(link)
+        if self.token is None:
+            return OWNER
         raise Refusal(
             401,
             "this server needs its token: open the URL it printed, "
@@ -158,6 +228,35 @@ class Guard:
         return replay
 
 
+def only_its_run(send: Send, run_id: str) -> Send:
+    """The list of runs as a viewer sees it: its link's run only. Filtered here, on the way out,
+    so that the route (and whoever edits it) need not know about viewers to keep the others hidden."""
+    start: Message | None = None
+    chunks: list[bytes] = []
+
+    async def filtered(message: Message) -> None:
+        nonlocal start
+        if message["type"] == "http.response.start":
+            start = message  # held back: the length changes
+            return
+        if message["type"] != "http.response.body" or start is None:
+            await send(message)
+            return
+        chunks.append(message.get("body", b""))
+        if message.get("more_body", False):
+            return
+        body = b"".join(chunks)
+        if start["status"] == 200:
+            runs = json.loads(body)
+            body = json.dumps([run for run in runs if run.get("id") == run_id]).encode()
+        headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({**start, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return filtered
+
+
 async def refuse(scope: Scope, receive: Receive, send: Send, refusal: Refusal) -> None:
     if scope["type"] == "websocket":
         await receive()  # websocket.connect
@@ -180,8 +279,7 @@ async def refuse(scope: Scope, receive: Receive, send: Send, refusal: Refusal) -
     await send({"type": "http.response.body", "body": body})
 
 
-async def redirect_setting_cookie(scope: Scope, send: Send, location: str, token: str) -> None:
-    cookie = f"{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict"
+async def redirect_setting_cookie(send: Send, location: str, cookie: str) -> None:
     await send(
         {
             "type": "http.response.start",

@@ -5,7 +5,18 @@ export type Command = "start" | "pause" | "step" | "phase" | "reset" | "stop";
 export type Phase = "zero_grad" | "forward" | "loss" | "backward" | "step";
 export type RunState = "idle" | "running" | "paused" | "stopped" | "failed";
 export type ServerEvent =
-  Hello | Status | Scalars | Logged | Evaluations | Health | Reset | OptimizerMark | Alert | Error | Pong;
+  | Hello
+  | Status
+  | Scalars
+  | Logged
+  | Evaluations
+  | Health
+  | Reset
+  | OptimizerMark
+  | Alert
+  | Error
+  | Pong
+  | Driver;
 export type WorkerCommand = Control | SetOptimizer | SetTeaching | SetPace | SetAlerts | SetInstrumentation;
 export type WorkerMessage =
   | Ready
@@ -360,10 +371,89 @@ export interface Distribution {
    */
   nonfinite: number;
 }
+/**
+ * Server → client: what the driver (the owner's page) points at now; sent to every page
+ * watching the run when the owner's page changes it, and after the history on connect.
+ */
+export interface Driver {
+  /**
+   * null: none selected
+   */
+  element: DriverElement | null;
+  /**
+   * the step the owner's page shows
+   */
+  step: number;
+  /**
+   * the last phase that ran, as the owner's page shows it
+   */
+  phase: Phase | null;
+  /**
+   * the ids of the collapsible panels (<details>) open on the owner's page
+   *
+   * @maxItems 32
+   */
+  panels?: string[];
+  /**
+   * the owner's view choices by control id (log scale, smoothing, network edges, distribution tensor and field): how the page draws, never what the run does
+   */
+  views?: {
+    [k: string]: string | undefined;
+  };
+  v: 1;
+  type: "driver";
+}
+/**
+ * The parameter element the driver selected (the Parameters panel's highlighted cell).
+ */
+export interface DriverElement {
+  /**
+   * the parameter's name, as in the snapshot
+   */
+  tensor: string;
+  /**
+   * the element's flat (row-major) index in the tensor
+   */
+  index: number;
+}
+/**
+ * Client → server: the owner's page says what it points at (refused from a viewer: 403).
+ */
+export interface DriverUpdate {
+  /**
+   * null: none selected
+   */
+  element: DriverElement | null;
+  /**
+   * the step the owner's page shows
+   */
+  step: number;
+  /**
+   * the last phase that ran, as the owner's page shows it
+   */
+  phase: Phase | null;
+  /**
+   * the ids of the collapsible panels (<details>) open on the owner's page
+   *
+   * @maxItems 32
+   */
+  panels?: string[];
+  /**
+   * the owner's view choices by control id (log scale, smoothing, network edges, distribution tensor and field): how the page draws, never what the run does
+   */
+  views?: {
+    [k: string]: string | undefined;
+  };
+  type: "driver";
+}
 export interface Error {
   v: 1;
   type: "error";
   message: string;
+  /**
+   * 403: this connection may not send that message (a view-only link); null: the message itself was wrong
+   */
+  code: number | null;
 }
 export interface Evaluated {
   kind: "evaluated";
