@@ -82,7 +82,7 @@ def routes(app: Any) -> list[tuple[str, str]]:
     found = []
     for route in flatten(app.routes):
         if isinstance(route, APIRoute):
-            found += [(method, route.path) for method in sorted(route.methods)]
+            found += [(method, route.path) for method in sorted(route.methods or ())]
         elif isinstance(route, WebSocketRoute):
             found.append(("WS", route.path))
         elif isinstance(route, Mount):
@@ -171,9 +171,11 @@ def test_every_route_and_message_with_a_viewer_token(owner: TestClient) -> None:
                 pass
             assert refused.value.code == 4403, template
             assert "view-only link" in refused.value.reason, template
-    with pytest.raises(WebSocketDisconnect) as hidden_stream:
-        with viewer.websocket_connect(f"/ws/runs/{other}"):
-            pass
+    with (
+        pytest.raises(WebSocketDisconnect) as hidden_stream,
+        viewer.websocket_connect(f"/ws/runs/{other}"),
+    ):
+        pass
     assert hidden_stream.value.code == 4404
     with viewer.websocket_connect(f"/ws/runs/{shared}") as ws:
         stream = Stream(ws)
@@ -258,9 +260,11 @@ def test_a_revoked_link_stops_at_once_open_websockets_included(owner: TestClient
     ):
         # refused as revoked: never taken for no credential (a tokenless server's owner)
         assert answer.status_code == 403 and "revoked" in answer.json()["detail"]
-    with pytest.raises(WebSocketDisconnect) as again:
-        with viewer.websocket_connect(f"/ws/runs/{shared}"):
-            pass
+    with (
+        pytest.raises(WebSocketDisconnect) as again,
+        viewer.websocket_connect(f"/ws/runs/{shared}"),
+    ):
+        pass
     assert again.value.code == 4403
     assert owner.get(f"/api/runs/{shared}/viewer-links").json() == []
     assert owner.delete(f"/api/runs/{shared}/viewer-links/{link['id']}").status_code == 404
