@@ -37,6 +37,7 @@ from app.stream.protocol import encode_snapshot
 
 # as the worker: a health point at most twice a second while running (they are kept in history)
 HEALTH_INTERVAL = 0.5  # seconds
+SNAPSHOT_FLOOR = 0.2  # of the budget, kept for snapshots however much the hooks cost
 _TEACHING = Teaching()  # an attached loop is the script's own: no switch of ours is in force
 _ONE = MicroBatch.model_construct(index=1, of=1)
 
@@ -68,10 +69,11 @@ class Instruments:
         self.recorder.shadowing = False
         self.activity = Activity(model)
         # The run's budget is the share of wall time all watching may take. There is no
-        # evaluation here (the data are the script's), but every step pays for the hooks'
-        # bookkeeping and the link's threads: snapshots get the built-in worker's share of it
-        # (app/runs/worker.py), the rest is theirs.
+        # evaluation here (the data are the script's), but every step pays for the hooks and
+        # log(), and the sender thread takes CPU: once measured (`charge_watching`), snapshots
+        # get what they leave; until then the built-in worker's share (app/runs/worker.py).
         self._budget = budget
+        self.watching_share: float | None = None  # the hooks', log()'s and sender's share
         self.governor = Governor(budget=budget * SNAPSHOT_SHARE)
         self.health_watch = HealthWatch()
         self.overhead = OverheadMeter()
@@ -86,7 +88,27 @@ class Instruments:
     @budget.setter
     def budget(self, budget: float) -> None:
         self._budget = budget
-        self.governor.budget = budget * SNAPSHOT_SHARE
+        self._share_out()
+
+    def _share_out(self) -> None:
+        """Snapshots get the budget less the watch's other costs, and never less than a floor:
+        on a tiny model the hooks alone may approach the budget, and the views must still move."""
+        budget = self._budget
+        if self.watching_share is None:
+            self.governor.budget = budget * SNAPSHOT_SHARE
+        else:
+            self.governor.budget = max(budget * SNAPSHOT_FLOOR, budget - self.watching_share)
+
+    def charge_watching(self, seconds: float, now: float, elapsed: float) -> None:
+        """What watching cost besides snapshots over the last `elapsed` seconds (the hooks and
+        log() of every step, the sender thread): on the meter, and out of the snapshots' share."""
+        if elapsed <= 0.0:
+            return
+        share = min(1.0, seconds / elapsed)
+        last = self.watching_share
+        self.watching_share = share if last is None else 0.8 * last + 0.2 * share
+        self._share_out()
+        self.overhead.charge(seconds, now)
 
     def health_due(self, now: float) -> bool:
         return now - self.health_at >= HEALTH_INTERVAL

@@ -251,6 +251,9 @@ class Link:
         self._on_lost: Callable[[], None] = lambda: None
         self._closing = False
         self._stopped = False  # the server sent STOP
+        # CPU the sender thread has spent (read by the watch, which charges it to the budget:
+        # on a busy machine it is taken from the training, through a core or the GIL)
+        self.sender_seconds = 0.0
         self.lost: str | None = None  # why the server was lost, once it was
         self._lost_lock = threading.Lock()
         self._sender = threading.Thread(target=self._send_loop, name="stepscope-send", daemon=True)
@@ -275,6 +278,7 @@ class Link:
                 if outbox.closed and outbox.empty():
                     return
                 continue
+            began = time.thread_time()
             try:
                 if isinstance(item, Scalars):
                     for text in self._scalars_texts(item):
@@ -286,6 +290,7 @@ class Link:
                 return
             finally:
                 outbox.sent()
+                self.sender_seconds += time.thread_time() - began
 
     def _scalars_texts(self, item: Scalars) -> list[str]:
         try:

@@ -59,6 +59,12 @@ DROPPED_INTERVAL = 1.0  # seconds between two Dropped reports
 _clock = time.perf_counter
 
 
+def _smoothed(mean: float, sample: float) -> float:
+    """A running mean of sampled costs; the first sample sets it. A sample is capped at four
+    times the mean, so one step stalled by the scheduler or a GC does not move it far."""
+    return sample if mean == 0.0 else 0.9 * mean + 0.1 * min(sample, 4.0 * mean)
+
+
 def _warn(text: str) -> None:
     print(f"stepscope: {text}", file=sys.stderr, flush=True)
 
@@ -105,6 +111,15 @@ class Watch:
         self._dropped_sent = (0, 0)
         self._dropped_at = -float("inf")
         self._handles: list[RemovableHandle] = []
+        # What the watch costs every step, besides snapshots: one step's hooks and one log() are
+        # timed after each flush (timing every step would be a cost of its own); with the sender
+        # thread's CPU it is charged to the budget at each flush (`_account`).
+        self._sample = True  # time the next step's hooks
+        self._sampled_gate = 0.0  # the sampled step's gate, until its post-hook adds its own
+        self._sample_log = False  # time the next log()
+        self._hooks_seconds = 0.0  # a step's hooks, smoothed over the samples
+        self._log_seconds = 0.0  # a log(), smoothed
+        self._accounted = (time.perf_counter(), 0, 0.0)  # when, self.step, link.sender_seconds
         self._governor = Governor() if instruments is None else instruments.governor
         if instruments is not None and not self._done:
             # the gate before the recorder's hooks, the post-hook after them (see the docstring)
@@ -140,6 +155,7 @@ class Watch:
         if self._done:
             self._unhook()  # a stopped watch's hooks go here, outside step()
             return
+        began = _clock() if self._sample_log else 0.0
         step = self.step
         if step == 0:
             self._warn_once("before", "log() before the first step() is not recorded")
@@ -173,6 +189,9 @@ class Watch:
             if not rows:
                 self._rows_t0 = time.time()
             rows.append(Row(step, values))
+        if began:
+            self._sample_log = False
+            self._log_seconds = _smoothed(self._log_seconds, _clock() - began)
 
     def close(self, reason: str | None = None) -> None:
         """Send what is left and detach: the run's page says the script ended. Waits at most ~2 s
@@ -216,6 +235,7 @@ class Watch:
         # command, a snapshot or a flush is due)
         if self._done:
             return
+        began = _clock() if self._sample else 0.0
         instruments = self._instruments
         assert instruments is not None
         if self._watching_forward:  # the forward it watched has run
@@ -237,6 +257,8 @@ class Watch:
                 return
         if self._owed is None:
             now = _clock()
+            if began and not held:  # (a held gate's time is the pause's, not the watch's)
+                self._sampled_gate = now - began
             if now >= self._governor.next_at:
                 self._due = True
                 self._health = instruments.health_due(now)
@@ -248,12 +270,18 @@ class Watch:
         if self._done:
             return
         now = _clock()
+        gate, self._sampled_gate = self._sampled_gate, 0.0
         if self._due:
             self._snapshot_after_step(now)
-        elif now - self._flushed_at >= FLUSH_INTERVAL or len(self._rows) >= MAX_BATCH:
+            return  # (a snapshot's step is charged with the snapshot, and not sampled)
+        if now - self._flushed_at >= FLUSH_INTERVAL or len(self._rows) >= MAX_BATCH:
             self._flush()
             self._flushed_at = now  # (also when nothing left: a full outbox is tried again later)
             self._between_flushes(now)
+        elif gate:
+            self._sample = False
+            self._sample_log = True
+            self._hooks_seconds = _smoothed(self._hooks_seconds, gate + _clock() - now)
 
     def _snapshot_after_step(self, started: float) -> None:
         """The running snapshot that was due, charged to the budget with its hooks."""
@@ -287,6 +315,20 @@ class Watch:
             self._watching_forward = True
         if (self.dropped_snapshots, self.dropped_scalars) != self._dropped_sent:
             self._report_dropped()
+        self._account(now)
+
+    def _account(self, now: float) -> None:
+        """Charge what watching cost since the last flush besides snapshots: the hooks and log()
+        of every step, and the sender thread's CPU. The governor gives snapshots what is left of
+        the budget, so that the whole watch, not only its snapshots, keeps within it."""
+        instruments, link = self._instruments, self._link
+        assert instruments is not None and link is not None
+        at, step, sender = self._accounted
+        steps = self.step - step
+        spent = steps * (self._hooks_seconds + self._log_seconds) + link.sender_seconds - sender
+        instruments.charge_watching(spent, now, now - at)
+        self._accounted = (now, self.step, link.sender_seconds)
+        self._sample = True
 
     # the commands, on the training thread
 
