@@ -68,4 +68,8 @@ def main(argv: list[str] | None = None) -> None:
         # h11 named so that installing httptools (which has no such limit) cannot drop it
         http="h11",
         h11_max_incomplete_event_size=PARSER_LIMIT_BYTES,
+        # Every frame is encoded once for all its viewers; per-message deflate would compress it
+        # again for each connection (zlib for each of 500 viewers, 40 frames a second): most of
+        # the server's time with a room watching (BENCHMARKS.md, bench/viewers.py).
+        ws_per_message_deflate=False,
     )

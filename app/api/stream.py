@@ -248,7 +248,10 @@ async def _send_frames(
                         )
                         await websocket.send_text(encode_event(missing))
                 sent = frame.last_step
-            await asyncio.wait_for(_send(websocket, frame), send_timeout)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for makes a task for each send,
+            # for each viewer of each frame (HARDEN, bench/viewers.py)
+            async with asyncio.timeout(send_timeout):
+                await _send(websocket, frame)
     except TimeoutError:
         # Dropped: no more frames (and no longer counted as a connection), but the close frame
         # still goes out after the data already written, so that a client that reads again learns

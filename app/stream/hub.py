@@ -3,16 +3,26 @@
 Each frame is encoded once; the same bytes go to every subscriber. A subscriber has a bounded queue:
 a newer snapshot replaces one still waiting (the newest state wins), and a queue that overflows is
 emptied and marked for a resync, which the sender answers from the run's history, so scalars are
-never lost. Publishing is synchronous and O(subscribers): it cannot block the training relay.
+never lost. Publishing is synchronous and O(subscribers), O(1) for each whatever its backlog (a
+room of 500 viewers, some behind, is offered every frame): it cannot block the training relay.
+
+A subscriber that has fallen behind by several consecutive scalars frames is handed them as one
+message (the steps joined, `t1` of the newest): a busy server sends fewer, larger messages rather
+than falling further behind, and viewers behind by the same frames share one encoding (cached).
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
+import json
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+MERGE_LIMIT = 64  # scalars frames joined into one message at most (64 × 50 ms of steps)
 
 
 class FrameKind(enum.StrEnum):
@@ -21,7 +31,9 @@ class FrameKind(enum.StrEnum):
     SNAPSHOT = "snapshot"
 
 
-@dataclass(frozen=True)
+# eq=False: frames are compared by identity; one published frame is one object for every subscriber
+# (comparing payloads, as a dataclass would, costs a memcmp of a snapshot per comparison)
+@dataclass(frozen=True, eq=False)
 class Frame:
     kind: FrameKind
     payload: str | bytes
@@ -33,22 +45,42 @@ class Frame:
 class Subscriber:
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self.frames: deque[Frame] = deque()
+        # Frames other than snapshots, in order, each with its place in the order of offers; the
+        # one pending snapshot waits beside them with its own place, so that a newer one replaces
+        # it in O(1) and still goes out after every frame offered before it.
+        self._queue: deque[tuple[int, Frame]] = deque()
+        self._snapshot: tuple[int, Frame] | None = None
+        self._offered = 0
         self.resync = False  # the queue overflowed: the sender must resend from history
         self.closed = False
         self.on_close: Callable[[], None] | None = None  # e.g. leave the hub
         self._wakeup = asyncio.Event()
 
+    @property
+    def frames(self) -> list[Frame]:
+        """The frames waiting, in the order they will be sent."""
+        waiting = list(self._queue)
+        if self._snapshot is not None:
+            waiting.append(self._snapshot)
+            waiting.sort(key=lambda entry: entry[0])
+        return [frame for _, frame in waiting]
+
+    def __len__(self) -> int:
+        return len(self._queue) + (self._snapshot is not None)
+
     def offer(self, frame: Frame) -> None:
         if frame.kind is FrameKind.SNAPSHOT:
-            stale = next((f for f in self.frames if f.kind is FrameKind.SNAPSHOT), None)
-            if stale is not None:
-                self.frames.remove(stale)
-        if len(self.frames) >= self.limit:
-            self.frames.clear()
+            self._snapshot = None  # the newest state wins
+        if len(self) >= self.limit:
+            self._queue.clear()
+            self._snapshot = None
             self.resync = True
         else:
-            self.frames.append(frame)
+            self._offered += 1
+            if frame.kind is FrameKind.SNAPSHOT:
+                self._snapshot = (self._offered, frame)
+            else:
+                self._queue.append((self._offered, frame))
         self._wakeup.set()
 
     def close(self) -> None:
@@ -59,12 +91,55 @@ class Subscriber:
 
     async def next(self) -> Frame | None:
         """The next frame, or None when a resync is due or the subscriber was closed."""
-        while not self.frames and not self.resync and not self.closed:
+        while not len(self) and not self.resync and not self.closed:
             self._wakeup.clear()
             await self._wakeup.wait()
         if self.resync or self.closed:
             return None
-        return self.frames.popleft()
+        snapshot = self._snapshot
+        if snapshot is not None and (not self._queue or snapshot[0] < self._queue[0][0]):
+            self._snapshot = None
+            return snapshot[1]
+        return self._take_scalars() or self._queue.popleft()[1]
+
+    def _take_scalars(self) -> Frame | None:
+        """The consecutive scalars frames at the head of the queue (offered before the pending
+        snapshot, each going on from the last's step) as one frame; None when there are fewer
+        than two or they cannot be joined."""
+        before = self._snapshot[0] if self._snapshot is not None else None
+        run: list[Frame] = []
+        for seq, frame in self._queue:
+            if len(run) == MERGE_LIMIT or (before is not None and seq > before):
+                break
+            if frame.kind is not FrameKind.SCALARS or frame.resets:
+                break
+            if run and frame.first_step != run[-1].last_step + 1:
+                break
+            run.append(frame)
+        if len(run) < 2:
+            return None
+        merged = joined(tuple(run))
+        if merged is None:
+            return None
+        for _ in run:
+            self._queue.popleft()
+        return merged
+
+
+@lru_cache(maxsize=32)
+def joined(frames: tuple[Frame, ...]) -> Frame | None:
+    """One scalars frame holding the steps of consecutive ones, encoded once for every subscriber
+    behind by the same frames (frames hash by identity, and the cache keeps them alive); None when
+    one carries more than the loss (a race or a surface path), which is sent as it came."""
+    events: list[dict[str, Any]] = [json.loads(frame.payload) for frame in frames]
+    if any(event.get("race") is not None or event.get("path") is not None for event in events):
+        return None
+    merged = {**events[0], "loss": [loss for event in events for loss in event["loss"]]}
+    merged["t1"] = events[-1]["t1"]  # when the newest of its steps left the worker
+    payload = json.dumps(merged, separators=(",", ":"), allow_nan=False)
+    return Frame(
+        FrameKind.SCALARS, payload, first_step=frames[0].first_step, last_step=frames[-1].last_step
+    )
 
 
 class Hub:

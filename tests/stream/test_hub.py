@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
-from app.stream.hub import Frame, FrameKind, Hub, Subscriber
+from app.stream.hub import MERGE_LIMIT, Frame, FrameKind, Hub, Subscriber
 
 
 def event(text: str) -> Frame:
@@ -118,3 +119,75 @@ def test_subscribe_unsubscribe_and_count() -> None:
     hub.unsubscribe("run", b)
     hub.unsubscribe("other", c)
     assert hub.count() == 0 and hub.count("run") == 0
+
+
+def scalars(first: int, losses: list[float], t1: float, **more: object) -> Frame:
+    body = {"v": 1, "type": "scalars", "first_step": first, "loss": losses, "t0": t1 - 0.04}
+    body |= {"t1": t1, "history": False, "race": None, "path": None, **more}
+    return Frame(FrameKind.SCALARS, json.dumps(body), first, first + len(losses) - 1)
+
+
+def test_a_pending_snapshot_keeps_its_place_in_the_order() -> None:
+    async def scenario() -> None:
+        subscriber = Subscriber(limit=10)
+        before, shot, after = event("before"), snapshot(1), event("after")
+        for frame in (before, shot, after):
+            subscriber.offer(frame)
+        assert [await subscriber.next() for _ in range(3)] == [before, shot, after]
+
+    asyncio.run(scenario())
+
+
+def test_a_viewer_behind_gets_its_scalars_joined_in_one_message() -> None:
+    async def scenario() -> None:
+        hub = Hub()
+        behind, also_behind = hub.subscribe("run"), hub.subscribe("run")
+        frames = [scalars(1, [1.0, 0.9], 100.0), scalars(3, [0.8], 100.05)]
+        frames.append(scalars(4, [0.7, "NaN"], 100.1))  # type: ignore[list-item]
+        for frame in frames:
+            hub.publish("run", frame)
+        joined = await behind.next()
+        assert joined is not None and joined.kind is FrameKind.SCALARS
+        assert (joined.first_step, joined.last_step) == (1, 5)
+        body = json.loads(joined.payload)
+        assert body["first_step"] == 1 and body["loss"] == [1.0, 0.9, 0.8, 0.7, "NaN"]
+        assert body["t0"] == 100.0 - 0.04 and body["t1"] == 100.1  # the newest step's send time
+        assert body["history"] is False and body["v"] == 1
+        assert len(behind) == 0
+        assert await also_behind.next() is joined  # the same frames: encoded once for both
+
+    asyncio.run(scenario())
+
+
+def test_scalars_are_joined_only_where_nothing_else_comes_between() -> None:
+    async def scenario() -> None:
+        subscriber = Subscriber(limit=100)
+        a, b = scalars(1, [1.0], 1.0), scalars(2, [2.0], 2.0)
+        alert, c = event("alert"), scalars(3, [3.0], 3.0)
+        gap = scalars(9, [9.0], 9.0)  # a step missing between: the sender fills it from history
+        shot, d, e = snapshot(9), scalars(10, [10.0], 10.0), scalars(11, [11.0], 11.0)
+        for frame in (a, b, alert, c, gap, shot, d, e):
+            subscriber.offer(frame)
+        got = [await subscriber.next() for _ in range(6)]
+        assert got[0] is not None and (got[0].first_step, got[0].last_step) == (1, 2)
+        assert got[1:5] == [alert, c, gap, shot]  # none joined across an event, gap or snapshot
+        assert got[5] is not None and (got[5].first_step, got[5].last_step) == (10, 11)
+        # a race or a surface path is sent as it came
+        racing = Subscriber(limit=100)
+        raced = [scalars(1, [1.0], 1.0, race=[]), scalars(2, [2.0], 2.0)]
+        for frame in raced:
+            racing.offer(frame)
+        assert [await racing.next(), await racing.next()] == raced
+        # and at most MERGE_LIMIT frames go in one message
+        long = Subscriber(limit=1000)
+        for step in range(1, MERGE_LIMIT + 3):
+            long.offer(scalars(step, [float(step)], float(step)))
+        first = await long.next()
+        assert first is not None and first.last_step == MERGE_LIMIT
+        rest = await long.next()
+        assert rest is not None and (rest.first_step, rest.last_step) == (
+            MERGE_LIMIT + 1,
+            MERGE_LIMIT + 2,
+        )
+
+    asyncio.run(scenario())
