@@ -213,6 +213,8 @@ class Recorder:
                 before = sampled  # a large tensor: the ledger replays its sampled elements only
             if grad is None:
                 continue  # step() skips a parameter without a gradient; so does the ledger
+            if group.get("maximize", False):
+                continue  # maximize=True negates the gradient, which no written rule does
             explained = self.explain and p.numel() <= LEDGER_ELEMENTS
             elements = range(p.numel()) if explained else [None]
             ledgers = [

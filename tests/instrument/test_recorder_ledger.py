@@ -68,3 +68,23 @@ def test_the_ledger_predicts_every_step(
                 torch.tensor(final, dtype=torch.float32), predicted.flatten(), rtol=1e-6, atol=1e-7
             )
             assert lines[0][-1]["symbolic"].startswith("θ ←")
+
+
+def test_no_ledger_is_written_for_a_maximizing_optimizer() -> None:
+    """maximize=True (an attached script's optimizer may set it) ascends the gradient: the written
+    rules descend it, so their prediction would be wrong by twice the update. None is made."""
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.1, maximize=True)
+    recorder = Recorder(list(model.named_parameters()))
+    recorder.attach(optimizer)
+    for _ in range(3):
+        recorder.arm(explain=True)
+        optimizer.zero_grad()
+        model(torch.randn(4, 3)).square().mean().backward()
+        optimizer.step()
+        snapshot = recorder.snapshot(optimizer)
+        fields = read_fields(snapshot.header, snapshot.data)
+        for entry in snapshot.header["tensors"]:
+            assert fields[entry["name"]].get("predicted") is None
+            assert not entry.get("ledger")
