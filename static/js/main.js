@@ -5,7 +5,8 @@ import { RunFlow } from "./runFlow.js";
 import { Store } from "./store.js";
 import { Controls } from "./views/controls.js";
 import { Builder } from "./views/builder.js";
-import { bindCopyLink } from "./views/share.js";
+import { bindCopyLink, bindViewerLink } from "./views/share.js";
+import { startRoom, whoAmI } from "./views/follow.js";
 import { describeChange, sameOptimizer } from "./lib/configText.js";
 import { readLink } from "./lib/urlState.js";
 import { CodeView } from "./views/codeView.js";
@@ -214,6 +215,9 @@ async function main() {
   });
 
 
+  // A view-only link's page follows the owner's, which says where it points (views/follow.js).
+  bindViewerLink($("share"), () => flow.followed);
+  startRoom({ store, parameters, flow }, await whoAmI());
   // The address names a run and holds its configuration: open it, or start the same run again.
   await flow.open(readLink(location.search, location.hash));
 }

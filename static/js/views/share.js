@@ -51,3 +51,78 @@ async function copied(link, field) {
     }
   }
 }
+
+/**
+ * "Share view-only": a new link to the run that shows it live and changes nothing (POST
+ * /api/runs/{id}/viewer-links), copied like the page's own link, or shown selected to copy by
+ * hand. Beside it, "Revoke" ends that link at once, open pages included.
+ * @param {HTMLElement} container the top bar's share group
+ * @param {() => string | null} runId the run the page shows
+ */
+export function bindViewerLink(container, runId) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.id = "share-view";
+  button.textContent = "Share view-only";
+  button.title = "Make a link that shows this run live and can change nothing, and copy it";
+  const field = document.createElement("input");
+  field.type = "text";
+  field.readOnly = true;
+  field.id = "view-link-text";
+  field.hidden = true;
+  field.setAttribute("aria-label", "View-only link to this run");
+  const status = document.createElement("span");
+  status.className = "hint";
+  status.id = "view-link-status";
+  status.setAttribute("role", "status");
+  const revoke = document.createElement("button");
+  revoke.type = "button";
+  revoke.id = "revoke-view";
+  revoke.textContent = "Revoke";
+  revoke.title = "End the view-only link just made: it stops working at once, open pages included";
+  revoke.hidden = true;
+  container.append(button, field, status, revoke);
+  /** @type {{run: string, id: string} | null} */
+  let made = null;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let fading;
+
+  button.addEventListener("click", async () => {
+    const run = runId();
+    if (!run) return;
+    const response = await fetch(`/api/runs/${run}/viewer-links`, { method: "POST", headers: { Accept: "application/json" } }).catch(() => null);
+    const body = await response?.json().catch(() => null);
+    if (!response?.ok) {
+      status.textContent = `No view-only link was made: ${body?.detail ?? "the server cannot be reached"}.`;
+      return;
+    }
+    made = { run, id: body.id };
+    field.value = body.url;
+    revoke.hidden = false;
+    clearTimeout(fading);
+    if (await copied(body.url, field)) {
+      field.hidden = true;
+      status.textContent = "View-only link copied: whoever opens it watches this run live and can change nothing.";
+      // Said once, as "Copy link" does; Revoke stays beside the button.
+      fading = setTimeout(() => (status.textContent = ""), 8000);
+      return;
+    }
+    field.hidden = false;
+    field.focus();
+    field.select();
+    status.textContent = "View-only link made: it is selected, copy it (Ctrl+C or ⌘C). Whoever opens it watches this run and can change nothing.";
+  });
+  revoke.addEventListener("click", async () => {
+    if (!made) return;
+    const response = await fetch(`/api/runs/${made.run}/viewer-links/${made.id}`, { method: "DELETE" }).catch(() => null);
+    if (!response?.ok && response?.status !== 404) {
+      status.textContent = "The link could not be revoked: the server cannot be reached.";
+      return;
+    }
+    made = null;
+    clearTimeout(fading);
+    revoke.hidden = true;
+    field.hidden = true;
+    status.textContent = "Revoked: the link no longer opens the run, and pages open with it were closed.";
+  });
+}
