@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, ViewportSize, expect, sync_playwright
@@ -28,6 +29,21 @@ PHONE: ViewportSize = {"width": 390, "height": 844}
 # A worker process starts in a second or two, slower on a loaded 2-core machine: wait for
 # conditions a little longer than Playwright's default 5 s before calling them broken.
 expect.set_options(timeout=15_000)
+
+# A bare expression given to wait_for_function is polled with eval() in the page, which the page's
+# Content-Security-Policy refuses (no 'unsafe-eval': SECURITY.md); the same expression as an arrow
+# function is compiled over the DevTools protocol, which a page's policy does not govern.
+LEADING_FUNCTION = re.compile(r"^\s*(async\s+)?(function\b|\([^()]*\)\s*=>|[\w$]+\s*=>)")
+_wait_for_function = Page.wait_for_function
+
+
+def _wait_for_function_under_csp(self: Page, expression: str, **kwargs: Any) -> Any:
+    if not LEADING_FUNCTION.match(expression):
+        expression = f"() => ({expression})"
+    return _wait_for_function(self, expression, **kwargs)
+
+
+Page.wait_for_function = _wait_for_function_under_csp  # type: ignore[method-assign]
 
 
 def pytest_configure(config: pytest.Config) -> None:
