@@ -107,7 +107,12 @@ class Guard:
         except Refusal as refusal:
             await refuse(scope, receive, send, refusal)
             return
-        if access.link is not None and scope["type"] == "http" and scope["path"] == "/api/runs":
+        if (
+            access.link is not None
+            and scope["type"] == "http"
+            and scope["method"] == "GET"
+            and scope["path"] == "/api/runs"
+        ):
             send = only_its_run(send, access.link.run_id)
         await self.app(scope, receive, send)
 

@@ -20,6 +20,7 @@ export class RunSocket {
   }
 
   connect() {
+    if (this.stopped) return; // closed while a retry was pending: no connection after close()
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const ws = new WebSocket(`${scheme}://${location.host}/ws/runs/${this.runId}`);
     ws.binaryType = "arraybuffer";

@@ -118,3 +118,12 @@ def test_a_viewer_follows_the_driver_and_can_change_nothing(
     # the run is where the owner left it: step 2, paused
     run = call(server, f"api/runs/{run_id}")
     assert run["step"] == 2 and run["state"] == "paused"
+
+    # the owner revokes the link: the viewer's page says so at once, and tries no more
+    page.get_by_role("button", name="Revoke").click()
+    expect(page.locator("#view-link-status")).to_contain_text("Revoked")
+    expect(viewer.get_by_test_id("view-only")).to_contain_text("This view-only link was revoked")
+    expect(viewer.get_by_test_id("notice")).to_be_hidden()
+    expect(viewer.get_by_label("Following the driver")).to_have_count(0)
+    assert call(server, f"api/runs/{run_id}/viewer-links") == []
+    screenshot(viewer, "viewer-revoked")

@@ -289,9 +289,11 @@ function becomeViewer(room, driven) {
     ws.addEventListener("close", (event) => {
       if (event.code !== REVOKED) return;
       flow.socket?.close();
+      // the page's "cannot be reached, reconnecting" notice and pill would be wrong: viewer.css hides them
+      document.body.classList.add("revoked");
       note.dataset.revoked = "true";
       sentence.textContent = "This view-only link was revoked: the run's owner can give you a new one.";
-      label.hidden = true;
+      label.remove();
       where.textContent = "";
     });
   });
