@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.types import ASGIApp
 
-from app.api import attach, catalogue, pages, runs, stream
+from app.api import attach, catalogue, export, pages, runs, stream
 from app.api.encoding import ProtocolJSONResponse
 from app.api.errors import refused_input
 from app.engine.experiments import ExperimentConfig
@@ -106,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
     for router in (pages.router, catalogue.router, runs.router, stream.router, attach.router):
         app.include_router(router)
+    app.include_router(export.router)
 
     app.add_exception_handler(RequestValidationError, refused_input)
 

@@ -1,4 +1,5 @@
-"""Control of runs over REST: create, command, change the optimizer or the pace, read history.
+"""Control of runs over REST: list, create, rename, delete, command, change the optimizer or the
+pace, read history.
 
 The handlers are `async` on purpose: the run manager and the hub belong to the event loop, and each
 handler's work is a state check, a pipe write and a small SQLite write, well under a millisecond.
@@ -7,12 +8,13 @@ handler's work is a state check, a pipe write and a small SQLite write, well und
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Protocol
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Response, status
+from starlette.requests import HTTPConnection
 
 from app.api.deps import HistoryDep, RunsDep
-from app.api.schemas import PaceChange
+from app.api.schemas import PaceChange, RunRename
 from app.contract.health import Instrumentation
 from app.contract.rest import DataPoints, LossSurface, Problem, RefusedInput, ScalarsExport
 from app.contract.run import AlertSettings, RunInfo
@@ -21,7 +23,7 @@ from app.engine.optimizers import OptimizerConfig
 from app.engine.points import data_points
 from app.engine.surface import loss_surface
 from app.runs.state import Command
-from app.store.history import History
+from app.store.history import History, RunRecord
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
 # The errors a route can answer with, documented in the OpenAPI schema.
@@ -39,8 +41,24 @@ FORBIDDEN: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("")
-async def list_runs(runs: RunsDep) -> list[RunInfo]:
-    return runs.all_info()
+async def list_runs(
+    runs: RunsDep, history: HistoryDep, connection: HTTPConnection
+) -> list[RunInfo]:
+    """Every run, newest first: live ones as their worker reports them, the others from the
+    history, each with its name, start, latest loss and disk use (its share of the history file
+    and its checkpoints)."""
+    listed = runs.all_info()
+    records = {record.id: record for record in history.runs()}
+    losses, disk = await asyncio.to_thread(_usage, history, connection)
+    return [
+        _described(
+            info,
+            records.get(info.id),
+            loss=info.loss if info.loss is not None else losses.get(info.id),
+            disk_bytes=disk.get(info.id),
+        )
+        for info in listed
+    ]
 
 
 @router.post(
@@ -56,8 +74,29 @@ async def create_run(config: ExperimentConfig, runs: RunsDep) -> RunInfo:
 
 
 @router.get("/{run_id}", responses=UNKNOWN)
-async def get_run(run_id: str, runs: RunsDep) -> RunInfo:
-    return runs.info(run_id)
+async def get_run(run_id: str, runs: RunsDep, history: HistoryDep) -> RunInfo:
+    info = runs.info(run_id)
+    return _described(info, history.run(run_id), loss=info.loss)
+
+
+@router.patch("/{run_id}", responses=UNKNOWN)
+async def rename_run(run_id: str, rename: RunRename, runs: RunsDep, history: HistoryDep) -> RunInfo:
+    """Name the run (or take its name away with null); its id stays as it was."""
+    info = runs.info(run_id)  # raises UnknownRun: 404
+    history.rename(run_id, rename.name)
+    return _described(info, history.run(run_id), loss=info.loss)
+
+
+@router.delete("/{run_id}", status_code=status.HTTP_204_NO_CONTENT, responses=FORBIDDEN)
+async def delete_run(
+    run_id: str, runs: RunsDep, history: HistoryDep, connection: HTTPConnection
+) -> Response:
+    """Delete an ended run: its history (curve, racers, snapshots, events) and checkpoints go,
+    and the history file gives their pages back. A live run is refused (409): stop it first."""
+    runs.info(run_id)  # raises UnknownRun: 404
+    runs.forget(run_id)  # raises IllegalTransition for a live run: 409
+    await asyncio.to_thread(_delete, history, connection, run_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/{run_id}/commands/{command}", responses=FORBIDDEN)
@@ -151,3 +190,50 @@ def _every_step(history: History, run_id: str) -> list[float | None]:
         losses += [None] * (first_step - 1 - len(losses))
         losses += run
     return losses
+
+
+def _described(
+    info: RunInfo, record: RunRecord | None, loss: float | None, disk_bytes: int | None = None
+) -> RunInfo:
+    """The run as the stream has it, with what the history keeps beside it: its name and start
+    (and, in the list, the latest loss of an ended run and its disk use)."""
+    if record is None:
+        return info
+    return info.model_copy(
+        update={
+            "name": record.name,
+            "started_at": record.created_at,
+            "loss": loss,
+            "disk_bytes": disk_bytes,
+        }
+    )
+
+
+class _Checkpoints(Protocol):
+    """What a run's deletion and disk use need of the checkpoint store (app/store/checkpoints)."""
+
+    def disk_bytes(self, run_id: str) -> int: ...
+
+    def delete(self, run_id: str) -> int: ...
+
+
+def _checkpoints(connection: HTTPConnection) -> _Checkpoints | None:
+    store: _Checkpoints | None = getattr(connection.app.state, "checkpoints", None)
+    return store
+
+
+def _usage(history: History, connection: HTTPConnection) -> tuple[dict[str, float], dict[str, int]]:
+    """Each run's latest loss and its bytes on disk (the history's share and the checkpoints)."""
+    losses, disk = history.last_losses(), history.disk_use()
+    store = _checkpoints(connection)
+    if store is not None:
+        for run_id in disk:
+            disk[run_id] += store.disk_bytes(run_id)
+    return losses, disk
+
+
+def _delete(history: History, connection: HTTPConnection, run_id: str) -> None:
+    store = _checkpoints(connection)
+    if store is not None:
+        store.delete(run_id)
+    history.delete_run(run_id)

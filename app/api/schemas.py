@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from app.contract.run import RunInfo
 
@@ -88,3 +89,25 @@ class LoopSource(BaseModel):
     lines: list[str]
     phases: dict[str, list[int]] = Field(description="the (0-based) lines each phase runs")
     main: dict[str, int] = Field(description="the line that is the phase's call")
+
+
+class RunRename(BaseModel):
+    """A run's new name (PATCH /api/runs/{id}): null takes its name away."""
+
+    name: str | None = Field(
+        min_length=1,
+        max_length=80,
+        description="1 to 80 characters, not only spaces, no control characters; null: no name",
+    )
+
+    @field_validator("name")
+    @classmethod
+    def readable(cls, name: str | None) -> str | None:
+        if name is None:
+            return None
+        name = name.strip()
+        if not name:
+            raise ValueError("a name needs at least one character that is not a space")
+        if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in name):
+            raise ValueError("a name cannot hold control characters (tabs, line breaks, …)")
+        return name

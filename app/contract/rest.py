@@ -29,6 +29,21 @@ class ScalarsExport(Message):
     )
 
 
+class RunExport(Message):
+    """A run's every scalar, step by step (GET /api/runs/{id}/export?format=json); the CSV export
+    has the same columns: step, then one per series."""
+
+    run: RunInfo
+    steps: list[int] = Field(description="the steps that have a value of any series, ascending")
+    scalars: dict[str, list[float | None]] = Field(
+        description='per series, its value at each of `steps` (null: none at that step; '
+        'non-finite ones as strings): "loss"; each racer\'s "race/<name>/loss"; an attached '
+        'script\'s "logged/<name>"; the evaluations\' "evaluation/train_loss", '
+        '"evaluation/validation_loss", "evaluation/train_accuracy", '
+        '"evaluation/validation_accuracy" (those the run has)'
+    )
+
+
 class LossSurface(Message):
     """MSE of y = w·x + b over the whole data set on an n×n grid (rows: b, columns: w)."""
 

@@ -49,3 +49,15 @@ class RunInfo(Message):
         description="the script, its optimizer and what it dropped, for a run of an attached "
         "script (stepscope.attach); null for the server's own runs",
     )
+    name: str | None = Field(
+        default=None,
+        description="the name a person gave the run (PATCH /api/runs/{id}); null: never named",
+    )
+    started_at: float | None = Field(
+        default=None, description="when the run was made, in seconds since the Unix epoch"
+    )
+    disk_bytes: int | None = Field(
+        default=None,
+        description="the run's share of the history file and its checkpoints, in bytes; given "
+        "by GET /api/runs only (null elsewhere, and where SQLite cannot measure it)",
+    )

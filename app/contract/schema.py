@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from app.contract.events import DriverUpdate, ServerEvent
-from app.contract.rest import LossSurface, Problem, RefusedInput, ScalarsExport
+from app.contract.rest import LossSurface, Problem, RefusedInput, RunExport, ScalarsExport
 from app.contract.run import RunInfo
 from app.contract.snapshot import SnapshotHeader
 from app.contract.worker import WorkerCommand, WorkerMessage
@@ -24,6 +24,7 @@ def contract_schema() -> dict[str, Any]:
         "LossSurface": LossSurface,
         "Problem": Problem,
         "RefusedInput": RefusedInput,
+        "RunExport": RunExport,
         "RunInfo": RunInfo,
         "ScalarsExport": ScalarsExport,
         "ServerEvent": ServerEvent,

@@ -92,6 +92,20 @@ class RunManager:
     def all_info(self) -> list[RunInfo]:
         return [self.info(record.id) for record in self.history.runs()]
 
+    def forget(self, run_id: str) -> None:
+        """Let go of a run whose history is about to be deleted (DELETE /api/runs/{id}). A live
+        run is refused, not stopped for the caller: deleting is for runs that are over, and a
+        stop that races the delete would write its last scalars after it; so is one whose
+        worker has not finished handing over what it wrote."""
+        run = self._runs.get(run_id)
+        if run is None:
+            return
+        if run.state in LIVE_STATES:
+            raise IllegalTransition(f"cannot delete a run that is {run.state}: stop it first")
+        if not run.exited.is_set():
+            raise IllegalTransition("the run is still stopping: delete it in a moment")
+        del self._runs[run_id]
+
     def live(self) -> list[Run]:
         return [run for run in self._runs.values() if run.state in LIVE_STATES]
 

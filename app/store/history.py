@@ -42,7 +42,8 @@ CREATE TABLE IF NOT EXISTS runs (
     state TEXT NOT NULL,
     reason TEXT,
     step INTEGER NOT NULL DEFAULT 0,
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL,
+    name TEXT
 );
 CREATE TABLE IF NOT EXISTS scalars (
     run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -92,6 +93,7 @@ class RunRecord:
     reason: str | None
     step: int
     created_at: float
+    name: str | None = None  # a name a person gave the run (rename); None: never named
 
 
 class History:
@@ -104,11 +106,19 @@ class History:
         self._health_tail: dict[str, tuple[float, int | None]] = {}
         with self._write() as db:
             db.executescript(SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+            if "name" not in columns:  # a file written before runs could be renamed
+                db.execute("ALTER TABLE runs ADD COLUMN name TEXT")
 
     def _connection(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
             db = sqlite3.connect(self.path, timeout=30.0)
+            # Deleting a run must give its pages back to the file system: a new file frees them
+            # on `incremental_vacuum` (reclaim). It must be set before anything is written, WAL
+            # mode included; in a file made before, it changes nothing until the first delete's
+            # VACUUM converts it.
+            db.execute("PRAGMA auto_vacuum = INCREMENTAL")
             db.execute("PRAGMA journal_mode=WAL")
             # NORMAL in WAL mode is durable across application crashes, which is what we need.
             db.execute("PRAGMA synchronous=NORMAL")
@@ -161,7 +171,7 @@ class History:
         row = (
             self._connection()
             .execute(
-                "SELECT id, experiment, config, state, reason, step, created_at FROM runs WHERE id = ?",
+                f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?",
                 (run_id,),
             )
             .fetchone()
@@ -170,10 +180,79 @@ class History:
 
     def runs(self) -> list[RunRecord]:
         rows = self._connection().execute(
-            "SELECT id, experiment, config, state, reason, step, created_at FROM runs"
-            " ORDER BY created_at DESC"
+            f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY created_at DESC"
         )
         return [_record(row) for row in rows]
+
+    def rename(self, run_id: str, name: str | None) -> bool:
+        """Give the run a name (None: none); False when there is no such run."""
+        with self._write() as db:
+            changed = db.execute("UPDATE runs SET name = ? WHERE id = ?", (name, run_id))
+        return changed.rowcount > 0
+
+    def last_losses(self) -> dict[str, float]:
+        """Each run's loss of its latest step that has one (NaN stays NaN); runs with none are
+        left out. One probe of the (run_id, step) key per run."""
+        db = self._connection()
+        found = {}
+        for (run_id,) in db.execute("SELECT id FROM runs").fetchall():
+            row = db.execute(
+                "SELECT loss FROM scalars WHERE run_id = ? ORDER BY step DESC LIMIT 1", (run_id,)
+            ).fetchone()
+            if row is not None:
+                found[run_id] = _number(row[0])
+        return found
+
+    def disk_use(self) -> dict[str, int]:
+        """Each run's share of the file, in bytes: every table's and index's pages (SQLite's
+        dbstat), split among the runs by their rows (scalars, race, logged, runs) or by the
+        bytes of their rows' messages (snapshots, events, whose rows differ in size a
+        thousandfold). Free pages are nobody's. Scans each table once: tens of milliseconds
+        per million rows."""
+        db = self._connection()
+        owner = dict(db.execute("SELECT name, tbl_name FROM sqlite_master").fetchall())
+        table_bytes: dict[str, int] = {}
+        for name, size in db.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name"):
+            table = owner.get(name, name)
+            table_bytes[table] = table_bytes.get(table, 0) + size
+        use: dict[str, float] = {}
+        for table, weight in _DISK_WEIGHTS.items():
+            rows = db.execute(
+                f"SELECT {'id' if table == 'runs' else 'run_id'}, {weight} FROM {table}"
+                f" GROUP BY {'id' if table == 'runs' else 'run_id'}"
+            ).fetchall()
+            total = sum(w for _, w in rows)
+            for run_id, w in rows:
+                if total:
+                    use[run_id] = use.get(run_id, 0.0) + table_bytes.get(table, 0) * w / total
+        return {run_id: round(size) for run_id, size in use.items()}
+
+    def delete_run(self, run_id: str) -> bool:
+        """Forget the run: its row, curve, racers, logged scalars, snapshots and events, then
+        give the freed pages back to the file system. False when there is no such run."""
+        self._health_tail.pop(run_id, None)
+        with self._write() as db:
+            for table in ("scalars", "race", "logged", "snapshots", "events"):
+                db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
+            gone = db.execute("DELETE FROM runs WHERE id = ?", (run_id,)).rowcount > 0
+        if gone:
+            self.reclaim()
+        return gone
+
+    def reclaim(self) -> None:
+        """Shrink the file by its free pages. A file made before auto_vacuum was set is rebuilt
+        once by VACUUM (seconds for a file of tens of MB, while writers wait: their timeout is
+        30 s), which leaves it in incremental mode; after that only free pages move."""
+        db = self._connection()
+        if db.execute("PRAGMA auto_vacuum").fetchone()[0] != _INCREMENTAL:
+            db.execute("PRAGMA auto_vacuum = INCREMENTAL")
+            db.execute("VACUUM")
+        else:
+            # Each step of the statement frees one page, and the sqlite3 module's execute() steps a
+            # statement that returns no rows once: executescript() runs it to the end.
+            db.executescript("PRAGMA incremental_vacuum;")
+        # In WAL mode the file is truncated when the log is copied back into it.
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
     # scalars
 
@@ -270,6 +349,38 @@ class History:
         if not rows:
             return None
         return OwnPath(w=[_number(w) for w, _ in rows], b=[_number(b) for _, b in rows])
+
+    def scalar_series(self, run_id: str) -> dict[str, tuple[list[int], list[float]]]:
+        """Every scalar series of the run with the steps it has values at, for export: "loss",
+        each racer's "race/<name>/loss", an attached script's "logged/<name>", and the
+        evaluations' "evaluation/<metric>" (train_loss, validation_loss, …: those it has)."""
+        db = self._connection()
+        series: dict[str, tuple[list[int], list[float]]] = {}
+
+        def add(tag: str, step: int, value: float | None) -> None:
+            steps, values = series.setdefault(tag, ([], []))
+            steps.append(step)
+            values.append(_number(value))
+
+        for step, loss in db.execute(
+            "SELECT step, loss FROM scalars WHERE run_id = ? ORDER BY step", (run_id,)
+        ):
+            add("loss", step, loss)
+        for name, step, loss in db.execute(
+            "SELECT name, step, loss FROM race WHERE run_id = ? AND racer >= 0"
+            " ORDER BY racer, step",
+            (run_id,),
+        ):
+            add(f"race/{name}/loss", step, loss)
+        for name, step, value in db.execute(
+            "SELECT name, step, value FROM logged WHERE run_id = ? ORDER BY name, step", (run_id,)
+        ):
+            add(f"logged/{name}", step, value)
+        for point in self.evaluations(run_id):
+            for metric, value in point.model_dump(exclude={"step"}).items():
+                if isinstance(value, int | float):
+                    add(f"evaluation/{metric}", point.step, value)
+        return series
 
     # scalars an attached script logged besides the loss
 
@@ -437,6 +548,16 @@ class History:
             points.append(HealthPoint.model_validate({**json.loads(detail), "step": step}))
         return points
 
+    def cut_after(self, run_id: str, step: int) -> None:
+        """A run resumed from its checkpoint of `step` trains the steps after it again: what the
+        history holds of them (recorded before a crash or a stop) goes, so the curve has no step
+        twice. (PERSIST: app/runs/manager.py resume.)"""
+        with self._write() as db:
+            self._health_tail.pop(run_id, None)
+            for table in ("scalars", "race", "logged", "snapshots", "events"):
+                db.execute(f"DELETE FROM {table} WHERE run_id = ? AND step > ?", (run_id, step))
+            db.execute("UPDATE runs SET step = ? WHERE id = ?", (step, run_id))
+
     def clear_progress(self, run_id: str) -> None:
         """A reset starts the run again from its seed: its curve, snapshots and marks go."""
         with self._write() as db:
@@ -446,9 +567,22 @@ class History:
             db.execute("UPDATE runs SET step = 0 WHERE id = ?", (run_id,))
 
 
+_RUN_COLUMNS = "id, experiment, config, state, reason, step, created_at, name"
+_INCREMENTAL = 2  # PRAGMA auto_vacuum's value for INCREMENTAL
+# How disk_use splits a table's bytes among runs: rows alike in size by count, the messages by size.
+_DISK_WEIGHTS = {
+    "runs": "COUNT(*)",
+    "scalars": "COUNT(*)",
+    "race": "COUNT(*)",
+    "logged": "COUNT(*)",
+    "snapshots": "SUM(length(message))",
+    "events": "SUM(length(detail))",
+}
+
+
 def _record(row: tuple[Any, ...]) -> RunRecord:
-    run_id, experiment, config, state, reason, step, created_at = row
-    return RunRecord(run_id, experiment, json.loads(config), state, reason, step, created_at)
+    run_id, experiment, config, state, reason, step, created_at, name = row
+    return RunRecord(run_id, experiment, json.loads(config), state, reason, step, created_at, name)
 
 
 def _number(value: float | None) -> float:

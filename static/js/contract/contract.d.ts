@@ -782,6 +782,18 @@ export interface RunInfo {
    * the script, its optimizer and what it dropped, for a run of an attached script (stepscope.attach); null for the server's own runs
    */
   attached: AttachedRun | null;
+  /**
+   * the name a person gave the run (PATCH /api/runs/{id}); null: never named
+   */
+  name: string | null;
+  /**
+   * when the run was made, in seconds since the Unix epoch
+   */
+  started_at: number | null;
+  /**
+   * the run's share of the history file and its checkpoints, in bytes; given by GET /api/runs only (null elsewhere, and where SQLite cannot measure it)
+   */
+  disk_bytes: number | null;
 }
 /**
  * How much of the run's time instrumentation may take (a setting of the live run).
@@ -1187,6 +1199,23 @@ export interface RefusedInput {
 export interface Reset {
   v: 1;
   type: "reset";
+}
+/**
+ * A run's every scalar, step by step (GET /api/runs/{id}/export?format=json); the CSV export
+ * has the same columns: step, then one per series.
+ */
+export interface RunExport {
+  run: RunInfo;
+  /**
+   * the steps that have a value of any series, ascending
+   */
+  steps: number[];
+  /**
+   * per series, its value at each of `steps` (null: none at that step; non-finite ones as strings): "loss"; each racer's "race/<name>/loss"; an attached script's "logged/<name>"; the evaluations' "evaluation/train_loss", "evaluation/validation_loss", "evaluation/train_accuracy", "evaluation/validation_accuracy" (those the run has)
+   */
+  scalars: {
+    [k: string]: (number | null)[] | undefined;
+  };
 }
 export interface Scalars {
   v: 1;
