@@ -6,7 +6,8 @@ pickled code (a checkpoint file is data, even one a user was handed). `restore(s
 fresh loop from the checkpoint's own config and puts every piece back, so that the next step it
 takes is the step the captured loop would have taken next, bit for bit on the CPU:
 
-    model        the parameters and buffers (state_dict)
+    model        the parameters and buffers (state_dict), and the gradients when zero_grad is off
+                 (they pile up across steps, so the next step depends on them)
     optimizer    torch's state_dict (moments, momentum buffers, step counts, param_groups) and the
                  validated optimizer config it was built from
     batches      the epoch and the position in that epoch's order; the order itself is a function of
@@ -133,9 +134,19 @@ def _loop_state(loop: TrainingLoop, clone: bool) -> State:
         model = {name: tensor.detach().clone() for name, tensor in model.items()}
         optimizer = copy.deepcopy(optimizer)
     batches = loop.batches
+    # With the zero_grad switch off, gradients pile up across steps: the next step adds to them,
+    # so they are part of the state. (Otherwise the next zero_grad clears them: not kept.)
+    grads = {}
+    if not loop.teaching.zero_grad:
+        grads = {
+            name: parameter.grad.detach().clone()
+            for name, parameter in loop.model.named_parameters()
+            if parameter.grad is not None
+        }
     return {
         "step": loop.step,
         "model": dict(model),
+        "grads": grads,
         "optimizer": optimizer,
         "optimizer_config": loop.optimizer_config.model_dump(mode="json"),
         "teaching": loop.teaching.model_dump(mode="json"),
@@ -148,7 +159,12 @@ def _put_loop_state(loop: TrainingLoop, state: State) -> None:
     if optimizer_config != loop.optimizer_config:
         loop.change_optimizer(optimizer_config)  # the optimizer the checkpoint's state belongs to
     loop.model.load_state_dict(state["model"])
-    load_optimizer_state(loop.optimizer, state["optimizer"])
+    grads = state.get("grads", {})
+    for name, parameter in loop.model.named_parameters():
+        parameter.grad = grads[name].clone() if name in grads else None
+    # torch's load_state_dict keeps a tensor of the right dtype as it is: a copy, so the state
+    # passed in (kept in memory, say) is never trained on through the loop
+    load_optimizer_state(loop.optimizer, copy.deepcopy(state["optimizer"]))
     batches = loop.batches
     epoch, position = state["batches"]["epoch"], state["batches"]["position"]
     if epoch != batches.epoch:
