@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import PHONE, WIDE, screenshot
+from tests.browser.rest import new_run, open_run
 from tests.support import Server, call
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -127,3 +128,29 @@ def test_a_viewer_follows_the_driver_and_can_change_nothing(
     expect(viewer.get_by_label("Following the driver")).to_have_count(0)
     assert call(server, f"api/runs/{run_id}/viewer-links") == []
     screenshot(viewer, "viewer-revoked")
+
+
+def test_a_viewer_follows_the_open_panels_and_sees_the_race_it_cannot_change(
+    server: Server, page: Page, viewer_page: Page
+) -> None:
+    run_id = new_run(server, {"experiment": "surface-2d"})
+    open_run(page, server, run_id)
+    url = call(server, f"api/runs/{run_id}/viewer-links", "POST")["url"]
+    viewer_page.goto(url)
+    expect(viewer_page.get_by_test_id("connection")).to_have_text("Live")
+    picker, watched = (
+        page.locator("details.race-picker"),
+        viewer_page.locator("details.race-picker"),
+    )
+    expect(watched).not_to_have_attribute("open", "")
+    page.locator("#race-summary").click()
+    expect(picker).to_have_attribute("open", "")
+    expect(watched).to_have_attribute("open", "")
+    # the racers are shown, not choosable
+    racers = viewer_page.locator("fieldset.race input")
+    assert racers.count() > 0
+    for i in range(racers.count()):
+        expect(racers.nth(i)).to_be_disabled()
+    page.locator("#race-summary").click()
+    expect(picker).not_to_have_attribute("open", "")
+    expect(watched).not_to_have_attribute("open", "")
