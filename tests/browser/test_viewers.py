@@ -139,8 +139,8 @@ def test_a_viewer_follows_the_open_panels_and_sees_the_race_it_cannot_change(
     viewer_page.goto(url)
     expect(viewer_page.get_by_test_id("connection")).to_have_text("Live")
     picker, watched = (
-        page.locator("details.race-picker"),
-        viewer_page.locator("details.race-picker"),
+        page.locator("details:has(#race-summary)"),
+        viewer_page.locator("details:has(#race-summary)"),
     )
     expect(watched).not_to_have_attribute("open", "")
     page.locator("#race-summary").click()

@@ -108,6 +108,10 @@ def run_state(owner: TestClient, run_id: str) -> tuple[Any, ...]:
 def test_every_route_and_message_with_a_viewer_token(owner: TestClient) -> None:
     shared, other = new_run(owner), new_run(owner)
     owner.post(f"/api/runs/{shared}/commands/step")
+    deadline = time.monotonic() + 30
+    while owner.get(f"/api/runs/{shared}").json()["step"] < 1:  # a snapshot and a loss to read
+        assert time.monotonic() < deadline, "the step was not taken"
+        time.sleep(0.02)
     link = share(owner, shared)
     viewer = viewer_of(owner, link["url"])
     before = {run: run_state(owner, run) for run in (shared, other)}
