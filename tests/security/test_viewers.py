@@ -272,6 +272,12 @@ def test_a_revoked_link_stops_at_once_open_websockets_included(owner: TestClient
     assert again.value.code == 4403
     assert owner.get(f"/api/runs/{shared}/viewer-links").json() == []
     assert owner.delete(f"/api/runs/{shared}/viewer-links/{link['id']}").status_code == 404
+    assert owner.post("/api/runs/no-such-run/viewer-links").status_code == 404
+    # a made-up token is refused like a revoked one, in the URL as in a cookie
+    stranger = another_browser(owner)
+    assert stranger.get("/?view=view-made-up", follow_redirects=False).status_code == 403
+    stranger.cookies.set(VIEWER_COOKIE, "view-made-up")
+    assert stranger.get("/api/runs").status_code == 403
 
 
 def test_links_outlive_a_restart_and_only_their_hash_is_kept(tmp_path: Path) -> None:
