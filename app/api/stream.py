@@ -166,7 +166,7 @@ async def _send_state(
     run_id: str,
     runs: RunManager,
     history: History,
-    links: ViewerLinks,
+    links: ViewerLinks | None = None,
 ) -> int:
     """hello, the whole loss history (and an attached script's other scalars), marks, alerts,
     evaluation and health points, and the latest snapshot; return the last step sent."""
@@ -200,7 +200,7 @@ async def _send_state(
     snapshot = await asyncio.to_thread(history.latest_snapshot, run_id)
     if snapshot is not None:
         await websocket.send_bytes(snapshot)
-    driver = links.drivers.get(run_id)
+    driver = links.drivers.get(run_id) if links is not None else None
     if driver is not None:  # where the owner's page points now, for a viewer joining late
         await websocket.send_text(driver)
     if not runs_of_steps:
@@ -216,7 +216,7 @@ async def _send_frames(
     runs: RunManager,
     history: History,
     send_timeout: float,
-    links: ViewerLinks,
+    links: ViewerLinks | None = None,
 ) -> None:
     try:
         resync = _send_state(websocket, run_id, runs, history, links)

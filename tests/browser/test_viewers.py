@@ -57,13 +57,13 @@ def test_a_viewer_follows_the_driver_and_can_change_nothing(
     expect(page.get_by_test_id("connection")).to_have_text("Live")
     page.get_by_role("button", name="Step").click()  # a first step, so there is a snapshot
     expect(page.get_by_test_id("step")).to_have_text("1")
-    run_id = page.evaluate("location.hash").split("run=")[1]
+    run_id = page.evaluate("() => location.hash").split("run=")[1]
 
     page.get_by_role("button", name="Share view-only").click()
     expect(page.locator("#view-link-status")).to_contain_text("View-only link copied")
     expect(page.get_by_role("button", name="Revoke")).to_be_visible()
     screenshot(page, "owner-sharing")
-    url = page.evaluate("navigator.clipboard.readText()")
+    url = page.evaluate("() => navigator.clipboard.readText()")
     assert re.fullmatch(rf"{server.url}\?view=view-[\w-]+#run={run_id}", url), url
 
     viewer = viewer_page
