@@ -63,6 +63,10 @@ def test_a_viewer_follows_the_driver_and_can_change_nothing(
     expect(page.locator("#view-link-status")).to_contain_text("View-only link copied")
     expect(page.get_by_role("button", name="Revoke")).to_be_visible()
     screenshot(page, "owner-sharing")
+    page.set_viewport_size(PHONE)
+    expect(page.get_by_role("button", name="Share view-only")).to_be_visible()
+    screenshot(page, "owner-sharing")
+    page.set_viewport_size(WIDE)
     url = page.evaluate("() => navigator.clipboard.readText()")
     assert re.fullmatch(rf"{server.url}\?view=view-[\w-]+#run={run_id}", url), url
 
