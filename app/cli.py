@@ -26,6 +26,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="where the run history (SQLite) is kept",
     )
     parser.add_argument(
+        "--checkpoint-every",
+        type=float,
+        default=defaults.checkpoint_every,
+        metavar="SECONDS",
+        help="how often a running run writes a checkpoint (it also does on pause, on stop and "
+        "when asked from the page); Start on a stopped or interrupted run goes on from the latest",
+    )
+    parser.add_argument(
         "--experiments",
         type=Path,
         action="append",
@@ -44,6 +52,7 @@ def main(argv: list[str] | None = None) -> None:
             host=args.host,
             port=args.port,
             data_dir=args.data_dir,
+            checkpoint_every=args.checkpoint_every,
             experiments=args.experiments or Settings().experiments,
         )
     )

@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.types import ASGIApp
 
-from app.api import attach, catalogue, export, pages, runs, stream
+from app.api import attach, branch, catalogue, checkpoints, export, pages, runs, stream
 from app.api.encoding import ProtocolJSONResponse
 from app.api.errors import refused_input
 from app.engine.experiments import ExperimentConfig
@@ -28,6 +28,7 @@ from app.security.guard import Guard
 from app.security.headers import POLICY, SecurityHeaders
 from app.security.token import ensure_token, write_token_file
 from app.settings import Settings, get_settings
+from app.store.checkpoints import CheckpointStore
 from app.store.history import History
 from app.stream.hub import Hub
 
@@ -75,9 +76,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         history = History(settings.database)
         history.mark_interrupted([str(state) for state in LIVE_STATES])
         hub = Hub(settings.queue_limit)
-        manager = RunManager(history, hub, settings.max_runs, settings.command_timeout)
+        saved = CheckpointStore(settings.checkpoints)
+        manager = RunManager(
+            history,
+            hub,
+            settings.max_runs,
+            settings.command_timeout,
+            checkpoints=saved,
+            checkpoint_every=settings.checkpoint_every,
+        )
         manager.start_watchdog()
         app.state.settings, app.state.history = settings, history
+        app.state.checkpoints = saved
         app.state.hub, app.state.runs = hub, manager
         if settings.default_run:
             manager.create(ExperimentConfig())
@@ -106,6 +116,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
     for router in (pages.router, catalogue.router, runs.router, stream.router, attach.router):
         app.include_router(router)
+    app.include_router(checkpoints.router)
+    app.include_router(branch.router)
     app.include_router(export.router)
 
     app.add_exception_handler(RequestValidationError, refused_input)

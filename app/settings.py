@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(64 * 1024, ge=1024)
     send_timeout: float = Field(10.0, gt=0.0)  # seconds a client may take to take one frame
     command_timeout: float = Field(15.0, gt=0.0)  # seconds a worker may take to carry one out
+    # Seconds between a running run's checkpoints (it also saves on pause, stop and on demand).
+    checkpoint_every: float = Field(60.0, gt=0.0, le=86_400.0)
 
     @property
     def exposed(self) -> bool:
@@ -48,6 +50,10 @@ class Settings(BaseSettings):
     @property
     def database(self) -> Path:
         return self.data_dir / "stepscope.sqlite3"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.data_dir / "checkpoints"
 
 
 def is_loopback(host: str) -> bool:

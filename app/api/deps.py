@@ -9,6 +9,7 @@ from starlette.requests import HTTPConnection
 
 from app.runs.manager import RunManager
 from app.settings import Settings
+from app.store.checkpoints import CheckpointStore
 from app.store.history import History
 from app.stream.hub import Hub
 
@@ -28,6 +29,11 @@ def get_history(connection: HTTPConnection) -> History:
     return history
 
 
+def get_checkpoints(connection: HTTPConnection) -> CheckpointStore:
+    checkpoints: CheckpointStore = connection.app.state.checkpoints
+    return checkpoints
+
+
 def get_app_settings(connection: HTTPConnection) -> Settings:
     settings: Settings = connection.app.state.settings
     return settings
@@ -37,3 +43,4 @@ RunsDep = Annotated[RunManager, Depends(get_runs)]
 HubDep = Annotated[Hub, Depends(get_hub)]
 HistoryDep = Annotated[History, Depends(get_history)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+CheckpointsDep = Annotated[CheckpointStore, Depends(get_checkpoints)]

@@ -6,6 +6,8 @@ from pydantic import ConfigDict, Field
 
 from app.contract.attached import AttachedRun
 from app.contract.base import Message
+from app.contract.branch import BranchPoint
+from app.contract.checkpoint import CheckpointInfo
 from app.contract.health import Instrumentation
 from app.engine.experiments import ExperimentConfig
 from app.engine.loop import Phase
@@ -60,4 +62,18 @@ class RunInfo(Message):
         default=None,
         description="the run's share of the history file and its checkpoints, in bytes; given "
         "by GET /api/runs only (null elsewhere, and where SQLite cannot measure it)",
+    )
+    branch: BranchPoint | None = Field(
+        default=None,
+        description="the run this one branched from (POST /api/runs/{id}/branch) and the step "
+        "they share last; null for a run that started from step 0",
+    )
+    branches: list[BranchPoint] = Field(
+        default_factory=list,
+        description="the runs that branched from this one, each with the step it went on from",
+    )
+    checkpoint: CheckpointInfo | None = Field(
+        default=None,
+        description="the run's latest checkpoint: Start on a stopped or interrupted run goes on "
+        "from its step; null when it has none",
     )

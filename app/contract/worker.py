@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field
 
 from app.contract.base import Message
+from app.contract.branch import Rewind, Rewound
+from app.contract.checkpoint import CheckpointInfo, SaveReason
 from app.contract.events import Alert, OwnPath, RaceSeries
 from app.contract.health import HealthPoint, Instrumentation
 from app.contract.run import AlertSettings
@@ -53,8 +55,22 @@ class SetInstrumentation(Message):
     instrumentation: Instrumentation
 
 
+class SaveCheckpoint(Message):
+    """Write a checkpoint now (at the step boundary the loop is at); answered by Checkpointed."""
+
+    kind: Literal["save_checkpoint"] = "save_checkpoint"
+    why: SaveReason = SaveReason.DEMAND
+
+
 WorkerCommand = Annotated[
-    Control | SetOptimizer | SetTeaching | SetPace | SetAlerts | SetInstrumentation,
+    Control
+    | SetOptimizer
+    | SetTeaching
+    | SetPace
+    | SetAlerts
+    | SetInstrumentation
+    | SaveCheckpoint
+    | Rewind,
     Field(discriminator="kind"),
 ]
 
@@ -124,6 +140,16 @@ class Alerted(Message):
     mid_step: bool
 
 
+class Checkpointed(Message):
+    """A checkpoint was written (app/store/checkpoints.py), after the scalars of its step; or,
+    with `refused`, why none could be (the loop is in the middle of a step)."""
+
+    kind: Literal["checkpointed"] = "checkpointed"
+    checkpoint: CheckpointInfo | None
+    why: SaveReason
+    refused: str | None = None
+
+
 class Failed(Message):
     kind: Literal["failed"] = "failed"
     reason: str
@@ -138,6 +164,8 @@ WorkerMessage = Annotated[
     | Ack
     | OptimizerChanged
     | Alerted
+    | Checkpointed
+    | Rewound
     | Failed,
     Field(discriminator="kind"),
 ]

@@ -13,14 +13,17 @@ import asyncio
 import contextlib
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 from app.contract.attach import Attach
 from app.contract.attached import AttachedRun
+from app.contract.checkpoint import CheckpointInfo
 from app.contract.health import Instrumentation
 from app.contract.run import AlertSettings, RunInfo
 from app.contract.worker import (
     Control,
+    SaveCheckpoint,
     SetAlerts,
     SetInstrumentation,
     SetOptimizer,
@@ -28,16 +31,28 @@ from app.contract.worker import (
     SetTeaching,
     WorkerCommand,
 )
+from app.engine.checkpoint import config_of
 from app.engine.experiments import ExperimentConfig, Teaching
 from app.engine.loop import changes_state_layout
 from app.engine.optimizers import OptimizerConfig
 from app.runs import watchdog
 from app.runs.attached import Intake, ScriptLink
+from app.runs.branch import lineage
 from app.runs.publish import publish_status
 from app.runs.relay import STOP_GRACE, Relay
-from app.runs.run import ATTACHED, Run, TooManyRuns, UnknownRun, record_info
+from app.runs.run import ATTACHED, Run, TooManyRuns, UnknownRun, record_info, stored_attached
 from app.runs.spawn import kill, send, spawn_worker
-from app.runs.state import LIVE_STATES, Command, Happening, IllegalTransition, allows
+from app.runs.state import (
+    LIVE_STATES,
+    RESUMABLE_STATES,
+    Command,
+    Happening,
+    IllegalTransition,
+    RunState,
+    allows,
+)
+from app.runs.worker import Persistence
+from app.store.checkpoints import CheckpointStore, Saved, load_file
 from app.store.history import History
 from app.stream.hub import Hub
 
@@ -60,9 +75,18 @@ _SCRIPT_REFUSALS: dict[str, str] = {
 
 class RunManager:
     def __init__(
-        self, history: History, hub: Hub, max_runs: int = 8, command_timeout: float = 15.0
+        self,
+        history: History,
+        hub: Hub,
+        max_runs: int = 8,
+        command_timeout: float = 15.0,
+        checkpoints: CheckpointStore | None = None,
+        checkpoint_every: float = 60.0,
     ) -> None:
         self.history = history
+        # where runs keep their checkpoints; None: no checkpoints (and no resume)
+        self.checkpoints = checkpoints
+        self.checkpoint_every = checkpoint_every
         self.hub = hub
         self.max_runs = max_runs
         self.command_timeout = command_timeout
@@ -87,24 +111,32 @@ class RunManager:
         record = self.history.run(run_id)
         if record is None:
             raise UnknownRun(run_id)
-        return record_info(record)
+        info = record_info(record)
+        info.branch, info.branches = lineage(self.history, run_id)
+        latest = None if self.checkpoints is None else self.checkpoints.latest(run_id)
+        if latest is not None and info.attached is None:
+            info.checkpoint = _checkpoint_info(latest)
+        return info
 
     def all_info(self) -> list[RunInfo]:
         return [self.info(record.id) for record in self.history.runs()]
 
-    def forget(self, run_id: str) -> None:
+    async def forget(self, run_id: str) -> None:
         """Let go of a run whose history is about to be deleted (DELETE /api/runs/{id}). A live
-        run is refused, not stopped for the caller: deleting is for runs that are over, and a
-        stop that races the delete would write its last scalars after it; so is one whose
-        worker has not finished handing over what it wrote."""
+        run is refused, not stopped for the caller: deleting is for runs that are over. A
+        stopped run whose worker is still handing over what it wrote (its last scalars, its
+        checkpoint) is waited for, as long as a stop may take, so that nothing is written after
+        the delete."""
         run = self._runs.get(run_id)
         if run is None:
             return
         if run.state in LIVE_STATES:
             raise IllegalTransition(f"cannot delete a run that is {run.state}: stop it first")
-        if not run.exited.is_set():
-            raise IllegalTransition("the run is still stopping: delete it in a moment")
-        del self._runs[run_id]
+        try:
+            await asyncio.wait_for(run.exited.wait(), 2 * STOP_GRACE)
+        except TimeoutError:
+            raise IllegalTransition("the run is still stopping: delete it in a moment") from None
+        self._runs.pop(run_id, None)
 
     def live(self) -> list[Run]:
         return [run for run in self._runs.values() if run.state in LIVE_STATES]
@@ -115,10 +147,121 @@ class RunManager:
         self._make_room()
         run = Run(id=uuid.uuid4().hex[:12], config=config)
         self.history.add_run(run.id, config.experiment, config.model_dump(), run.state)
-        frames = spawn_worker(run)
+        frames = spawn_worker(run, self._persistence(run.id))
         self._runs[run.id] = run
         self._relay.start(run, frames)
         return run
+
+    def create_from_checkpoint(
+        self, run_id: str, config: ExperimentConfig, checkpoint: Path, step: int
+    ) -> Run:
+        """A new run whose worker starts from a checkpoint already saved under its id (a branch:
+        app/runs/branch.py), idle at the checkpoint's step."""
+        self._make_room()
+        run = Run(id=run_id, config=config, step=step)
+        self.history.add_run(run.id, config.experiment, config.model_dump(), run.state)
+        frames = spawn_worker(run, self._persistence(run.id, checkpoint))
+        self._runs[run.id] = run
+        self._relay.start(run, frames)
+        return run
+
+    def live_worker(self, run_id: str) -> Run | None:
+        """The run, when a worker process of this server trains it now; else None."""
+        run = self._runs.get(run_id)
+        if run is None or run.process is None or run.state not in LIVE_STATES:
+            return None
+        return run
+
+    def _persistence(self, run_id: str, resume: Path | None = None) -> Persistence | None:
+        if self.checkpoints is None:
+            return None
+        return Persistence(
+            root=str(self.checkpoints.root),
+            run_id=run_id,
+            every=self.checkpoint_every,
+            resume=None if resume is None else str(resume),
+        )
+
+    # checkpoints and resume
+
+    async def save_checkpoint(self, run_id: str) -> CheckpointInfo:
+        """Ask the run's worker for a checkpoint now and wait for it: written at the step boundary
+        the loop is at, or refused (mid-step, or no checkpoints kept) with the reason."""
+        run = self._live(run_id, "save a checkpoint of")
+        if run.attached is not None:
+            raise IllegalTransition(
+                f"{_OWN_LOOP}: its model and optimizer live in the script; save them there "
+                "(torch.save of their state_dict)"
+            )
+        if self.checkpoints is None:
+            raise IllegalTransition("this server keeps no checkpoints")
+        future: asyncio.Future[CheckpointInfo] = self._loop.create_future()
+        run.saving.append(future)
+        send(run, SaveCheckpoint())
+        try:
+            return await asyncio.wait_for(future, self.command_timeout)
+        except TimeoutError:
+            raise IllegalTransition(
+                f"the worker did not write the checkpoint within {self.command_timeout:g} s"
+            ) from None
+
+    def _resumable(self, run_id: str) -> bool:
+        """Whether Start on this run means continuing an ended run from its checkpoint."""
+        run = self._runs.get(run_id)
+        if run is not None:
+            return run.state in RESUMABLE_STATES
+        record = self.history.run(run_id)
+        return record is not None and record.state in RESUMABLE_STATES
+
+    def _resume(self, run_id: str) -> None:
+        """Continue an ended run (stopped, interrupted by a dead server, or failed) from its latest
+        checkpoint that the history has every step of: a new worker restores it, paused at its
+        step, and the history forgets the steps after it (they are trained again, exactly)."""
+        record = self.history.run(run_id)
+        if record is None:
+            raise UnknownRun(run_id)
+        if stored_attached(record) is not None:
+            raise IllegalTransition(
+                f"{_OWN_LOOP}: the server cannot continue it; run the script again"
+            )
+        old = self._runs.get(run_id)
+        if old is not None and not old.exited.is_set():
+            if old.unanswered:  # its worker has not yet flushed, saved and acknowledged the stop
+                raise IllegalTransition("the run is still stopping: start it again in a moment")
+            kill(old)  # it acknowledged: all it had to say is said, only its exit is left
+        saved = self._checkpoint_to_resume(run_id, record.step)
+        self._make_room()
+        state = load_file(saved.path)
+        config = config_of(state)
+        switches = state.get("switches", {})
+        run = Run(id=run_id, config=config, _state=RunState(record.state), step=saved.step)
+        run.alerts = AlertSettings(nonfinite=bool(switches.get("nonfinite", True)))
+        budget = switches.get("budget")
+        if budget is not None:
+            run.instrumentation = Instrumentation(budget=budget)
+        run.checkpoint = _checkpoint_info(saved)
+        run.branch, run.branches = lineage(self.history, run_id)
+        run.advance(Happening.RESUME, f"continued from the checkpoint of step {saved.step}")
+        # the history holds the steps up to the checkpoint, and the run's config of that moment
+        self.history.cut_after(run_id, saved.step)
+        self.history.set_config(run_id, config.model_dump())
+        self.history.set_state(run_id, run.state, run.reason)
+        frames = spawn_worker(run, self._persistence(run_id, saved.path))
+        self._runs[run_id] = run
+        self._relay.start(run, frames)
+
+    def _checkpoint_to_resume(self, run_id: str, recorded: int) -> Saved:
+        """The latest checkpoint whose steps the history has all of. A worker flushes its scalars
+        before it writes a checkpoint, but the server may die before it has stored them: then an
+        earlier checkpoint continues the curve without a gap (the latest, if none does)."""
+        found = [] if self.checkpoints is None else self.checkpoints.list(run_id)
+        if not found:
+            raise IllegalTransition(
+                "the run has no checkpoint to continue from (it ended before its first one was "
+                "written): start a new run with its configuration"
+            )
+        covered = [saved for saved in found if saved.step <= recorded]
+        return covered[-1] if covered else found[-1]
 
     def attach(self, message: Attach, link: ScriptLink) -> Intake:
         """The run of an attached script: running already (its loop is training) and ready (its
@@ -152,6 +295,8 @@ class RunManager:
             publish_status(self.hub, run)
 
     def command(self, run_id: str, command: Command) -> Run:
+        if command is Command.START and self._resumable(run_id):
+            self._resume(run_id)
         run = self.get(run_id)
         reason = None
         if run.attached is not None:
@@ -292,6 +437,12 @@ class RunManager:
             kill(run)
         if self._watchdog is not None:
             self._watchdog.cancel()
+
+
+def _checkpoint_info(saved: Saved) -> CheckpointInfo:
+    return CheckpointInfo.model_construct(
+        step=saved.step, bytes=saved.bytes, saved_at=saved.saved_at, why=None
+    )
 
 
 def _refuse_for_script(command: Command) -> None:

@@ -18,11 +18,14 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from app.contract.attach import Detach, Dropped, Logged, ScriptMessage
+from app.contract.branch import Rewound
+from app.contract.checkpoint import SaveReason
 from app.contract.events import Evaluations, Health, OptimizerMark, Reset, Scalars
 from app.contract.events import Logged as LoggedEvent
 from app.contract.worker import (
     Ack,
     Alerted,
+    Checkpointed,
     Evaluated,
     Failed,
     HealthMeasured,
@@ -36,7 +39,7 @@ from app.runs.nonfinite import where
 from app.runs.publish import publish, publish_status
 from app.runs.run import Run
 from app.runs.spawn import exit_reason
-from app.runs.state import Command, Happening, RunState, allows
+from app.runs.state import Command, Happening, IllegalTransition, RunState, allows
 from app.store.history import History
 from app.stream.hub import Frame, FrameKind, Hub
 from app.stream.protocol import encode_event
@@ -170,6 +173,23 @@ class Relay:
             case Failed(reason=reason) if allows(run.state, Happening.FAIL):
                 run.advance(Happening.FAIL, reason)
                 publish_status(self.hub, run)
+            case Rewound(into=into):  # the answer a branch awaits (app/runs/branch.py)
+                answered = run.rewinding.pop(into, None)
+                if answered is not None and not answered.done():
+                    answered.set_result(message)
+            case Checkpointed(checkpoint=info, why=why, refused=refused):
+                if info is not None:
+                    run.checkpoint = info
+                    publish_status(self.hub, run)
+                if why is SaveReason.DEMAND:  # the answer an on-demand save awaits
+                    waiting, run.saving = run.saving, []
+                    for future in waiting:
+                        if future.done():
+                            continue
+                        if info is None:
+                            future.set_exception(IllegalTransition(f"no checkpoint: {refused}"))
+                        else:
+                            future.set_result(info)
             case Logged() | Dropped() | Detach():
                 self._apply_script(run, message)
 

@@ -13,6 +13,8 @@ from multiprocessing.process import BaseProcess
 from typing import Any, Protocol
 
 from app.contract.attached import AttachedRun
+from app.contract.branch import BranchPoint, Rewound
+from app.contract.checkpoint import CheckpointInfo
 from app.contract.health import Instrumentation
 from app.contract.run import AlertSettings, RunInfo
 from app.contract.worker import WorkerCommand
@@ -69,6 +71,14 @@ class Run:
     # an attached script's run: who it is, and the connection that is its worker
     attached: AttachedRun | None = None
     script: Script | None = field(default=None, repr=False)
+    # the latest checkpoint (app/store/checkpoints.py), and the on-demand saves awaiting theirs
+    checkpoint: CheckpointInfo | None = None
+    saving: list[asyncio.Future[CheckpointInfo]] = field(default_factory=list, repr=False)
+    # lineage (app/runs/branch.py): the run this one branched from, and the runs branched from it
+    branch: BranchPoint | None = None
+    branches: list[BranchPoint] = field(default_factory=list)
+    # the branches whose first checkpoint the worker is writing, by the branch's id
+    rewinding: dict[str, asyncio.Future[Rewound]] = field(default_factory=dict, repr=False)
 
     @property
     def state(self) -> RunState:
@@ -100,6 +110,9 @@ class Run:
             alerts=self.alerts,
             instrumentation=self.instrumentation,
             attached=self.attached,
+            checkpoint=self.checkpoint,
+            branch=self.branch,
+            branches=self.branches,
         )
 
 

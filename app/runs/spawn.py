@@ -10,14 +10,15 @@ from multiprocessing.connection import Connection
 from app.contract.worker import WorkerCommand
 from app.engine.loader import loaded_files
 from app.runs.run import Run
-from app.runs.worker import run_worker
+from app.runs.worker import Persistence, run_worker
 
 # spawn, not fork: a forked child would inherit the server's threads and torch's thread pools
 CONTEXT = multiprocessing.get_context("spawn")
 
 
-def spawn_worker(run: Run) -> Connection:
-    """Start `run`'s worker; return the end of the pipe its messages arrive on."""
+def spawn_worker(run: Run, persistence: Persistence | None = None) -> Connection:
+    """Start `run`'s worker (keeping checkpoints as `persistence` says, and starting from its
+    `resume` checkpoint when it names one); return the end of the pipe its messages arrive on."""
     assert run.config is not None  # an attached script's run has no worker process
     commands, worker_commands = CONTEXT.Pipe(duplex=False)
     worker_frames, frames = CONTEXT.Pipe(duplex=False)
@@ -31,6 +32,7 @@ def spawn_worker(run: Run) -> Connection:
             run.posted,
             frames,
             [str(path) for path in loaded_files()],
+            persistence,
         ),
         name=f"stepscope-run-{run.id}",
         daemon=True,

@@ -11,6 +11,9 @@ class RunState(enum.StrEnum):
     PAUSED = "paused"
     STOPPED = "stopped"  # the worker has exited; the run's history remains
     FAILED = "failed"  # the worker raised, crashed or was killed; `reason` says why
+    # live when the server process died (a crash, kill -9, a power cut): found so at start-up.
+    # Start continues it from its latest checkpoint, as it does a stopped run.
+    INTERRUPTED = "interrupted"
 
 
 class Command(enum.StrEnum):
@@ -30,11 +33,15 @@ class Happening(enum.StrEnum):
     SHUTDOWN = "shutdown"  # the server is shutting down and stops every live run
     ALERT = "alert"  # the running loop found a NaN or Inf and paused itself where it was
     DETACH = "detach"  # an attached script closed its watch or its connection: it trains on
+    # a new worker restored the run's latest checkpoint: an ended run is paused at that step again
+    RESUME = "resume"
 
 
 Move = Command | Happening
 
 LIVE_STATES = (RunState.IDLE, RunState.RUNNING, RunState.PAUSED)
+# An ended run of the server's own that Start continues from its latest checkpoint.
+RESUMABLE_STATES = (RunState.STOPPED, RunState.INTERRUPTED, RunState.FAILED)
 
 _TRANSITIONS: dict[Move, tuple[frozenset[RunState], RunState]] = {
     Command.START: (frozenset({RunState.IDLE, RunState.PAUSED}), RunState.RUNNING),
@@ -52,6 +59,7 @@ _TRANSITIONS: dict[Move, tuple[frozenset[RunState], RunState]] = {
     # Only a running loop pauses itself; an alert found by a step or phase command (the run is
     # already paused) or racing a pause the server accepted first changes nothing.
     Happening.ALERT: (frozenset({RunState.RUNNING}), RunState.PAUSED),
+    Happening.RESUME: (frozenset(RESUMABLE_STATES), RunState.PAUSED),
 }
 
 

@@ -12,6 +12,8 @@ app/contract/worker.py:
     Ack              a command took effect, with the step and phase it left the loop at
     OptimizerChanged the optimizer changed; fresh when its state starts anew
     Alerted          a NaN or Inf was found (app/runs/nonfinite.py); a running loop paused itself
+    Checkpointed     a checkpoint was written (on pause, on stop, on demand, every N seconds while
+                     running; app/engine/checkpoint.py), after the scalars of its step
     Failed           the loop raised; the process exits after this
 """
 
@@ -22,24 +24,29 @@ import math
 import time
 import traceback
 from collections.abc import Sequence
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Protocol
 
 import torch
 
+from app.contract.branch import Rewind
+from app.contract.checkpoint import CheckpointInfo, SaveReason
 from app.contract.events import Alert
 from app.contract.health import BUDGET_DEFAULT
 from app.contract.views import Evaluation
 from app.contract.worker import (
     Ack,
     Alerted,
+    Checkpointed,
     Control,
     Evaluated,
     Failed,
     HealthMeasured,
     OptimizerChanged,
     Ready,
+    SaveCheckpoint,
     ScalarsBatch,
     SetAlerts,
     SetInstrumentation,
@@ -50,6 +57,7 @@ from app.contract.worker import (
     WorkerCommand,
     WorkerMessage,
 )
+from app.engine.checkpoint import CheckpointError, State, capture, config_of, restore_into
 from app.engine.experiments import ExperimentConfig
 from app.engine.loader import load_experiments
 from app.engine.loop import Phase, TrainingLoop
@@ -65,7 +73,9 @@ from app.runs.header import snapshot_header
 from app.runs.health_alerts import HealthWatch
 from app.runs.nonfinite import NonfiniteWatch
 from app.runs.race import Race
+from app.runs.rewind import RewindRing, answer
 from app.runs.state import Command
+from app.store.checkpoints import CheckpointStore, load_file
 from app.stream.protocol import encode_snapshot
 
 FLUSH_INTERVAL = 0.05  # seconds between batches of scalars: 20 per second, like the frames
@@ -79,6 +89,17 @@ HEALTH_INTERVAL = 0.5  # seconds
 SNAPSHOT_SHARE = 0.8  # 4% for snapshots, 1% for evaluation at the default 5%
 
 
+@dataclass(frozen=True)
+class Persistence:
+    """Where a worker keeps its run's checkpoints, how often it writes one while running, and
+    the checkpoint it starts from (a run continued after a stop or a crash)."""
+
+    root: str  # the data directory's checkpoints folder (app/store/checkpoints.py)
+    run_id: str
+    every: float  # seconds between checkpoints while running (--checkpoint-every)
+    resume: str | None = None  # the checkpoint file to restore, or None for a new run
+
+
 class Counter(Protocol):
     """A shared integer (multiprocessing's RawValue("q")): written by the server, read here."""
 
@@ -88,13 +109,37 @@ class Counter(Protocol):
 class Session:
     """A training loop with its recorder, driven by commands."""
 
-    def __init__(self, config: ExperimentConfig, out: Connection) -> None:
+    def __init__(
+        self, config: ExperimentConfig, out: Connection, persistence: Persistence | None = None
+    ) -> None:
         self._out = out
-        self.config = config
         self.running = False
         self.watch_nonfinite = True  # the run's alerts.nonfinite setting, kept across a reset
         self.budget = BUDGET_DEFAULT  # the run's instrumentation budget, kept across a reset
+        self.persistence = persistence
+        self.store = None if persistence is None else CheckpointStore(Path(persistence.root))
+        self.checkpoint_due = math.inf  # perf_counter of the next periodic checkpoint
+        resumed = None
+        if persistence is not None and persistence.resume is not None:
+            resumed = load_file(Path(persistence.resume))
+            config = config_of(resumed)  # the config of the checkpoint's moment
+        self.config = config
+        self.resumed = resumed is not None
         self._build()
+        if resumed is not None:
+            self._restore(resumed)
+            self.ring = RewindRing(self.loop)  # the kept steps start at the resumed one
+
+    def _restore(self, state: State) -> None:
+        """Put the checkpoint into the loop (and racers) just built, RNG last; the switches of
+        the run come back with it."""
+        switches = state["switches"]
+        self.watch_nonfinite = self.watch.enabled = bool(switches.get("nonfinite", True))
+        self.budget = float(switches.get("budget", self.budget))
+        self.share_budget()
+        restore_into(self.loop, state, () if self.race is None else self.race.racers)
+        # the checkpoint's step already has its evaluation in the history, if it was measured
+        self.evaluated_at = self.loop.step
 
     def _build(self) -> None:
         self.loop = TrainingLoop(self.config)
@@ -137,6 +182,8 @@ class Session:
         self.health_at = -math.inf  # perf_counter of the latest health point
         self.snapshot_interval = 1.0 / self.governor.max_rate  # the governor's spacing now
         self.health_scratch = Scratch()
+        # the latest steps' states, for a branch (app/runs/rewind.py)
+        self.ring = RewindRing(loop)
 
     def share_budget(self) -> None:
         """Split the run's instrumentation budget between snapshots and evaluation."""
@@ -206,6 +253,8 @@ class Session:
         )
         if paused:
             self.send_snapshot(health=True)
+            if not loop.mid_step:  # (an alert found mid-step has no step boundary to keep)
+                self.save_checkpoint(SaveReason.PAUSE)
 
     def record(self, loss: torch.Tensor | None) -> None:
         """Keep a step's loss (still a tensor: no sync) until the next flush."""
@@ -214,6 +263,7 @@ class Session:
         if not self.pending:
             self.pending_since = time.time()
         self.pending.append(loss)
+        self.ring.after_step(self.loop)
 
     def send_snapshot(self, health: bool = False, evaluate: bool = True) -> None:
         """The snapshot of this moment; with `health`, its health point first. Without
@@ -291,6 +341,31 @@ class Session:
             self.send(Evaluated.model_construct(point=evaluation))
         return evaluation
 
+    def save_checkpoint(self, why: SaveReason) -> None:
+        """Write the loop's state now, after the scalars of its step; report it, or why not (the
+        loop is mid-step, or the disk refused: the run goes on either way)."""
+        self.flush()  # the history has every step the checkpoint holds before it hears of it
+        persistence, store = self.persistence, self.store
+        if persistence is None or store is None:  # (a worker made by a test, say)
+            if why is SaveReason.DEMAND:
+                refused = "this worker keeps no checkpoints"
+                self.send(Checkpointed.model_construct(checkpoint=None, why=why, refused=refused))
+            return
+        racers = () if self.race is None else self.race.racers
+        switches = {"nonfinite": self.watch_nonfinite, "budget": self.budget}
+        try:
+            state = capture(self.loop, self.config, racers, switches, clone=False)
+            saved = store.save(persistence.run_id, state)
+        except (CheckpointError, OSError) as error:
+            self.send(Checkpointed.model_construct(checkpoint=None, why=why, refused=str(error)))
+            return
+        finally:
+            self.checkpoint_due = time.perf_counter() + persistence.every
+        info = CheckpointInfo.model_construct(
+            step=saved.step, bytes=saved.bytes, saved_at=saved.saved_at, why=why
+        )
+        self.send(Checkpointed.model_construct(checkpoint=info, why=why, refused=None))
+
     def train_step(self) -> None:
         started = time.perf_counter()
         due = self.governor.due(started)
@@ -336,6 +411,8 @@ class Session:
             self.overhead.charge(now - measured, now)
         elif len(self.pending) >= MAX_BATCH or started - self.flushed_at >= FLUSH_INTERVAL:
             self.flush()
+        if started >= self.checkpoint_due:
+            self.save_checkpoint(SaveReason.PERIODIC)
 
     def handle(self, message: WorkerCommand) -> bool:
         """Carry out one command or setting; return False when the worker should exit."""
@@ -349,6 +426,7 @@ class Session:
                 if fresh:
                     self.recorder.attach(self.loop.optimizer)
                 self.config = self.config.model_copy(update={"optimizer": config})
+                self.ring.settings_changed(self.loop)
                 self.send(
                     OptimizerChanged.model_construct(
                         step=self.loop.step, optimizer=config, fresh=fresh, previous=previous
@@ -356,7 +434,10 @@ class Session:
                 )
             case SetTeaching(teaching=teaching):
                 self.loop.teaching = teaching
+                for racer in () if self.race is None else self.race.racers:
+                    racer.teaching = teaching  # a race is in lockstep: the same loop but step()
                 self.config = self.config.model_copy(update={"teaching": teaching})
+                self.ring.settings_changed(self.loop)
             case SetPace(steps_per_second=pace):
                 self.config = self.config.model_copy(update={"steps_per_second": pace})
             case SetAlerts(alerts=alerts):
@@ -364,6 +445,11 @@ class Session:
             case SetInstrumentation(instrumentation=instrumentation):
                 self.budget = instrumentation.budget
                 self.share_budget()
+            case Rewind() as asked:
+                self.flush()  # the branch copies the steps up to its fork from the history
+                self.send(answer(self.ring, self.loop, self.store, asked))
+            case SaveCheckpoint(why=why):
+                self.save_checkpoint(why)
         return True
 
     def control(self, command: Command) -> bool:
@@ -371,10 +457,13 @@ class Session:
             case Command.START:
                 self.running = True
                 self.overhead.started(time.perf_counter())
+                if self.persistence is not None:
+                    self.checkpoint_due = time.perf_counter() + self.persistence.every
             case Command.PAUSE:
                 self.running = False
                 self.flush()
                 self.send_snapshot(health=True)
+                self.save_checkpoint(SaveReason.PAUSE)
             case Command.STEP:
                 self.running = False
                 self.recorder.arm(explain=True)
@@ -402,6 +491,9 @@ class Session:
             case Command.RESET:
                 self.running = False
                 self.pending = []
+                if self.store is not None and self.persistence is not None:
+                    # back at step 0 from the seed: the checkpoints of the old steps are not its
+                    self.store.drop_after(self.persistence.run_id, -1)
                 self.recorder.detach()
                 self._build()
                 self.ack(command)
@@ -410,6 +502,7 @@ class Session:
             case Command.STOP:
                 self.running = False
                 self.flush()
+                self.save_checkpoint(SaveReason.STOP)  # Start goes on from here
                 self.recorder.detach()
                 self.ack(command)
                 return False
@@ -429,7 +522,10 @@ class Session:
         seed experiment that is the difference between 4% and 10% of the step time.
         """
         self.send(Ready.model_construct(parameters=[name for name, _ in self.loop.parameters()]))
-        self.show_untrained()
+        if self.resumed:
+            self.send_snapshot(health=True)  # the model as the checkpoint left it
+        else:
+            self.show_untrained()
         received = 0
         while True:
             if self.running:
@@ -458,6 +554,7 @@ def run_worker(
     posted: Counter,
     out: Connection,
     experiment_files: Sequence[str] = (),
+    persistence: Persistence | None = None,
 ) -> None:
     """The worker process's entry point. A spawned process starts with the built-in experiments
     only: it loads the server's experiment files again before it reads its config."""
@@ -468,7 +565,8 @@ def run_worker(
     try:
         for problem in load_experiments(Path(file) for file in experiment_files):
             raise RuntimeError(f"could not load experiments from {problem}")
-        Session(ExperimentConfig.model_validate_json(config_json), out).serve(commands, posted)
+        config = ExperimentConfig.model_validate_json(config_json)
+        Session(config, out, persistence).serve(commands, posted)
     except (EOFError, BrokenPipeError):
         pass  # the server went away; nothing is listening for a report
     except BaseException as error:  # report anything, then exit: the server marks the run failed

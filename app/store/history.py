@@ -31,6 +31,9 @@ HEALTH_REPLAY = 300
 # database by 72 MB an hour on the wide MLP, and a reload draws a few hundred columns anyway.
 HEALTH_KEEP_EVERY = 5.0
 
+# Why a run is `interrupted` (mark_interrupted).
+INTERRUPTED_REASON = "the server stopped while the run was live"
+
 # In the race table, the run's own path (surface-2d) is kept beside its racers (0, 1, …).
 OWN_PATH = -1
 
@@ -158,11 +161,12 @@ class History:
             db.execute("UPDATE runs SET config = ? WHERE id = ?", (json.dumps(config), run_id))
 
     def mark_interrupted(self, live_states: Sequence[str]) -> None:
-        """Runs whose worker died with a previous server process can only be looked at now."""
+        """Runs whose worker died with a previous server process are `interrupted`: Start
+        continues one from its latest checkpoint (RunManager)."""
         marks = ",".join("?" * len(live_states))
         with self._write() as db:
             db.execute(
-                f"UPDATE runs SET state = 'stopped', reason = 'server restarted'"
+                f"UPDATE runs SET state = 'interrupted', reason = '{INTERRUPTED_REASON}'"
                 f" WHERE state IN ({marks})",
                 tuple(live_states),
             )

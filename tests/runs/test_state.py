@@ -38,14 +38,18 @@ ILLEGAL = [pair for pair in itertools.product(RunState, Command) if pair not in 
 
 # What happens to a run unasked: a live run fails (the worker raised or hung), fails when its worker
 # exits unasked, and stops when the server shuts down or its attached script detaches; a running
-# loop that finds a NaN or Inf pauses itself. An ended run stays as it ended.
+# loop that finds a NaN or Inf pauses itself. An ended run stays as it ended, until a new worker
+# restores its checkpoint (RESUME: Start on a stopped, interrupted or failed run), which leaves it
+# paused at the checkpoint's step.
 H = Happening
+ENDED = {S.STOPPED, S.FAILED, S.INTERRUPTED}
 HAPPENS: dict[tuple[RunState, Happening], RunState] = {
     **{(state, H.FAIL): S.FAILED for state in LIVE},
     **{(state, H.EXIT): S.FAILED for state in LIVE},
     **{(state, H.SHUTDOWN): S.STOPPED for state in LIVE},
     **{(state, H.DETACH): S.STOPPED for state in LIVE},
     (S.RUNNING, H.ALERT): S.PAUSED,
+    **{(state, H.RESUME): S.PAUSED for state in ENDED},
 }
 NEVER = [pair for pair in itertools.product(RunState, Happening) if pair not in HAPPENS]
 
@@ -70,7 +74,7 @@ def test_illegal_transitions_are_refused_with_a_reason(state: RunState, command:
 
 
 def test_finished_runs_accept_nothing() -> None:
-    for state, command in itertools.product((S.STOPPED, S.FAILED), Command):
+    for state, command in itertools.product(ENDED, Command):
         assert (state, command) in ILLEGAL
 
 
@@ -84,7 +88,7 @@ def test_what_happens_to_a_live_run(state: RunState, happening: Happening) -> No
 def test_an_ended_run_stays_as_it_ended(state: RunState, happening: Happening) -> None:
     # and an alert pauses only a running loop: one found by a step or phase command, or racing a
     # pause the server accepted first, leaves an idle or paused run as it is
-    assert state in (S.STOPPED, S.FAILED) or (happening is H.ALERT and state in LIVE)
+    assert state in ENDED or (happening in (H.ALERT, H.RESUME) and state in LIVE)
     assert not allows(state, happening)
     with pytest.raises(IllegalTransition, match=f"cannot {happening.value} a run that is"):
         next_state(state, happening)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.runs.state import LIVE_STATES, RunState
-from app.store.history import History
+from app.store.history import INTERRUPTED_REASON, History
 
 
 @pytest.fixture
@@ -151,7 +151,7 @@ def test_clear_progress_forgets_one_runs_curve(history: History, path: Path) -> 
     assert archived_steps(path, "a") == [1, 2]
 
 
-def test_mark_interrupted_stops_only_live_runs(history: History) -> None:
+def test_mark_interrupted_marks_only_live_runs(history: History) -> None:
     for state in RunState:
         history.add_run(state.value, "seed-linear", {}, state)
     history.set_state(RunState.FAILED.value, RunState.FAILED, "crashed")
@@ -162,7 +162,7 @@ def test_mark_interrupted_stops_only_live_runs(history: History) -> None:
         record = history.run(state.value)
         assert record is not None
         if state in LIVE_STATES:
-            assert (record.state, record.reason) == ("stopped", "server restarted")
+            assert (record.state, record.reason) == ("interrupted", INTERRUPTED_REASON)
         else:
             assert record.state == state.value
     failed = history.run(RunState.FAILED.value)

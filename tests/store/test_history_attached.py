@@ -13,7 +13,7 @@ from app.contract.attached import AttachedOptimizer, AttachedProcess, AttachedRu
 from app.engine.experiments import ExperimentConfig
 from app.runs.run import ATTACHED, record_info
 from app.runs.state import LIVE_STATES, RunState
-from app.store.history import History
+from app.store.history import INTERRUPTED_REASON, History
 
 
 @pytest.fixture
@@ -80,7 +80,7 @@ def test_an_attached_run_reads_back_after_a_restart(history: History) -> None:
     record = history.run("a")
     assert record is not None
     info = record_info(record)
-    assert (info.state, info.reason, info.title) == ("stopped", "server restarted", "my run")
+    assert (info.state, info.reason, info.title) == ("interrupted", INTERRUPTED_REASON, "my run")
     assert info.config is None and info.attached == attached
     assert info.experiment == ATTACHED
 

@@ -3,7 +3,8 @@
 
 export type Command = "start" | "pause" | "step" | "phase" | "reset" | "stop";
 export type Phase = "zero_grad" | "forward" | "loss" | "backward" | "step";
-export type RunState = "idle" | "running" | "paused" | "stopped" | "failed";
+export type SaveReason = "pause" | "demand" | "periodic" | "stop";
+export type RunState = "idle" | "running" | "paused" | "stopped" | "failed" | "interrupted";
 export type ServerEvent =
   | Hello
   | Status
@@ -17,7 +18,8 @@ export type ServerEvent =
   | Error
   | Pong
   | Driver;
-export type WorkerCommand = Control | SetOptimizer | SetTeaching | SetPace | SetAlerts | SetInstrumentation;
+export type WorkerCommand =
+  Control | SetOptimizer | SetTeaching | SetPace | SetAlerts | SetInstrumentation | SaveCheckpoint | Rewind;
 export type WorkerMessage =
   | Ready
   | ScalarsBatch
@@ -27,6 +29,8 @@ export type WorkerMessage =
   | Ack
   | OptimizerChanged
   | Alerted
+  | Checkpointed
+  | Rewound
   | Failed;
 
 /**
@@ -334,6 +338,47 @@ export interface Batch {
    * the first 8 targets, flattened
    */
   targets: number[];
+}
+/**
+ * One end of a fork: the other run, and the step where the two part.
+ */
+export interface BranchPoint {
+  /**
+   * the other run's id
+   */
+  run: string;
+  /**
+   * the step both runs share last: the child goes on from it
+   */
+  step: number;
+}
+export interface CheckpointInfo {
+  /**
+   * the optimizer steps the checkpoint holds: a resume goes on from here
+   */
+  step: number;
+  /**
+   * the checkpoint file's size on disk
+   */
+  bytes: number;
+  /**
+   * wall clock when it was written, seconds since the epoch
+   */
+  saved_at: number;
+  /**
+   * what asked for it; null when read back from disk
+   */
+  why: SaveReason | null;
+}
+/**
+ * A checkpoint was written (app/store/checkpoints.py), after the scalars of its step; or,
+ * with `refused`, why none could be (the loop is in the middle of a step).
+ */
+export interface Checkpointed {
+  kind: "checkpointed";
+  checkpoint: CheckpointInfo | null;
+  why: SaveReason;
+  refused: string | null;
 }
 export interface Control {
   kind: "control";
@@ -794,6 +839,18 @@ export interface RunInfo {
    * the run's share of the history file and its checkpoints, in bytes; given by GET /api/runs only (null elsewhere, and where SQLite cannot measure it)
    */
   disk_bytes: number | null;
+  /**
+   * the run this one branched from (POST /api/runs/{id}/branch) and the step they share last; null for a run that started from step 0
+   */
+  branch: BranchPoint | null;
+  /**
+   * the runs that branched from this one, each with the step it went on from
+   */
+  branches?: BranchPoint[];
+  /**
+   * the run's latest checkpoint: Start on a stopped or interrupted run goes on from its step; null when it has none
+   */
+  checkpoint: CheckpointInfo | null;
 }
 /**
  * How much of the run's time instrumentation may take (a setting of the live run).
@@ -1201,6 +1258,29 @@ export interface Reset {
   type: "reset";
 }
 /**
+ * Write the loop's state at `step` as the first checkpoint of the run `into`.
+ */
+export interface Rewind {
+  kind: "rewind";
+  step: number;
+  /**
+   * the id of the branch the checkpoint is for
+   */
+  into: string;
+}
+/**
+ * The answer to a Rewind (or a query of the kept range, into = ""): the checkpoint's file, or
+ * why there is none.
+ */
+export interface Rewound {
+  kind: "rewound";
+  step: number;
+  into: string;
+  path: string | null;
+  refused: string | null;
+  kept: unknown[] | null;
+}
+/**
  * A run's every scalar, step by step (GET /api/runs/{id}/export?format=json); the CSV export
  * has the same columns: step, then one per series.
  */
@@ -1216,6 +1296,13 @@ export interface RunExport {
   scalars: {
     [k: string]: (number | null)[] | undefined;
   };
+}
+/**
+ * Write a checkpoint now (at the step boundary the loop is at); answered by Checkpointed.
+ */
+export interface SaveCheckpoint {
+  kind: "save_checkpoint";
+  why: SaveReason;
 }
 export interface Scalars {
   v: 1;

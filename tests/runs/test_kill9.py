@@ -1,0 +1,173 @@
+"""kill -9 of the server and its workers at 20 random moments of training at full speed.
+
+After each kill the same data directory is served again, and:
+- SQLite's `PRAGMA integrity_check` says ok;
+- nothing committed is lost: every loss read from the server before the kill is there after it,
+  the same number (what the kill may take is what was not yet committed: the last moments);
+- the run shows as `interrupted`;
+- Start continues it from its latest checkpoint: at that checkpoint's step, and every step it
+  trains again gives the very loss the run had recorded for that step before the kill (the
+  losses of all 20 lives of the run agree wherever they overlap).
+Checkpoints come every second here (--checkpoint-every 1).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from tests.support import call, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+KILLS = int(os.environ.get("KILLS", "20"))
+T = TypeVar("T")
+
+
+class Server:
+    """`python -m app` as a user starts it, in a process group of its own with its workers, so
+    that one killpg takes them all at once, as a crash or an OOM kill of the container does."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir, self.port = data_dir, free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.log = data_dir.parent / "server.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "app",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(self.data_dir),
+                "--checkpoint-every",
+                "1",
+            ],
+            cwd=ROOT,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+            # no default run: the one run under test is all there is to restart
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "STEPSCOPE_DEFAULT_RUN": "false"},
+            start_new_session=True,
+        )
+        wait(lambda: self._up(), 60, "the server did not come up")
+
+    def _up(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.url + "healthz", timeout=1) as response:
+                return bool(response.status == 200)
+        except OSError:
+            return False
+
+    def kill(self) -> None:
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        self.process = None
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            finally:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process = None
+
+
+def wait(check: Callable[[], T | None], limit: float, what: str) -> T:
+    deadline = time.monotonic() + limit
+    while not (found := check()):
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+    return found
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    server = Server(tmp_path / "data")
+    server.start()
+    try:
+        yield server
+    finally:
+        if server.process is not None:
+            server.stop()
+
+
+def losses(server: Server, run_id: str) -> list[float | None]:
+    found: list[float | None] = call(server, f"api/runs/{run_id}/scalars")["loss"]
+    return found
+
+
+def agree(truth: dict[int, float], found: list[float | None]) -> None:
+    """Every step's loss equals what any earlier life of the run recorded for it."""
+    for step, loss in enumerate(found, start=1):
+        assert loss is not None and not math.isnan(loss), step
+        assert truth.setdefault(step, loss) == loss, f"step {step}: {loss} != {truth[step]}"
+
+
+def integrity(database: Path) -> str:
+    with sqlite3.connect(database) as db:
+        result: str = db.execute("PRAGMA integrity_check").fetchone()[0]
+    return result
+
+
+@pytest.mark.slow
+def test_kill_9_at_20_random_moments(server: Server) -> None:
+    chance = random.Random(20)
+    run: dict[str, Any] = call(server, "api/runs", "POST", {"steps_per_second": None})
+    run_id = run["id"]
+    wait(lambda: call(server, f"api/runs/{run_id}")["ready"], 60, "no worker")
+    call(server, f"api/runs/{run_id}/checkpoints", "POST")  # step 0: a first life may be short
+    call(server, f"api/runs/{run_id}/commands/start", "POST")
+    truth: dict[int, float] = {}
+    resumed_at: list[int] = []
+    for _ in range(KILLS):
+        # train on for a random while past the resume (which the history was cut back to)
+        start = call(server, f"api/runs/{run_id}")["step"]
+        wait(lambda: call(server, f"api/runs/{run_id}")["step"] > start, 60, "it never trained")  # noqa: B023
+        time.sleep(chance.uniform(0.0, 1.5))
+        before = losses(server, run_id)
+        server.kill()
+
+        assert integrity(server.data_dir / "stepscope.sqlite3") == "ok"
+        server.start()
+        after = losses(server, run_id)
+        assert after[: len(before)] == before  # nothing read (so committed) before the kill is lost
+        agree(truth, after)
+        found = call(server, f"api/runs/{run_id}")
+        assert found["state"] == "interrupted", found
+        saved = [c["step"] for c in call(server, f"api/runs/{run_id}/checkpoints")]
+        # the latest checkpoint the history has every step of (the worker flushes its scalars
+        # before each save; the server may die before it stored them)
+        expected = max(step for step in saved if step <= len(after))
+
+        started = call(server, f"api/runs/{run_id}/commands/start", "POST")
+        assert (started["state"], started["step"]) == ("running", expected)
+        # cut back to the checkpoint (its new worker is still starting): the steps after it are
+        # trained again, and the curve has each step once
+        assert len(losses(server, run_id)) == expected
+        resumed_at.append(expected)
+
+    # the last life's losses: the steps trained again after each resume agree with the earlier
+    # lives' record of them
+    wait(lambda: call(server, f"api/runs/{run_id}")["step"] > resumed_at[-1] + 100, 60, "stuck")
+    call(server, f"api/runs/{run_id}/commands/pause", "POST")
+    agree(truth, losses(server, run_id))
+    assert sorted(resumed_at) == resumed_at and resumed_at[-1] > 0
