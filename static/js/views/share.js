@@ -97,10 +97,14 @@ export function bindViewerLink(container, runId) {
       return;
     }
     made = { run, id: body.id };
-    field.value = body.url;
+    // The server writes the address it was asked at; behind a TLS proxy that is the proxy's
+    // upstream, not what people open. This page's own origin is.
+    const given = new URL(body.url);
+    const url = `${location.origin}${given.pathname}${given.search}${given.hash}`;
+    field.value = url;
     revoke.hidden = false;
     clearTimeout(fading);
-    if (await copied(body.url, field)) {
+    if (await copied(url, field)) {
       field.hidden = true;
       status.textContent = "View-only link copied: whoever opens it watches this run live and can change nothing.";
       // Said once, as "Copy link" does; Revoke stays beside the button.
