@@ -142,10 +142,46 @@ def joined(frames: tuple[Frame, ...]) -> Frame | None:
     )
 
 
+def coalesced(frames: list[Frame]) -> list[Frame]:
+    """A room's frames of one tick as few as they can be: the newest snapshot only (in its place),
+    and each run of consecutive scalars joined into one."""
+    last = max((i for i, f in enumerate(frames) if f.kind is FrameKind.SNAPSHOT), default=-1)
+    kept = [f for i, f in enumerate(frames) if f.kind is not FrameKind.SNAPSHOT or i == last]
+    out: list[Frame] = []
+    run: list[Frame] = []
+    for frame in [*kept, None]:
+        if (
+            frame is not None
+            and frame.kind is FrameKind.SCALARS
+            and not frame.resets
+            and (not run or frame.first_step == run[-1].last_step + 1)
+            and len(run) < MERGE_LIMIT
+        ):
+            run.append(frame)
+            continue
+        merged = joined(tuple(run)) if len(run) > 1 else None
+        out.extend([merged] if merged is not None else run)
+        run = []
+        if frame is None:
+            break
+        if frame.kind is FrameKind.SCALARS and not frame.resets:
+            run = [frame]
+        else:
+            out.append(frame)
+    return out
+
+
 class Hub:
-    def __init__(self, queue_limit: int = 256) -> None:
+    """Frames for each run's subscribers. A room — `room_size` subscribers or more — gets its
+    frames in ticks of `room_tick` seconds: the frames of a tick coalesced once (the newest
+    snapshot, consecutive scalars joined) and offered to all, so the server sends each viewer a few
+    messages a tick however fast the run goes; fewer subscribers get every frame at once."""
+
+    def __init__(self, queue_limit: int = 256, room_size: int = 32, room_tick: float = 0.1) -> None:
         self.queue_limit = queue_limit
+        self.room_size, self.room_tick = room_size, room_tick
         self._subscribers: dict[str, set[Subscriber]] = defaultdict(set)
+        self._pending: dict[str, list[Frame]] = {}  # a room's frames of the tick under way
 
     def subscribe(self, run_id: str) -> Subscriber:
         subscriber = Subscriber(self.queue_limit)
@@ -160,8 +196,25 @@ class Hub:
                 del self._subscribers[run_id]
 
     def publish(self, run_id: str, frame: Frame) -> None:
-        for subscriber in self._subscribers.get(run_id, ()):
-            subscriber.offer(frame)
+        subscribers = self._subscribers.get(run_id)
+        if not subscribers:
+            return
+        pending = self._pending.get(run_id)
+        if pending is not None:
+            pending.append(frame)  # the tick under way takes it, in order
+        elif len(subscribers) >= self.room_size:
+            self._pending[run_id] = [frame]
+            asyncio.get_running_loop().call_later(self.room_tick, self.flush, run_id)
+        else:
+            for subscriber in subscribers:
+                subscriber.offer(frame)
+
+    def flush(self, run_id: str) -> None:
+        """The end of a room's tick: its frames, coalesced, to every subscriber."""
+        frames = coalesced(self._pending.pop(run_id, []))
+        for subscriber in list(self._subscribers.get(run_id, ())):
+            for frame in frames:
+                subscriber.offer(frame)
 
     def count(self, run_id: str | None = None) -> int:
         if run_id is not None:

@@ -191,3 +191,42 @@ def test_scalars_are_joined_only_where_nothing_else_comes_between() -> None:
         )
 
     asyncio.run(scenario())
+
+
+def test_a_room_gets_its_frames_once_a_tick_coalesced_and_the_same_for_all() -> None:
+    async def scenario() -> None:
+        hub = Hub(room_size=2, room_tick=0.05)
+        one, two = hub.subscribe("run"), hub.subscribe("run")
+        old, new, alert = snapshot(1), snapshot(3), event("alert")
+        for frame in (old, scalars(1, [1.0, 0.9], 1.0), scalars(3, [0.8], 2.0), new, alert):
+            hub.publish("run", frame)
+        assert len(one) == 0 and len(two) == 0  # held until the tick ends
+        await asyncio.sleep(0.1)
+        got = [await one.next() for _ in range(3)]
+        assert len(one) == 0  # the older snapshot was never sent
+        assert got[0] is not None and (got[0].first_step, got[0].last_step) == (1, 3)
+        assert json.loads(got[0].payload)["loss"] == [1.0, 0.9, 0.8]
+        assert got[1:] == [new, alert]
+        assert [await two.next() for _ in range(3)] == got  # the very same frames: encoded once
+
+    asyncio.run(scenario())
+
+
+def test_fewer_than_a_room_get_every_frame_at_once_and_in_order() -> None:
+    async def scenario() -> None:
+        hub = Hub(room_size=3, room_tick=0.05)
+        one, two = hub.subscribe("run"), hub.subscribe("run")
+        first = event("first")
+        hub.publish("run", first)
+        assert one.frames == [first] and two.frames == [first]  # no tick for two viewers
+        three = hub.subscribe("run")
+        held, later = event("held"), event("later")
+        hub.publish("run", held)
+        assert len(three) == 0
+        hub.unsubscribe("run", three)  # the room shrinks while a tick is under way...
+        hub.publish("run", later)  # ...and what follows still waits behind it
+        assert one.frames == [first]
+        await asyncio.sleep(0.1)
+        assert one.frames == [first, held, later] and two.frames == [first, held, later]
+
+    asyncio.run(scenario())
