@@ -94,7 +94,7 @@ async def delete_run(
     """Delete an ended run: its history (curve, racers, snapshots, events) and checkpoints go,
     and the history file gives their pages back. A live run is refused (409): stop it first."""
     runs.info(run_id)  # raises UnknownRun: 404
-    runs.forget(run_id)  # raises IllegalTransition for a live run: 409
+    await runs.forget(run_id)  # raises IllegalTransition for a live run: 409
     await asyncio.to_thread(_delete, history, connection, run_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -58,6 +58,12 @@ export const api = {
   optimizers: () => request("/api/optimizers"),
   /** @returns {Promise<RunInfo[]>} */
   runs: () => request("/api/runs"),
+  /** @param {string} runId @param {string | null} name @returns {Promise<RunInfo>} */
+  renameRun: (runId, name) => request(`/api/runs/${runId}`, { method: "PATCH", body: JSON.stringify({ name }) }),
+  /** @param {string} runId 204: no body */
+  deleteRun: (runId) => request(`/api/runs/${runId}`, { method: "DELETE" }),
+  /** @param {string} runId @returns {Promise<import("./contract/contract").RunExport>} every step's scalars */
+  exportJson: (runId) => request(`/api/runs/${runId}/export?format=json`),
   source: () => request("/api/source"),
   /** @param {string} runId */
   surface: (runId) => request(`/api/runs/${runId}/surface`),

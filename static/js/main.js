@@ -22,6 +22,8 @@ import { HealthPanels } from "./views/health/panels.js";
 import { MAX_WEIGHT } from "./lib/smoothing.js";
 import { shortClass } from "./lib/attached.js";
 import { AttachedList, AttachedPanel } from "./views/attached.js";
+import { RunsList, runLabel } from "./views/runsList.js";
+import { CompareChart } from "./views/compareChart.js";
 
 /** How often the list of attached scripts is read again (ms). */
 const ATTACHED_POLL_MS = 3000;
@@ -73,8 +75,28 @@ async function main() {
     attachedList.render(null, flow.followed, current());
     if (!always && key === listedFor) return;
     listedFor = key;
-    api.runs().then((runs) => attachedList.render(runs, flow.followed, current())).catch(() => {});
+    api.runs().then((runs) => {
+      attachedList.render(runs, flow.followed, current());
+      runsList.render(runs, flow.followed);
+    }).catch(() => {});
   }
+  // Every run, to open, rename, export, delete or compare; read with the attached scripts' list.
+  const compare = new CompareChart($("compare-panel"), $("compare-chart"));
+  /** @type {Map<string, Promise<import("./contract/contract").RunExport>>} a run's export, read once per step count */
+  const exported = new Map();
+  const runsList = new RunsList(/** @type {HTMLTableSectionElement} */ ($("runs-body")), $("runs-error"), {
+    open: (id) => flow.follow(id),
+    rename: (id, name) => api.renameRun(id, name).then(() => listAttached(true)),
+    remove: (id) => api.deleteRun(id).then(() => listAttached(true)),
+    compare: (chosen) => {
+      const reads = chosen.map((run) => {
+        const key = `${run.id}:${run.step}`;
+        if (!exported.has(key)) exported.set(key, api.exportJson(run.id));
+        return /** @type {Promise<import("./contract/contract").RunExport>} */ (exported.get(key)).then((e) => ({ id: run.id, label: runLabel(run), exported: e }));
+      });
+      Promise.all(reads).then((runs) => compare.render(runs)).catch((error) => runsList.showError(`Not compared: ${error.message}`));
+    },
+  });
   setInterval(() => listAttached(true), ATTACHED_POLL_MS);
   /** @type {string | null} the run whose loss surface is drawn */
   let surfaceOf = null;
