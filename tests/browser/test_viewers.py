@@ -158,3 +158,22 @@ def test_a_viewer_follows_the_open_panels_and_sees_the_race_it_cannot_change(
     page.locator("#race-summary").click()
     expect(picker).not_to_have_attribute("open", "")
     expect(watched).not_to_have_attribute("open", "")
+
+
+def test_where_the_page_may_not_copy_the_view_only_link_is_shown_selected(
+    server: Server, page: Page
+) -> None:
+    # a browser that refuses both ways of copying (http on a network address does)
+    page.add_init_script(
+        "Object.defineProperty(navigator, 'clipboard', {value: {writeText: () =>"
+        " Promise.reject(new Error('not allowed'))}}); document.execCommand = () => false;"
+    )
+    page.goto(server.url)
+    expect(page.get_by_test_id("connection")).to_have_text("Live")
+    page.get_by_role("button", name="Share view-only").click()
+    field = page.get_by_label("View-only link to this run")
+    expect(field).to_be_visible()
+    expect(field).to_be_focused()
+    assert re.fullmatch(rf"{server.url}\?view=view-[\w-]+#run=\w+", field.input_value())
+    expect(page.locator("#view-link-status")).to_contain_text("it is selected, copy it")
+    screenshot(page, "owner-sharing-by-hand")
