@@ -85,6 +85,12 @@ export const api = {
   /** @param {string} runId @param {{budget: number}} instrumentation the overhead budget, a share of training time @returns {Promise<RunInfo>} */
   setInstrumentation: (runId, instrumentation) =>
     request(`/api/runs/${runId}/instrumentation`, { method: "PUT", body: JSON.stringify(instrumentation) }),
+  /** Go on from a step of the run as a new run. @param {string} runId @param {{step: number, optimizer?: object}} body @returns {Promise<RunInfo>} */
+  branch: (runId, body) => request(`/api/runs/${runId}/branch`, { method: "POST", body: JSON.stringify(body) }),
+  /** @param {string} runId @returns {Promise<import("./views/branch.js").Lineage>} */
+  branches: (runId) => request(`/api/runs/${runId}/branches`),
+  /** Every step's loss from step 1 (a branch's, for its parent's chart). @param {string} runId @returns {Promise<{loss: (number | string | null)[]}>} */
+  scalars: (runId) => request(`/api/runs/${runId}/scalars`),
   /** @param {string} runId @param {number | null} stepsPerSecond @returns {Promise<RunInfo>} */
   setPace: (runId, stepsPerSecond) =>
     request(`/api/runs/${runId}/pace`, {

@@ -16,6 +16,7 @@ import { ModelPanels } from "./views/model/panels.js";
 import { ParametersView } from "./views/parameters.js";
 import { Notice } from "./views/notice.js";
 import { bindRacePicker, RaceTrails } from "./views/race.js";
+import { BranchForm, branchCurve, forkMarks, shortId } from "./views/branch.js";
 import { Readouts } from "./views/readouts.js";
 import { AlertsView } from "./views/alerts.js";
 import { HealthPanels } from "./views/health/panels.js";
@@ -114,7 +115,10 @@ async function main() {
   function redraw() {
     scheduled = false;
     if (dirty.has("run")) chart.setRun(store.run);
-    if (dirty.has("losses") || dirty.has("logged")) chart.setLosses(store.losses.values, store.losses.count, store.race.racers, loggedLines());
+    if (dirty.has("run")) chart.setForks(forkMarks(store.run));
+    if (dirty.has("run")) showBranches();
+    if (dirty.has("run")) branchForm.render(store.run);
+    if (dirty.has("losses") || dirty.has("logged")) chart.setLosses(store.losses.values, store.losses.count, lossLines(), loggedLines());
     if (dirty.has("marks")) chart.setMarks(store.marks);
     if (dirty.has("alerts")) chart.setAlerts(store.alerts);
     if (dirty.has("alerts")) alerts.render(store.alerts);
@@ -152,6 +156,29 @@ async function main() {
       store.latestPhase(),
     );
     dirty.clear();
+  }
+
+  /** The racers' lines, and the branches' from their forks on: the loss chart's other lines. */
+  function lossLines() {
+    return [...store.race.racers, .../** @type {any[]} */ (branchLines)];
+  }
+
+  /** @type {ReturnType<typeof branchCurve>[]} each branch's losses from its fork, read when the branches change */
+  let branchLines = [];
+  let branchesShown = "";
+  function showBranches() {
+    const run = store.run;
+    const key = `${run?.id}:${JSON.stringify(run?.branches ?? [])}`;
+    if (key === branchesShown) return;
+    branchesShown = key;
+    branchLines = [];
+    const children = run?.branches ?? [];
+    Promise.all(children.map((child) => api.scalars(child.run).then((s) => branchCurve(`branch ${shortId(child.run)}`, s.loss, child.step), () => null)))
+      .then((curves) => {
+        if (key !== branchesShown) return;
+        branchLines = curves.filter((c) => c !== null);
+        chart.setLosses(store.losses.values, store.losses.count, lossLines(), loggedLines());
+      });
   }
 
   /** An attached script's logged scalars besides the loss, for the loss chart. */
@@ -207,7 +234,7 @@ async function main() {
   applySmoothing();
   /** @type {HTMLInputElement} */ ($("logscale")).addEventListener("change", (event) => {
     chart.setLog(/** @type {HTMLInputElement} */ (event.target).checked);
-    chart.setLosses(store.losses.values, store.losses.count, store.race.racers, loggedLines());
+    chart.setLosses(store.losses.values, store.losses.count, lossLines(), loggedLines());
   });
 
   /** The two-parameter experiment has its loss surface beside the loss chart. */
@@ -217,19 +244,36 @@ async function main() {
     const shown = run?.experiment === "surface-2d" && config !== null;
     $("surface").closest("section")?.toggleAttribute("hidden", !shown);
     document.querySelector(".board")?.classList.toggle("with-surface", shown);
+    // Every built-in experiment races (the picker is on the loss chart); an attached script's cannot.
+    $("race").closest("details")?.toggleAttribute("hidden", !config);
+    if (config) picker.show(config.race.map((/** @type {{name: string}} */ r) => r.name));
     if (!run || !config || !shown) return;
-    picker.show(config.race.map((/** @type {{name: string}} */ r) => r.name));
     if (surfaceOf !== run.id) {
       surfaceOf = run.id;
       trails.clear();
       attempt(api.surface(run.id).then((grid) => surface.setSurface(grid)));
     }
   }
+  // Rewind and branch: the form beside "Race against…"; while it is open, a click on the chart picks the step.
+  const branchForm = new BranchForm(
+    /** @type {HTMLDetailsElement} */ ($("branch-picker")),
+    (id) => api.branches(id),
+    (id, body) => api.branch(id, body),
+    (child, body, parent) => {
+      flow.follow(child.id, child);
+      const lr = body.optimizer ? `, lr ${/** @type {any} */ (parent.config?.optimizer).lr}→${body.optimizer.lr}` : "";
+      notice.show("replaced", `New run: a branch of ${shortId(parent.id)} from its step ${body.step}${lr}. The run it came from goes on as it was.`, [
+        { label: "Open the run it came from", act: () => flow.follow(parent.id) },
+      ]);
+    },
+  );
+  chart.bindPick((step) => {
+    if (branchForm.details.open) branchForm.pick(step);
+  });
   const picker = bindRacePicker($("race"), optimizers, (names) => {
     // The same run in every other respect (data, teaching switches, speed): only the racers change.
     const config = {
       ...store.run?.config,
-      experiment: "surface-2d",
       race: names.map((name) => ({ name })),
     };
     const titles = names.map((name) => optimizerSpecs.get(name)?.title ?? name);

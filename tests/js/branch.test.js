@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { branchBody, forkMarks, keptText } from "../../static/js/views/branch.js";
+import { branchBody, branchCurve, forkMarks, keptText } from "../../static/js/views/branch.js";
 
 test("a branch's chart marks where it left its parent, a parent's where each branch left it", () => {
   assert.deepEqual(forkMarks(null), []);
@@ -29,4 +29,12 @@ test("the form says which steps there are", () => {
     "Kept: steps 20–300 in memory; checkpoints at 100, 200.");
   assert.equal(keptText({ parent: null, children: [], kept: null, checkpoints: [] }),
     "No steps are kept: start the run first.");
+});
+
+test("a branch's line on its parent's chart starts at the fork", () => {
+  const curve = branchCurve("branch abc", [4, 3, 2.5, "NaN", 1], 2);
+  assert.equal(curve.name, "branch abc");
+  assert.equal(curve.loss.count, 5);
+  assert.deepEqual([...curve.loss.values].map((v) => (Number.isNaN(v) ? "gap" : v)), ["gap", 3, 2.5, "gap", 1]);
+  assert.equal(branchCurve("b", [1, 2], 0).loss.values[0], 1);
 });

@@ -133,3 +133,16 @@ export class BranchForm {
     );
   }
 }
+
+/**
+ * A branch's losses as a line on its parent's chart: from the fork (the step both share, so the
+ * two lines meet there) to its latest step; nothing before it, where the branch's curve is its
+ * parent's own. Shaped as the chart's racer lines are (step k at index k − 1).
+ * @param {string} name @param {(number | string | null)[]} losses every step's, from step 1
+ * @param {number} fork @returns {{name: string, loss: {values: Float64Array, count: number}}}
+ */
+export function branchCurve(name, losses, fork) {
+  const values = new Float64Array(losses.length).fill(Number.NaN);
+  for (let i = Math.max(0, fork - 1); i < losses.length; i++) values[i] = losses[i] === null ? Number.NaN : Number(losses[i]);
+  return { name, loss: { values, count: losses.length } };
+}

@@ -45,6 +45,7 @@ import { optimizerOf } from "../lib/attached.js";
  * @typedef {import("../lib/marks.js").AlertMark} AlertMark
  * @typedef {import("../lib/marks.js").OptimizerConfig} OptimizerConfig
  * @typedef {import("../lib/series.js").RacerSeries} RacerSeries
+ * @typedef {import("./branch.js").ForkMark} ForkMark
  * @typedef {{name: string, values: ArrayLike<number>, count: number, color: string, logged?: boolean}} Line
  *   a per-step line: the run's loss, a racer's, or (logged) a scalar an attached script logged
  * @typedef {{name: string, values: ArrayLike<number>, count: number}} LoggedSeries
@@ -61,6 +62,8 @@ export const TRAINING_SET_COLOR = "#1e3a8a";
 export const VALIDATION_COLOR = "#c2410c";
 
 const MARK_INK = "#374151";
+/** Forks (rewind and branch): pink, a colour no series, mark or alert uses. */
+const FORK_COLOR = "#be185d";
 const NON_FINITE = `rgb(${NAN_COLOR.join(", ")})`;
 const FONT_PX = 11;
 /** Rows of mark labels at the top of the plot, at most; of alert labels at its foot. */
@@ -107,6 +110,10 @@ export class LossChart {
     this.marks = [];
     /** @type {AlertMark[]} alerts, drawn as solid lines at their steps */
     this.alerts = [];
+    /** @type {ForkMark[]} where this run branched from its parent, and where branches left it */
+    this.forks = [];
+    /** Told the step of a click on the plot (the rewind form takes it). @type {((step: number) => void) | null} */
+    this.onPick = null;
     /** @type {Line[]} */
     this.lines = [];
     /** @type {EvaluationSeries | null} the run's evaluations, sparse in steps */
@@ -301,13 +308,19 @@ export class LossChart {
       ],
       series,
       hooks: {
-        draw: [(u) => this.drawNonFinite(u), (u) => this.drawMarks(u), (u) => this.drawAlerts(u), () => this.describe()],
+        draw: [(u) => this.drawNonFinite(u), (u) => this.drawMarks(u), (u) => this.drawAlerts(u), (u) => this.drawForks(u), () => this.describe()],
         setScale: [(u, key) => this.onScale(u, key)],
         // The legend's height is known once it is drawn; resizing sooner trips uPlot's first layout.
         ready: [() => requestAnimationFrame(() => this.watchLegend())],
       },
     };
     this.plot = new uPlot(options, this.data(), this.element);
+    const plot = this.plot;
+    // the step under the pointer, read from the click itself (the cursor's index may lag a frame)
+    plot.over.addEventListener("click", (event) => {
+      const step = Math.round(plot.posToVal(event.offsetX, "x"));
+      if (this.onPick && Number.isFinite(step)) this.onPick(step);
+    });
     this.drawn = this.drawnKey();
   }
 
@@ -440,6 +453,62 @@ export class LossChart {
   setMarks(marks) {
     this.marks = marks;
     this.plot?.redraw(false, false);
+  }
+
+  /** @param {ForkMark[]} forks */
+  setForks(forks) {
+    if (JSON.stringify(forks) === JSON.stringify(this.forks)) return;
+    this.forks = forks;
+    this.plot?.redraw(false, false);
+  }
+
+  /** @param {(step: number) => void} handler */
+  bindPick(handler) {
+    this.onPick = handler;
+  }
+
+  /**
+   * A fork: a dashed pink line at the step two runs share last, labelled across the middle of
+   * the plot ("branched from 1a2b3c" on a branch, "branch 4d5e6f" on its parent). A label that
+   * would leave the plot on the right is drawn to the left of its line.
+   * @param {uPlot} u
+   */
+  drawForks(u) {
+    if (!this.forks.length) {
+      delete this.element.dataset.forks;
+      return;
+    }
+    const ratio = devicePixelRatio;
+    const ctx = u.ctx;
+    const { left, top, width, height } = u.bbox;
+    const rowHeight = (FONT_PX + 5) * ratio;
+    ctx.save();
+    ctx.font = `600 ${FONT_PX * ratio}px system-ui, sans-serif`;
+    ctx.textBaseline = "middle";
+    ctx.textAlign = "left";
+    this.forks.forEach((fork, i) => {
+      let px = u.valToPos(fork.step, "x", true);
+      if (!(px >= left - 1 && px <= left + width + 1)) return;
+      px = Math.round(px) + 0.5;
+      ctx.strokeStyle = FORK_COLOR;
+      ctx.lineWidth = 2 * ratio;
+      ctx.setLineDash([6 * ratio, 3 * ratio]);
+      ctx.beginPath();
+      ctx.moveTo(px, top);
+      ctx.lineTo(px, top + height);
+      ctx.stroke();
+      ctx.setLineDash([]);
+      const text = `${fork.text} (step ${fork.step})`;
+      const textWidth = ctx.measureText(text).width;
+      const x = px + 4 * ratio + textWidth > left + width ? px - 4 * ratio - textWidth : px + 4 * ratio;
+      const y = top + height / 2 + (i % 3) * rowHeight;
+      ctx.fillStyle = "rgba(255, 255, 255, 0.9)";
+      ctx.fillRect(x - 2 * ratio, y - rowHeight / 2, textWidth + 4 * ratio, rowHeight);
+      ctx.fillStyle = FORK_COLOR;
+      ctx.fillText(text, x, y);
+    });
+    ctx.restore();
+    this.element.dataset.forks = this.forks.map((f) => `step ${f.step}: ${f.text}`).join("; ");
   }
 
   /** @param {AlertMark[]} alerts */
@@ -700,12 +769,13 @@ export class LossChart {
 
   /** Every optimizer change and alert in words, folded labels included, for screen readers. */
   describe() {
-    const { marks, alerts } = this.element.dataset;
+    const { marks, alerts, forks } = this.element.dataset;
     let described = "Training loss by optimizer step";
     const logged = this.lines.filter((l) => l.logged).map((l) => l.name);
     if (logged.length) described += `, with the script's logged ${logged.join(", ")}`;
     if (marks) described += `. Optimizer changes: ${marks}`;
     if (alerts) described += `. Alerts: ${alerts}`;
+    if (forks) described += `. Forks: ${forks}`;
     if (this.weight > 0) described += `. Smoothed (weight ${this.weight}) over the raw losses`;
     if (this.element.getAttribute("aria-label") !== described) this.element.setAttribute("aria-label", described);
     this.element.dataset.smoothing = String(this.weight);

@@ -1,6 +1,7 @@
 // @ts-check
 /**
- * The race on the loss surface: which optimizers race the run's own, and the trail each leaves.
+ * The race: which optimizers race the run's own (any built-in experiment; their losses join the
+ * loss chart, named in its legend), and on the loss surface the trail each leaves.
  * Trails are built from the history's race series (every step, and they survive a reload), or
  * where the history has none yet, from the snapshots' `race` entries.
  */
