@@ -58,6 +58,11 @@ export const api = {
   optimizers: () => request("/api/optimizers"),
   /** @returns {Promise<RunInfo[]>} */
   runs: () => request("/api/runs"),
+  /**
+   * A checkpoint of the live run now (409 in the middle of a step).
+   * @param {string} id @returns {Promise<import("./contract/contract").CheckpointInfo>}
+   */
+  saveCheckpoint: (id) => request(`/api/runs/${id}/checkpoints`, { method: "POST" }),
   /** @param {string} runId @param {string | null} name @returns {Promise<RunInfo>} */
   renameRun: (runId, name) => request(`/api/runs/${runId}`, { method: "PATCH", body: JSON.stringify({ name }) }),
   /** @param {string} runId 204: no body */

@@ -198,6 +198,7 @@ async function main() {
   controls.bindNextPhase(() => attempt(api.command(runId(), "phase")));
   controls.bindReset(() => attempt(api.command(runId(), "reset")));
   controls.bindStop(() => attempt(api.command(runId(), "stop")));
+  controls.bindSaveCheckpoint(() => attempt(api.saveCheckpoint(runId())));
   // A refused edit is explained beside its field by the controls, so these are not `attempt`ed.
   /** @param {import("./api.js").RunInfo} run */
   const accepted = (run) => store.acceptConfig(run);

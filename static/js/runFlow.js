@@ -179,7 +179,8 @@ export class RunFlow {
     }
     // Until the followed run's hello arrives, store.run is the run left behind: not news.
     if (!run || run.id !== this.followed) return;
-    const key = `${run.id}:${run.state}:${run.reason}`;
+    // (a stop's own checkpoint comes just after the stop: the notice names the latest)
+    const key = `${run.id}:${run.state}:${run.reason}:${run.checkpoint?.step}`;
     if (key === this.explained) return;
     this.explained = key;
     if (LIVE.includes(run.state)) {
@@ -187,8 +188,12 @@ export class RunFlow {
       return;
     }
     const config = run.config;
+    // A run of the page's own with a checkpoint goes on from it (Start: a new worker restores it).
+    const saved = config ? run.checkpoint ?? null : null;
     // An attached script's run has no configuration to start again: the script is its own loop.
-    const what = config ? `${endedText(run)} Its history stays readable here; to train again, start a new run.` : endedText(run);
+    const what = saved
+      ? `${endedText(run)} Its latest checkpoint is of step ${saved.step}: Start goes on from there, exactly as the run would have.`
+      : config ? `${endedText(run)} Its history stays readable here; to train again, start a new run.` : endedText(run);
     /** @type {Action[]} */
     const actions = config
       ? [{
@@ -196,6 +201,7 @@ export class RunFlow {
         act: () => this.attempt(this.replaceRun(config, "the same configuration as the run before")),
       }]
       : [];
+    if (saved) actions.unshift({ label: `Continue from step ${saved.step}`, act: () => this.attempt(api.command(run.id, "start")) });
     const show = () => this.notice.show("state", what, actions, "warning");
     show();
     // Another tab may have moved on to a live run: offer to follow it.

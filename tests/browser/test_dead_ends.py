@@ -58,13 +58,14 @@ def test_server_down_then_restarted(server: Server, page: Page) -> None:
     server.start()
     expect(page.get_by_test_id("connection")).to_have_text("Live", timeout=20_000)
     expect(page.get_by_test_id("status")).to_have_text("stopped")
+    # the shutdown stopped the run, and its worker wrote a checkpoint as it stopped: Start goes on
     expect(notice).to_contain_text(
-        re.compile(r"This run is stopped \((server restarted|the server shut down)\)")
+        re.compile(r"This run is stopped \(the server shut down\)\. Its latest checkpoint is of")
     )
     start = page.get_by_role("button", name="Start")
-    expect(start).to_be_disabled()
+    expect(start).to_be_enabled()
     expect(start).to_have_attribute(
-        "title", re.compile(r"^This run is stopped \(.+\): start a new run")
+        "title", re.compile(r"^This run is stopped \(.+\): Start goes on from its checkpoint")
     )
     screenshot(page, "stopped-after-restart")
     first = page.url

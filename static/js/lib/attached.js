@@ -81,7 +81,7 @@ export function endedText(run) {
   if (!run.attached) {
     return run.state === "failed"
       ? `This run failed: ${run.reason ?? "the server did not say why"}.`
-      : `This run is stopped${run.reason ? ` (${run.reason})` : ""}.`;
+      : `This run is ${run.state}${run.reason ? ` (${run.reason})` : ""}.`;
   }
   const name = run.attached.process.name;
   const what = run.state === "failed"

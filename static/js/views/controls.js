@@ -8,6 +8,9 @@
 import { optimizerNote, optimizerOf, shortClass } from "../lib/attached.js";
 import { DATA_TITLES } from "../lib/configText.js";
 import { LIVE } from "../protocol.js";
+
+/** Ended states Start continues from the run's latest checkpoint (app/runs/state.py). */
+const RESUMABLE = ["stopped", "interrupted", "failed"];
 import { errorOf, fieldText, fitWidth, readNumber, settle, showError } from "./fields.js";
 
 /** @param {string} id */
@@ -45,6 +48,9 @@ export class Controls {
     this.step = /** @type {HTMLButtonElement} */ ($("step"));
     this.nextPhase = /** @type {HTMLButtonElement} */ ($("next-phase"));
     this.reset = /** @type {HTMLButtonElement} */ ($("reset"));
+    this.saveCheckpoint = /** @type {HTMLButtonElement} */ ($("save-checkpoint"));
+    /** The run's latest checkpoint, in words: Start goes on from it after a stop or a crash. */
+    this.checkpointSaved = $("checkpoint-saved");
     /** An attached script's run only: ends the watching, never the script. */
     this.stop = /** @type {HTMLButtonElement} */ ($("stop-watching"));
     this.experiment = /** @type {HTMLSelectElement} */ ($("experiment"));
@@ -90,6 +96,11 @@ export class Controls {
   /** @param {() => void} handler */
   bindReset(handler) {
     this.reset.addEventListener("click", handler);
+  }
+
+  /** @param {() => void} handler writes a checkpoint of the run now */
+  bindSaveCheckpoint(handler) {
+    this.saveCheckpoint.addEventListener("click", handler);
   }
 
   /** @param {() => void} handler stops an attached script's run (the script trains on) */
@@ -249,6 +260,9 @@ export class Controls {
     const reachable = connection !== "closed";
     const live = LIVE.includes(state) && reachable;
     const running = state === "running";
+    // An ended run of the page's own with a checkpoint: Start goes on from it (a new worker).
+    const saved = run?.checkpoint ?? null;
+    const resumable = reachable && !live && !run?.attached && saved !== null && RESUMABLE.includes(state);
     // Say why a control is off: a disabled control with no reason is a dead end.
     const why = !reachable
       ? "The server cannot be reached; the page reconnects by itself."
@@ -258,7 +272,9 @@ export class Controls {
           ? ""
           : run.attached
             ? `This run is ${state}${run.reason ? ` (${run.reason})` : ""}: run the script again to watch it again.`
-            : `This run is ${state}${run.reason ? ` (${run.reason})` : ""}: start a new run to train again.`;
+            : resumable
+              ? `This run is ${state}${run.reason ? ` (${run.reason})` : ""}: Start goes on from its checkpoint of step ${saved?.step}.`
+              : `This run is ${state}${run.reason ? ` (${run.reason})` : ""}: start a new run to train again.`;
     const attached = run?.attached ?? null;
     this.showAttached(attached);
     // On an attached run, the controls of the page's own loop do not apply: their reasons.
@@ -268,12 +284,15 @@ export class Controls {
     if (attached && note) {
       const own = "An attached script's loop is its own: the page can pause, step, start and stop it";
       for (const control of [this.nextPhase, this.reset, this.pace, this.zeroGrad, this.backward, this.accumulate]) notHere.set(control, own);
+      notHere.set(this.saveCheckpoint, "An attached script's model and optimizer live in the script: save them there (torch.save of their state_dict)");
       notHere.set(this.optimizer, note.text);
       if (!note.editable) for (const input of [this.lr, ...this.hyper.querySelectorAll("input")]) notHere.set(input, note.text);
     }
     this.start.textContent = running ? "Pause" : "Start";
     this.start.setAttribute("aria-pressed", String(running));
-    const off = [this.start, this.step, this.nextPhase, this.reset, this.stop, this.optimizer, this.lr, this.pace,
+    // After a phase command the loop is inside a step; a checkpoint holds step boundaries only.
+    if (run?.phase && run.phase !== "step") notHere.set(this.saveCheckpoint, "The loop is in the middle of a step: finish it (Step) to save a checkpoint");
+    const off = [this.start, this.step, this.nextPhase, this.reset, this.stop, this.saveCheckpoint, this.optimizer, this.lr, this.pace,
       this.zeroGrad, this.backward, this.accumulate, ...this.hyper.querySelectorAll("input")];
     for (const control of off) {
       const reason = notHere.get(control);
@@ -281,6 +300,14 @@ export class Controls {
       /** @type {HTMLInputElement} */ (control).disabled = disabled;
       control.title = !live ? why : reason ?? control.dataset.hint ?? "";
     }
+    if (resumable) {
+      this.start.disabled = false;
+      this.start.title = why;
+    }
+    this.checkpointSaved.textContent = saved ? `Saved: step ${saved.step}` : "";
+    this.checkpointSaved.title = saved
+      ? `The latest checkpoint: step ${saved.step}, ${Math.ceil(saved.bytes / 1024)} kB, written ${new Date(saved.saved_at * 1000).toLocaleTimeString()}`
+      : "";
     // A new run needs only the server: these stay usable on a stopped or failed run.
     for (const control of [this.experiment, ...this.data]) {
       control.disabled = !reachable || !run || attached !== null;
