@@ -308,7 +308,25 @@ class History:
         """The losses of steps after..upto as runs of consecutive steps, each (first step, losses).
         The server's own runs have one run (a loss every step); an attached script may log its
         loss at some steps only, and a step it did not log has no loss, not a NaN."""
-        rows = self._connection().execute(
+        db = self._connection()
+        upper = upto if upto is not None else 2**62
+        first, last, count = db.execute(
+            "SELECT MIN(step), MAX(step), COUNT(*) FROM scalars"
+            " WHERE run_id = ? AND step > ? AND step <= ?",
+            (run_id, after, upper),
+        ).fetchone()
+        if count == 0:
+            return []
+        if last - first + 1 == count:
+            # One run of consecutive steps (the server's own runs): the losses alone, without a
+            # step-by-step check in Python; a million of them is a resync that opens a long run.
+            losses = db.execute(
+                "SELECT loss FROM scalars WHERE run_id = ? AND step > ? AND step <= ?"
+                " ORDER BY step",
+                (run_id, after, upper),
+            )
+            return [(first, [math.nan if loss is None else loss for (loss,) in losses])]
+        rows = db.execute(
             "SELECT step, loss FROM scalars WHERE run_id = ? AND step > ? AND step <= ?"
             " ORDER BY step",
             (run_id, after, upto if upto is not None else 2**62),
