@@ -216,7 +216,11 @@ class History:
         db = self._connection()
         owner = dict(db.execute("SELECT name, tbl_name FROM sqlite_master").fetchall())
         table_bytes: dict[str, int] = {}
-        for name, size in db.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name"):
+        try:
+            pages = db.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name").fetchall()
+        except sqlite3.OperationalError:  # an SQLite built without dbstat: unknown (null)
+            return {}
+        for name, size in pages:
             table = owner.get(name, name)
             table_bytes[table] = table_bytes.get(table, 0) + size
         use: dict[str, float] = {}
