@@ -109,3 +109,21 @@ def test_a_live_run_is_refused_then_deleted_once_stopped(
     assert client.get(f"/api/runs/{run_id}").status_code == 404
     assert client.delete(f"/api/runs/{run_id}").status_code == 404
     assert [r["id"] for r in client.get("/api/runs").json()] == [other]
+
+
+def test_a_deleted_runs_checkpoints_go_too_and_count_in_its_disk_use(
+    client: TestClient, settings: Settings
+) -> None:
+    run_id = new_run(client, experiment="circle")
+    with client.websocket_connect(f"/ws/runs/{run_id}") as ws:
+        step_n(client, Stream(ws), run_id, 3)
+    assert client.post(f"/api/runs/{run_id}/checkpoints").status_code == 201
+    folder = settings.checkpoints / run_id
+    saved = sum(f.stat().st_size for f in folder.iterdir())
+    assert saved > 0
+    history_share = History(settings.database).disk_use()[run_id]
+    (listed,) = client.get("/api/runs").json()
+    assert listed["disk_bytes"] == history_share + saved
+    client.post(f"/api/runs/{run_id}/commands/stop")
+    assert client.delete(f"/api/runs/{run_id}").status_code == 204
+    assert not folder.exists()
