@@ -2,7 +2,7 @@
 branch can start from any of them (issue 12).
 
 Capturing the whole state (app/engine/checkpoint.py: parameters, optimizer state, RNG, batch
-position) after every step would cost the seed experiment a third of its ~200 µs step, and a big
+position) after every step would cost more than the step itself (the seed: 0.5 ms a capture, 0.4 ms a step), and a big
 model its memory. So the ring keeps *keyframes*: a captured state every `stride` steps, with the
 stride chosen so that capturing takes at most CAPTURE_SHARE of the training time, and as many
 keyframes as fit in BUDGET_BYTES (at most MAX_KEYFRAMES). A step between two keyframes is made
@@ -38,10 +38,11 @@ from app.store.checkpoints import CheckpointStore
 # it keeps three; the seed's is 10 kB, and MAX_KEYFRAMES bounds it instead (10 MB).
 BUDGET_BYTES = 256 * 2**20
 MAX_KEYFRAMES = 1000
-# The share of training time that capturing keyframes may take: their stride follows from it...
-CAPTURE_SHARE = 0.01
+# The share of training time that capturing keyframes may take: their stride follows from it
+# (measured ~1% with the pauses of garbage collection, BENCHMARKS.md)...
+CAPTURE_SHARE = 0.005
 # ...unless a branch would then wait longer than this for its replay (a big model's steps are slow:
-# the wide MLP's 180 ms step would replay 44 steps, 8 s, at 1%; it pays 2% instead).
+# the wide MLP's 139 ms step would replay 55 steps, 8 s; it keeps a keyframe every 28 instead).
 MAX_REPLAY_SECONDS = 4.0
 MAX_STRIDE = 1000  # a replay makes at most this many steps again
 
@@ -83,7 +84,7 @@ class RewindRing:
         self.frames: deque[Keyframe] = deque()
         self.fixed_stride = stride  # None: chosen from what a keyframe costs (CAPTURE_SHARE)
         self.stride = stride or 1
-        self.capture_seconds = 0.0  # what the latest keyframe cost
+        self.capture_seconds = 0.0  # what a keyframe costs, lately
         self.step_seconds = math.inf  # the mean time between two steps, lately
         self._last_step_at: float | None = None
         self._force = False  # the next step boundary takes a keyframe
@@ -125,7 +126,11 @@ class RewindRing:
         ):
             held -= self.frames.popleft().nbytes
         self._force = False
-        self.capture_seconds = time.perf_counter() - started
+        took = time.perf_counter() - started
+        # a mean over the latest captures: one may take a garbage collection's pause with it
+        self.capture_seconds = (
+            took if self.capture_seconds == 0.0 else (0.7 * self.capture_seconds + 0.3 * took)
+        )
         if self.fixed_stride is None and math.isfinite(self.step_seconds) and self.step_seconds > 0:
             wanted = math.ceil(self.capture_seconds / (CAPTURE_SHARE * self.step_seconds))
             quick = math.floor(MAX_REPLAY_SECONDS / self.step_seconds)
