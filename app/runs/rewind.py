@@ -2,11 +2,11 @@
 branch can start from any of them (issue 12).
 
 Capturing the whole state (app/engine/checkpoint.py: parameters, optimizer state, RNG, batch
-position) after every step would cost more than the step itself (the seed: 0.5 ms a capture, 0.4 ms a step), and a big
-model its memory. So the ring keeps *keyframes*: a captured state every `stride` steps, with the
-stride chosen so that capturing takes at most CAPTURE_SHARE of the training time, and as many
-keyframes as fit in BUDGET_BYTES (at most MAX_KEYFRAMES). A step between two keyframes is made
-again on demand: a scratch loop restored from the keyframe before it replays the steps in
+position) after every step would cost more than the step itself (the seed: 0.5 ms a capture, 0.4 ms
+a step), and a big model its memory. So the ring keeps *keyframes*: a captured state every `stride`
+steps, with the stride chosen so that capturing takes about CAPTURE_SHARE of the training time, and
+as many keyframes as fit in BUDGET_BYTES (at most MAX_KEYFRAMES). A step between two keyframes is
+made again on demand: a scratch loop restored from the keyframe before it replays the steps in
 between, which on the CPU is bit for bit what the run did (the loop is deterministic given its
 state; the global RNG is put back afterwards, so the run itself is untouched).
 
