@@ -50,6 +50,7 @@ def stepped_run(client: TestClient) -> str:
     return run_id
 
 
+@pytest.mark.slow  # a worker steps a real run
 def test_csv_and_json_hold_every_steps_loss(client: TestClient) -> None:
     run_id = stepped_run(client)
     expected = by_hand()
@@ -73,8 +74,10 @@ def test_csv_and_json_hold_every_steps_loss(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize("params", [{}, {"format": "xlsx"}, {"format": ""}])
-def test_an_unknown_format_is_refused(client: TestClient, params: dict[str, str]) -> None:
-    run_id = new_run(client)
+def test_an_unknown_format_is_refused(
+    client: TestClient, settings: Settings, params: dict[str, str]
+) -> None:
+    run_id = sparse_history(settings)
     response = client.get(f"/api/runs/{run_id}/export", params=params)
     assert response.status_code == 422
     (problem,) = response.json()["detail"]
@@ -189,6 +192,7 @@ def test_tensorboard_reads_every_scalar_and_histogram(
     assert value.bucket[0] == 3 and value.bucket[-1] == 7 and sum(value.bucket) == 10
 
 
+@pytest.mark.slow  # a worker steps a real run
 def test_a_trained_run_in_tensorboard_has_every_steps_loss(
     client: TestClient, tmp_path: Path
 ) -> None:

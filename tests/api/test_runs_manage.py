@@ -18,6 +18,14 @@ from tests.conftest import Stream, new_run, step_n
 TABLES = ("runs", "scalars", "race", "logged", "snapshots", "events")
 
 
+def ended_run(settings: Settings) -> str:
+    """A run of an earlier server process, read from the history alone (no worker to start)."""
+    History(settings.database).add_run(
+        "ended", "seed-linear", {"experiment": "seed-linear"}, "stopped"
+    )
+    return "ended"
+
+
 def rows_of(settings: Settings, run_id: str) -> dict[str, int]:
     with sqlite3.connect(settings.database) as db:
         return {
@@ -73,9 +81,9 @@ def test_a_rename_is_kept_and_listed(client: TestClient) -> None:
     ],
 )
 def test_a_bad_name_is_refused_with_a_reason(
-    client: TestClient, body: dict[str, Any], words: str
+    client: TestClient, settings: Settings, body: dict[str, Any], words: str
 ) -> None:
-    run_id = new_run(client)
+    run_id = ended_run(settings)
     response = client.patch(f"/api/runs/{run_id}", json=body)
     assert response.status_code == 422
     (problem,) = response.json()["detail"]
@@ -89,6 +97,7 @@ def test_an_unknown_run_is_404_for_rename_delete_and_export(client: TestClient) 
     assert client.get("/api/runs/nope/export?format=csv").status_code == 404
 
 
+@pytest.mark.slow  # a worker steps a real run
 def test_a_live_run_is_refused_then_deleted_once_stopped(
     client: TestClient, settings: Settings
 ) -> None:
@@ -111,6 +120,7 @@ def test_a_live_run_is_refused_then_deleted_once_stopped(
     assert [r["id"] for r in client.get("/api/runs").json()] == [other]
 
 
+@pytest.mark.slow  # a worker steps a real run
 def test_a_deleted_runs_checkpoints_go_too_and_count_in_its_disk_use(
     client: TestClient, settings: Settings
 ) -> None:
