@@ -307,6 +307,18 @@ def main() -> None:
             f"{one['connect']:.1f} |"
         )
     print(f"ratio watched/unwatched: median {statistics.median(ratios):.3f}, min {min(ratios):.3f}")
+    # Steps per second the worker spent on a CPU: what watching costs the worker itself (its pipe,
+    # its caches), apart from the CPU time other processes take from it on a crowded machine.
+    per_cpu = [
+        (one["watched"]["rate"] / one["watched"]["worker_ran"])
+        / (one["alone"]["rate"] / one["alone"]["worker_ran"])
+        for one in rounds
+    ]
+    print(
+        "steps per worker CPU-second, watched/unwatched: "
+        + ", ".join(f"{r:.3f}" for r in per_cpu)
+        + f" (median {statistics.median(per_cpu):.3f})"
+    )
     if p95s:
         print(f"viewers' p95 latency: median of rounds {statistics.median(p95s):.0f} ms")
     last = rounds[-1]["room"]
