@@ -57,11 +57,14 @@ export class RunsList {
     /** a row being renamed is not redrawn under the typing */
     this.editing = false;
     this.drawn = "";
+    /** @type {string | null} the run the page follows, marked in the list */
+    this.followed = null;
   }
 
   /** @param {RunInfo[]} runs as GET /api/runs lists them @param {string | null} followed */
   render(runs, followed) {
     this.runs = runs;
+    this.followed = followed;
     const ids = new Set(runs.map((r) => r.id));
     const before = this.chosen.length;
     this.chosen = this.chosen.filter((id) => ids.has(id)); // a deleted run leaves the comparison
@@ -163,7 +166,7 @@ export class RunsList {
       if (event.key === "Escape") {
         done();
         this.showError("");
-        this.render(this.runs, null);
+        this.render(this.runs, this.followed);
       } else if (event.key === "Enter") {
         const name = input.value === "" ? null : input.value; // empty: no name; the server trims
         this.handlers
