@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import OFFLINE, screenshot
 from tests.browser.rest import call, new_run, open_run
 from tests.support import Server
 
@@ -65,3 +65,33 @@ def test_save_a_checkpoint_stop_and_continue_from_it(server: Server, page: Page)
     # the curve goes on from the checkpoint: every step once, from step 1
     losses = call(server, f"api/runs/{run_id}/scalars")["loss"]
     assert len(losses) >= stopped_at + 5 and None not in losses
+
+
+@pytest.mark.allow_console(*OFFLINE)
+def test_a_run_live_when_the_server_died_shows_interrupted_and_continues(
+    server: Server, page: Page
+) -> None:
+    run_id = new_run(server, {"experiment": "seed-linear", "steps_per_second": 200})
+    open_run(page, server, run_id)
+    page.get_by_role("button", name="Start").click()
+    page.wait_for_function("Number(document.querySelector('[data-testid=step]').textContent) > 10")
+    page.get_by_role("button", name="Save checkpoint").click()
+    saved = page.get_by_test_id("checkpoint-saved")
+    expect(saved).to_have_text(re.compile(r"^Saved: step \d+$"))
+    step = int((saved.text_content() or "").split()[-1])
+    assert server.process is not None
+    server.process.kill()  # kill -9: no shutdown, no stop, no last checkpoint
+    server.process.wait()
+    server.process = None
+    server.start()
+    expect(page.get_by_test_id("status")).to_have_text("interrupted", timeout=30_000)
+    notice = page.get_by_test_id("notice")
+    expect(notice).to_contain_text("This run is interrupted (the server stopped while the run")
+    expect(page.get_by_role("button", name="Start")).to_be_enabled()
+    screenshot(page, "interrupted")
+    page.get_by_role("button", name=f"Continue from step {step}").click()
+    expect(page.get_by_test_id("status")).to_have_text("running", timeout=30_000)
+    page.wait_for_function(
+        f"Number(document.querySelector('[data-testid=step]').textContent) > {step + 5}",
+        timeout=30_000,
+    )
