@@ -180,7 +180,10 @@ class Relay:
             case Checkpointed(checkpoint=info, why=why, refused=refused):
                 if info is not None:
                     run.checkpoint = info
-                    publish_status(self.hub, run)
+                    # a pause's or stop's is written before its acknowledgement, whose status
+                    # carries it: no status of its own between the snapshot and the ack
+                    if why in (SaveReason.DEMAND, SaveReason.PERIODIC):
+                        publish_status(self.hub, run)
                 if why is SaveReason.DEMAND:  # the answer an on-demand save awaits
                     waiting, run.saving = run.saving, []
                     for future in waiting:
