@@ -173,13 +173,22 @@ def coalesced(frames: list[Frame]) -> list[Frame]:
 
 class Hub:
     """Frames for each run's subscribers. A room — `room_size` subscribers or more — gets its
-    frames in ticks of `room_tick` seconds: the frames of a tick coalesced once (the newest
-    snapshot, consecutive scalars joined) and offered to all, so the server sends each viewer a few
-    messages a tick however fast the run goes; fewer subscribers get every frame at once."""
+    frames in ticks: the frames of a tick coalesced once (the newest snapshot, consecutive scalars
+    joined) and offered to all, so the server sends each viewer a few messages a tick however fast
+    the run goes; fewer subscribers get every frame at once. A tick is `room_tick` seconds, longer
+    for a room so large that one tick's frame for each viewer would exceed `room_rate` a second:
+    the server's sends, and so its share of the CPU the training needs, stay bounded whatever the
+    room's size, and a larger room waits a little longer for each update instead."""
 
-    def __init__(self, queue_limit: int = 256, room_size: int = 32, room_tick: float = 0.1) -> None:
+    def __init__(
+        self,
+        queue_limit: int = 256,
+        room_size: int = 32,
+        room_tick: float = 0.1,
+        room_rate: float = 2500.0,
+    ) -> None:
         self.queue_limit = queue_limit
-        self.room_size, self.room_tick = room_size, room_tick
+        self.room_size, self.room_tick, self.room_rate = room_size, room_tick, room_rate
         self._subscribers: dict[str, set[Subscriber]] = defaultdict(set)
         self._pending: dict[str, list[Frame]] = {}  # a room's frames of the tick under way
 
@@ -204,7 +213,8 @@ class Hub:
             pending.append(frame)  # the tick under way takes it, in order
         elif len(subscribers) >= self.room_size:
             self._pending[run_id] = [frame]
-            asyncio.get_running_loop().call_later(self.room_tick, self.flush, run_id)
+            tick = max(self.room_tick, len(subscribers) / self.room_rate)
+            asyncio.get_running_loop().call_later(tick, self.flush, run_id)
         else:
             for subscriber in subscribers:
                 subscriber.offer(frame)

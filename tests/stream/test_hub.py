@@ -230,3 +230,17 @@ def test_fewer_than_a_room_get_every_frame_at_once_and_in_order() -> None:
         assert one.frames == [first, held, later] and two.frames == [first, held, later]
 
     asyncio.run(scenario())
+
+
+def test_a_larger_room_waits_longer_ticks_so_the_sends_stay_bounded() -> None:
+    async def scenario() -> None:
+        # 4 viewers at 20 messages a second at most: ticks of 4 / 20 = 0.2 s, not 0.05 s
+        hub = Hub(room_size=2, room_tick=0.05, room_rate=20.0)
+        room = [hub.subscribe("run") for _ in range(4)]
+        hub.publish("run", event("update"))
+        await asyncio.sleep(0.12)
+        assert all(len(viewer) == 0 for viewer in room)  # a 0.05 s tick would have ended
+        await asyncio.sleep(0.2)
+        assert all(len(viewer) == 1 for viewer in room)
+
+    asyncio.run(scenario())
