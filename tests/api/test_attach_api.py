@@ -184,11 +184,16 @@ def test_attach_makes_a_running_ready_run_listed_with_the_script(
     assert run.attached.process.pid == 4242 and run.attached.parameters == 2
     assert run.attached.optimizer.config is not None and run.attached.optimizer.config.lr == 0.001
     assert script.url == f"http://testserver/#run={run.id}"
-    listed = {r["id"]: r for r in client.get("/api/runs").json()}
+    listed = {r["id"]: r for r in client.get("/api/runs").json()}[run.id]
+    got = client.get(f"/api/runs/{run.id}").json()
     # disk use is worked out for the runs list only (it reads the whole file's page counts)
-    assert listed[run.id].pop("disk_bytes") > 0
-    listed[run.id]["disk_bytes"] = None
-    assert listed[run.id] == client.get(f"/api/runs/{run.id}").json() == script.run
+    assert listed.pop("disk_bytes") > 0 and got.pop("disk_bytes") is None
+    assert listed == got and got["started_at"] > 0
+    # the REST routes add what the history keeps beside the run (its name and start)
+    described = ("name", "started_at", "disk_bytes")
+    assert {k: v for k, v in got.items() if k not in described} == {
+        k: v for k, v in script.run.items() if k not in described
+    }
     points = client.get(f"/api/runs/{run.id}/points")  # the data are the script's own
     assert points.status_code == 404 and "attached script" in points.json()["detail"]
     assert client.get(f"/api/runs/{run.id}/surface").status_code == 404
