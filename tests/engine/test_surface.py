@@ -29,8 +29,3 @@ def test_the_window_holds_the_start_and_the_minimum() -> None:
         assert w_lo < w < w_hi and b_lo < b < b_hi
     assert min(surface["loss"]) < 0.05  # the grid passes near the least-squares minimum
     assert w_best == pytest.approx(2.0, abs=0.1) and b_best == pytest.approx(-1.0, abs=0.1)
-
-
-def test_a_race_is_refused_off_the_surface() -> None:
-    with pytest.raises(ValueError, match="surface-2d experiment only"):
-        ExperimentConfig(race=[{"name": "adam"}])  # type: ignore[list-item]
