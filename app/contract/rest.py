@@ -36,7 +36,7 @@ class RunExport(Message):
     run: RunInfo
     steps: list[int] = Field(description="the steps that have a value of any series, ascending")
     scalars: dict[str, list[float | None]] = Field(
-        description='per series, its value at each of `steps` (null: none at that step; '
+        description="per series, its value at each of `steps` (null: none at that step; "
         'non-finite ones as strings): "loss"; each racer\'s "race/<name>/loss"; an attached '
         'script\'s "logged/<name>"; the evaluations\' "evaluation/train_loss", '
         '"evaluation/validation_loss", "evaluation/train_accuracy", '
