@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     allowed_hosts: list[str] = []  # more Host header names, e.g. a reverse proxy's public name
 
     # Limits.
-    max_connections: int = Field(64, ge=1, le=10_000)  # websockets, all runs together
+    max_connections: int = Field(1000, ge=1, le=10_000)  # websockets, all runs together
     max_body_bytes: int = Field(64 * 1024, ge=1024)
     send_timeout: float = Field(10.0, gt=0.0)  # seconds a client may take to take one frame
     command_timeout: float = Field(15.0, gt=0.0)  # seconds a worker may take to carry one out
