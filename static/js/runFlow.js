@@ -118,7 +118,10 @@ export class RunFlow {
       const instead = named ? "the run it names" : live ? "the live run" : "a new run of the default experiment";
       this.notice.show("link", `The link's configuration could not be read (${link.problem}), so it was not used: this is ${instead}.`, [], "warning");
     }
-    if (named && (LIVE.includes(named.state) || !link.config)) return this.follow(named.id);
+    // A run the server's death interrupted, with a checkpoint, is still the link's run: its page
+    // offers to go on from the checkpoint (a reload after a restart must not start over at 0).
+    const resumable = named?.state === "interrupted" && named.checkpoint;
+    if (named && (LIVE.includes(named.state) || resumable || !link.config)) return this.follow(named.id);
     if (link.config) {
       const gone = !link.run
         ? "The link names no run"

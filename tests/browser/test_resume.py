@@ -89,6 +89,12 @@ def test_a_run_live_when_the_server_died_shows_interrupted_and_continues(
     expect(notice).to_contain_text("This run is interrupted (the server stopped while the run")
     expect(page.get_by_role("button", name="Start")).to_be_enabled()
     screenshot(page, "interrupted")
+    # A reload (its address carries the run's configuration) opens the same run, interrupted,
+    # rather than a fresh run of that configuration from step 0.
+    page.reload()
+    expect(page.get_by_test_id("status")).to_have_text("interrupted", timeout=30_000)
+    expect(page.get_by_test_id("notice")).to_contain_text("This run is interrupted")
+    assert run_id in page.url
     page.get_by_role("button", name=f"Continue from step {step}").click()
     expect(page.get_by_test_id("status")).to_have_text("running", timeout=30_000)
     page.wait_for_function(
