@@ -23,6 +23,7 @@ from app.engine.optimizers import OptimizerConfig
 from app.engine.points import data_points
 from app.engine.surface import loss_surface
 from app.runs.state import Command
+from app.security.viewers import ACCESS_KEY, OWNER
 from app.store.history import History, RunRecord
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
@@ -49,7 +50,12 @@ async def list_runs(
     and its checkpoints)."""
     listed = runs.all_info()
     records = {record.id: record for record in history.runs()}
-    losses, disk = await asyncio.to_thread(_usage, history, connection)
+    access = connection.scope.get(ACCESS_KEY, OWNER)
+    # Disk use reads every page of the history file: worth it for the owner's runs list, not for a
+    # view-only link's page, which sees one run and no list (a room may hold hundreds of them).
+    losses, disk = (
+        ({}, {}) if access.viewer else await asyncio.to_thread(_usage, history, connection)
+    )
     return [
         _described(
             info,

@@ -98,7 +98,11 @@ async function main() {
       Promise.all(reads).then((runs) => compare.render(runs)).catch((error) => runsList.showError(`Not compared: ${error.message}`));
     },
   });
-  setInterval(() => listAttached(true), ATTACHED_POLL_MS);
+  // Who this page is (a view-only link's page sees one run: it has no lists to keep fresh).
+  const accessing = whoAmI();
+  accessing.then((access) => {
+    if (access.role !== "viewer") setInterval(() => listAttached(true), ATTACHED_POLL_MS);
+  });
   /** @type {string | null} the run whose loss surface is drawn */
   let surfaceOf = null;
 
@@ -284,7 +288,7 @@ async function main() {
 
   // A view-only link's page follows the owner's, which says where it points (views/follow.js).
   bindViewerLink($("share"), () => flow.followed);
-  startRoom({ store, parameters, flow }, await whoAmI());
+  startRoom({ store, parameters, flow }, await accessing);
   // The address names a run and holds its configuration: open it, or start the same run again.
   await flow.open(readLink(location.search, location.hash));
 }

@@ -162,6 +162,8 @@ def test_every_route_and_message_with_a_viewer_token(owner: TestClient) -> None:
                     assert hidden.json()["detail"] == f"no run with id {other!r}", path
     assert opened_reads >= 8
     assert [run["id"] for run in viewer.get("/api/runs").json()] == [shared]
+    # the list's disk use (a read of the whole history file) is the owner's alone
+    assert [run["disk_bytes"] for run in viewer.get("/api/runs").json()] == [None]
     assert {run["id"] for run in owner.get("/api/runs").json()} == {shared, other}
     assert viewer.get("/api/access").json() == {"role": "viewer", "run_id": shared}
     assert owner.get("/api/access").json() == {"role": "owner", "run_id": None}
