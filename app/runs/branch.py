@@ -29,14 +29,13 @@ from app.runs.run import Run
 from app.runs.spawn import send
 from app.runs.state import IllegalTransition
 from app.store.checkpoints import CheckpointStore, load_file
-from app.store.history import History
+from app.store.history import CHILD_EVENT, PARENT_EVENT, History
 
 if TYPE_CHECKING:
     from app.runs.manager import RunManager
 
 # What a branch's history takes over from its parent's, up to the fork.
 COPIED_EVENTS = frozenset({"optimizer", "evaluation", "alert"})
-PARENT_EVENT, CHILD_EVENT = "branch", "branch_of"
 
 
 class BranchRefused(ValueError):

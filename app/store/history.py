@@ -580,20 +580,33 @@ class History:
         twice. (PERSIST: app/runs/manager.py resume.)"""
         with self._write() as db:
             self._health_tail.pop(run_id, None)
-            for table in ("scalars", "race", "logged", "snapshots", "events"):
+            for table in ("scalars", "race", "logged", "snapshots"):
                 db.execute(f"DELETE FROM {table} WHERE run_id = ? AND step > ?", (run_id, step))
+            db.execute(
+                "DELETE FROM events WHERE run_id = ? AND step > ? AND kind NOT IN (?, ?)",
+                (run_id, step, *LINEAGE_EVENTS),
+            )
             db.execute("UPDATE runs SET step = ? WHERE id = ?", (step, run_id))
 
     def clear_progress(self, run_id: str) -> None:
         """A reset starts the run again from its seed: its curve, snapshots and marks go."""
         with self._write() as db:
             self._health_tail.pop(run_id, None)
-            for table in ("scalars", "race", "logged", "snapshots", "events"):
+            for table in ("scalars", "race", "logged", "snapshots"):
                 db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
+            db.execute(
+                "DELETE FROM events WHERE run_id = ? AND kind NOT IN (?, ?)",
+                (run_id, *LINEAGE_EVENTS),
+            )
             db.execute("UPDATE runs SET step = 0 WHERE id = ?", (run_id,))
 
 
 _RUN_COLUMNS = "id, experiment, config, state, reason, step, created_at, name"
+# The lineage of branches (app/runs/branch.py): an event in the parent's history naming each child
+# and one in the child's naming its parent. A parent cut back to a checkpoint, or reset, keeps
+# them: its branches still exist, and its curve is the same up to their forks.
+PARENT_EVENT, CHILD_EVENT = "branch", "branch_of"
+LINEAGE_EVENTS = (PARENT_EVENT, CHILD_EVENT)
 _INCREMENTAL = 2  # PRAGMA auto_vacuum's value for INCREMENTAL
 # How disk_use splits a table's bytes among runs: rows alike in size by count, the messages by size.
 _DISK_WEIGHTS = {
