@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -67,18 +68,29 @@ def copy_history(history: History, parent: str, child: str, step: int) -> None:
 
 
 async def ask_worker(run: Run, rewind: Rewind, timeout: float) -> Rewound:
-    """Send a Rewind to the run's worker and wait for its answer (app/runs/relay.py)."""
+    """Send a Rewind to the run's worker and wait for its answer (app/runs/relay.py). The same
+    question asked again before the answer (two pages reading a run's branches: the key "") waits
+    for that answer rather than replacing the first asker's."""
+    asked = run.rewinding.get(rewind.into)
+    if asked is not None and not asked.done():
+        return await _answer(asyncio.shield(asked), timeout)
     future: asyncio.Future[Rewound] = asyncio.get_running_loop().create_future()
     run.rewinding[rewind.into] = future
     send(run, rewind)
     try:
-        return await asyncio.wait_for(future, timeout)
+        return await _answer(future, timeout)
+    finally:
+        if run.rewinding.get(rewind.into) is future:
+            del run.rewinding[rewind.into]
+
+
+async def _answer(answer: Awaitable[Rewound], timeout: float) -> Rewound:
+    try:
+        return await asyncio.wait_for(answer, timeout)
     except TimeoutError:
         raise IllegalTransition(
             f"the worker did not answer within {timeout:g} s; try again in a moment"
         ) from None
-    finally:
-        run.rewinding.pop(rewind.into, None)
 
 
 def _from_checkpoint(store: CheckpointStore, parent: str, step: int, child: str) -> Path:

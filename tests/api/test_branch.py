@@ -4,6 +4,7 @@ parent did, or with a new learning rate exactly as a hand-written torch loop doe
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -147,3 +148,15 @@ def test_a_stopped_run_branches_from_its_checkpoints_only(client: TestClient) ->
     assert losses(client, child["id"]) == oracle.losses(END)
     lineage = client.get(f"/api/runs/{child['id']}/branches").json()
     assert lineage["parent"] == {"run": parent, "step": 8}
+
+
+def test_pages_asking_for_a_live_runs_branches_at_once_all_get_the_answer(
+    client: TestClient, parent: str
+) -> None:
+    """Each GET …/branches of a live run asks its worker which steps it keeps; several pages
+    asking at once share one answer (each used to replace the last one's: a 409 after 15 s)."""
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: client.get(f"/api/runs/{parent}/branches"), range(8)))
+    assert [answer.status_code for answer in answers] == [200] * 8
+    kept = {str(answer.json()["kept"]) for answer in answers}
+    assert len(kept) == 1 and "None" not in kept
