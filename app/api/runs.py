@@ -23,7 +23,7 @@ from app.engine.optimizers import OptimizerConfig
 from app.engine.points import data_points
 from app.engine.surface import loss_surface
 from app.runs.state import Command
-from app.security.viewers import ACCESS_KEY, OWNER
+from app.security.viewers import ACCESS_KEY, LINKS_KEY, OWNER, ViewerLinks
 from app.store.history import History, RunRecord
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
@@ -102,6 +102,9 @@ async def delete_run(
     runs.info(run_id)  # raises UnknownRun: 404
     await runs.forget(run_id)  # raises IllegalTransition for a live run: 409
     await asyncio.to_thread(_delete, history, connection, run_id)
+    links: ViewerLinks | None = connection.scope.get(LINKS_KEY)
+    if links is not None:  # (set by the Guard on every request but the health probe)
+        links.forget_run(run_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -129,6 +129,12 @@ class ViewerLinks:
             close()
         return True
 
+    def forget_run(self, run_id: str) -> None:
+        """A deleted run's links go, their open websockets closed, and its driver's message."""
+        for link in self.of_run(run_id):
+            self.revoke(run_id, link.id)
+        self.drivers.pop(run_id, None)
+
     def watch(self, link_id: str, close: Callable[[], None]) -> Callable[[], None]:
         """Register an open websocket of a link: `close` runs when the link is revoked. Returns
         the function that unregisters it (call it when the socket ends)."""

@@ -317,3 +317,20 @@ def test_the_owner_token_wins_over_a_viewer_cookie_and_a_viewer_needs_no_owner_t
         ended = viewer.get("/?view=", follow_redirects=False)
         assert ended.status_code == 303 and "Max-Age=0" in ended.headers["set-cookie"]
         assert another_browser(owner).get("/api/runs").status_code == 401
+
+
+def test_deleting_a_run_revokes_its_links(owner: TestClient) -> None:
+    shared = new_run(owner)
+    link = share(owner, shared)
+    viewer = viewer_of(owner, link["url"])
+    assert viewer.get(f"/api/runs/{shared}").status_code == 200
+    owner.post(f"/api/runs/{shared}/commands/stop")
+    deadline = time.monotonic() + 30
+    while (deleted := owner.delete(f"/api/runs/{shared}")).status_code == 409:
+        assert time.monotonic() < deadline, deleted.text  # (its worker is still exiting)
+        time.sleep(0.05)
+    assert deleted.status_code == 204
+    # the link is gone with its run, from the owner's list and the links file: refused as revoked
+    answer = viewer.get("/api/runs")
+    assert answer.status_code == 403 and "revoked" in answer.json()["detail"]
+    assert link["id"] not in (owner.app.state.settings.data_dir / "viewer-links.json").read_text()
