@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import pickle
 import time
 import uuid
 from pathlib import Path
@@ -231,8 +232,15 @@ class RunManager:
             kill(old)  # it acknowledged: all it had to say is said, only its exit is left
         saved = self._checkpoint_to_resume(run_id, record.step)
         self._make_room()
-        state = load_file(saved.path)
-        config = config_of(state)
+        try:
+            # (on the event loop: mapped, only the config and switches are read of it)
+            state = load_file(saved.path, mmap=True)
+            config = config_of(state)
+        except (OSError, RuntimeError, ValueError, KeyError, pickle.UnpicklingError) as error:
+            raise IllegalTransition(
+                f"its checkpoint of step {saved.step} cannot be read ({error}): start a new run"
+                " with its configuration"
+            ) from None
         switches = state.get("switches", {})
         run = Run(id=run_id, config=config, _state=RunState(record.state), step=saved.step)
         run.alerts = AlertSettings(nonfinite=bool(switches.get("nonfinite", True)))

@@ -148,10 +148,12 @@ def fsync_folder(folder: Path) -> None:
         os.close(descriptor)
 
 
-def load_file(path: Path) -> dict[str, Any]:
+def load_file(path: Path, mmap: bool = False) -> dict[str, Any]:
+    """`mmap`: the tensors are mapped, not read, until used (to read a checkpoint's config
+    without reading a model of hundreds of MB)."""
     # weights_only: tensors, numbers, strings, lists and dicts only; a file that asks to run
     # code is refused, not executed
-    state: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
+    state: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     return state
 
 

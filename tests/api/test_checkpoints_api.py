@@ -113,3 +113,20 @@ def test_start_after_a_crash_goes_back_to_the_checkpoint_and_trains_the_same_ste
     client.post(f"/api/runs/{run_id}/commands/pause")
     again = losses(client, run_id)
     assert again[:9] == recorded  # bit for bit the same losses for steps 6..9
+
+
+def test_start_on_a_run_whose_checkpoint_is_unreadable_is_refused_with_the_reason(
+    client: TestClient,
+) -> None:
+    run_id = client.post("/api/runs", json={"steps_per_second": None}).json()["id"]
+    with client.websocket_connect(f"/ws/runs/{run_id}") as ws:
+        step_n(client, Stream(ws), run_id, 2)
+        client.post(f"/api/runs/{run_id}/commands/stop")
+        wait_for(client, run_id, lambda run: (run["checkpoint"] or {}).get("why") == "stop")
+    folder = client.app.state.settings.data_dir / "checkpoints" / run_id  # type: ignore[attr-defined]
+    for saved in folder.glob("*.pt"):
+        saved.write_bytes(b"not a checkpoint")  # a disk that lost it, or a hand edit
+    started = client.post(f"/api/runs/{run_id}/commands/start")
+    assert started.status_code == 409, started.text
+    assert "cannot be read" in started.json()["detail"]
+    assert client.get(f"/api/runs/{run_id}").json()["state"] == "stopped"
