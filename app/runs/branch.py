@@ -123,6 +123,11 @@ async def state_for(manager: RunManager, parent_id: str, step: int, child: str) 
     raise BranchRefused(where)
 
 
+def _forget(manager: RunManager, child: str) -> None:
+    if manager.checkpoints is not None:
+        manager.checkpoints.delete(child)
+
+
 async def branch(manager: RunManager, parent_id: str, request: BranchRequest) -> Run:
     info = manager.info(parent_id)  # raises UnknownRun: 404
     if info.config is None:
@@ -132,10 +137,19 @@ async def branch(manager: RunManager, parent_id: str, request: BranchRequest) ->
     if request.step > info.step:
         raise BranchRefused(f"step {request.step} is in the future: the run is at step {info.step}")
     child = uuid.uuid4().hex[:12]
-    path = await state_for(manager, parent_id, request.step, child)
-    config = config_of(await asyncio.to_thread(load_file, path))
+    try:
+        path = await state_for(manager, parent_id, request.step, child)
+        config = config_of(await asyncio.to_thread(load_file, path))
+        run = manager.create_from_checkpoint(child, config, path, request.step)
+    except FileNotFoundError:  # the parent's checkpoint was pruned (it keeps its latest few)
+        _forget(manager, child)
+        raise BranchRefused(
+            f"the checkpoint of step {request.step} is gone (a run keeps its latest few)"
+        ) from None
+    except BaseException:  # refused (no room, …): no checkpoint of a run that never was is left
+        _forget(manager, child)
+        raise
     point = BranchPoint.model_construct(run=parent_id, step=request.step)
-    run = manager.create_from_checkpoint(child, config, path, request.step)
     run.branch = point
     history = manager.history
     await asyncio.to_thread(copy_history, history, parent_id, child, request.step)

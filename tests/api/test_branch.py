@@ -160,3 +160,17 @@ def test_pages_asking_for_a_live_runs_branches_at_once_all_get_the_answer(
     assert [answer.status_code for answer in answers] == [200] * 8
     kept = {str(answer.json()["kept"]) for answer in answers}
     assert len(kept) == 1 and "None" not in kept
+
+
+def test_a_branch_refused_for_want_of_room_leaves_no_checkpoint_behind(
+    settings: Settings, parent: str, client: TestClient
+) -> None:
+    """At the cap of live runs a branch is refused (429), and the checkpoint it was to start from,
+    written under the new run's id, goes too: no file of a run that never was."""
+    for _ in range(settings.max_runs - 1):
+        assert client.post("/api/runs", json={"steps_per_second": None}).status_code == 201
+    kept = settings.data_dir / "checkpoints"
+    folders = {path.name for path in kept.glob("*")}
+    refused = client.post(f"/api/runs/{parent}/branch", json={"step": FORK})
+    assert refused.status_code == 429, refused.text
+    assert {path.name for path in kept.glob("*") if any(path.iterdir())} <= folders
