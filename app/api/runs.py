@@ -8,12 +8,12 @@ handler's work is a state check, a pipe write and a small SQLite write, well und
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Protocol
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Response, status
 from starlette.requests import HTTPConnection
 
-from app.api.deps import HistoryDep, RunsDep
+from app.api.deps import CheckpointsDep, HistoryDep, RunsDep
 from app.api.schemas import PaceChange, RunRename
 from app.contract.health import Instrumentation
 from app.contract.rest import DataPoints, LossSurface, Problem, RefusedInput, ScalarsExport
@@ -24,6 +24,7 @@ from app.engine.points import data_points
 from app.engine.surface import loss_surface
 from app.runs.state import Command
 from app.security.viewers import ACCESS_KEY, LINKS_KEY, OWNER, ViewerLinks
+from app.store.checkpoints import CheckpointStore
 from app.store.history import History, RunRecord
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
@@ -43,7 +44,7 @@ FORBIDDEN: dict[int | str, dict[str, Any]] = {
 
 @router.get("")
 async def list_runs(
-    runs: RunsDep, history: HistoryDep, connection: HTTPConnection
+    runs: RunsDep, history: HistoryDep, checkpoints: CheckpointsDep, connection: HTTPConnection
 ) -> list[RunInfo]:
     """Every run, newest first: live ones as their worker reports them, the others from the
     history, each with its name, start, latest loss and disk use (its share of the history file
@@ -54,7 +55,7 @@ async def list_runs(
     # Disk use reads every page of the history file: worth it for the owner's runs list, not for a
     # view-only link's page, which sees one run and no list (a room may hold hundreds of them).
     losses, disk = (
-        ({}, {}) if access.viewer else await asyncio.to_thread(_usage, history, connection)
+        ({}, {}) if access.viewer else await asyncio.to_thread(_usage, history, checkpoints)
     )
     return [
         _described(
@@ -95,13 +96,17 @@ async def rename_run(run_id: str, rename: RunRename, runs: RunsDep, history: His
 
 @router.delete("/{run_id}", status_code=status.HTTP_204_NO_CONTENT, responses=FORBIDDEN)
 async def delete_run(
-    run_id: str, runs: RunsDep, history: HistoryDep, connection: HTTPConnection
+    run_id: str,
+    runs: RunsDep,
+    history: HistoryDep,
+    checkpoints: CheckpointsDep,
+    connection: HTTPConnection,
 ) -> Response:
     """Delete an ended run: its history (curve, racers, snapshots, events) and checkpoints go,
     and the history file gives their pages back. A live run is refused (409): stop it first."""
     runs.info(run_id)  # raises UnknownRun: 404
     await runs.forget(run_id)  # raises IllegalTransition for a live run: 409
-    await asyncio.to_thread(_delete, history, connection, run_id)
+    await asyncio.to_thread(_delete, history, checkpoints, run_id)
     links: ViewerLinks | None = connection.scope.get(LINKS_KEY)
     if links is not None:  # (set by the Guard on every request but the health probe)
         links.forget_run(run_id)
@@ -218,31 +223,14 @@ def _described(
     )
 
 
-class _Checkpoints(Protocol):
-    """What a run's deletion and disk use need of the checkpoint store (app/store/checkpoints)."""
-
-    def disk_bytes(self, run_id: str) -> int: ...
-
-    def delete(self, run_id: str) -> int: ...
-
-
-def _checkpoints(connection: HTTPConnection) -> _Checkpoints | None:
-    store: _Checkpoints | None = getattr(connection.app.state, "checkpoints", None)
-    return store
-
-
-def _usage(history: History, connection: HTTPConnection) -> tuple[dict[str, float], dict[str, int]]:
+def _usage(history: History, store: CheckpointStore) -> tuple[dict[str, float], dict[str, int]]:
     """Each run's latest loss and its bytes on disk (the history's share and the checkpoints)."""
     losses, disk = history.last_losses(), history.disk_use()
-    store = _checkpoints(connection)
-    if store is not None:
-        for run_id in disk:
-            disk[run_id] += store.disk_bytes(run_id)
+    for run_id in disk:
+        disk[run_id] += store.disk_bytes(run_id)
     return losses, disk
 
 
-def _delete(history: History, connection: HTTPConnection, run_id: str) -> None:
-    store = _checkpoints(connection)
-    if store is not None:
-        store.delete(run_id)
+def _delete(history: History, store: CheckpointStore, run_id: str) -> None:
+    store.delete(run_id)
     history.delete_run(run_id)
