@@ -148,11 +148,6 @@ class RewindRing:
         else:
             self.keep(loop)
 
-    def clear(self) -> None:
-        self.frames.clear()
-        self._force = True
-        self._last_step_at = None
-
     # reading
 
     def kept(self, current: int) -> tuple[int, int] | None:
