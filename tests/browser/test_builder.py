@@ -191,7 +191,7 @@ def test_the_address_starts_the_same_run_in_a_fresh_browser(
         recreated = run_id_of(other)
         assert recreated != original
         assert call(server, f"api/runs/{recreated}")["config"] == expected
-        expect(other.get_by_label("Seed")).to_have_value("7")
+        expect(other.get_by_label("Seed", exact=True)).to_have_value("7")
         expect(other.get_by_label("Optimizer", exact=True)).to_have_value("sgd")
         expect(other.get_by_label("Learning rate")).to_have_value("0.1")
         expect(other.get_by_label("Momentum", exact=True)).to_have_value("0.5")
