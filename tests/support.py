@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -53,6 +55,9 @@ class Server:
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
+            # a process group of its own with its workers: `kill` takes them all at once, as a
+            # crash or an OOM kill of the container does
+            start_new_session=True,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -67,8 +72,19 @@ class Server:
     def stop(self) -> None:
         if self.process is not None:
             self.process.terminate()
-            self.process.wait(timeout=15)
-            self.process = None
+            try:
+                self.process.wait(timeout=15)
+            finally:
+                with contextlib.suppress(ProcessLookupError):  # (a worker left behind)
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                self.process = None
+
+    def kill(self) -> None:
+        """kill -9 of the server and its workers: no shutdown, nothing saved or flushed."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        self.process = None
 
 
 def call(server: Server, path: str, method: str = "GET", body: object = None) -> Any:

@@ -14,15 +14,9 @@ Checkpoints come twice a second here (--checkpoint-every 0.5), so that most live
 from __future__ import annotations
 
 import math
-import os
 import random
-import signal
 import sqlite3
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -30,66 +24,10 @@ from typing import Any, TypeVar
 
 import pytest
 
-from tests.support import call, free_port
+from tests.support import Server, call, free_port
 
-ROOT = Path(__file__).resolve().parents[2]
 KILLS = 20
 T = TypeVar("T")
-
-
-class Server:
-    """`python -m app` as a user starts it, in a process group of its own with its workers, so
-    that one killpg takes them all at once, as a crash or an OOM kill of the container does."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir, self.port = data_dir, free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
-        self.log = data_dir.parent / "server.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "app",
-                "--port",
-                str(self.port),
-                "--data-dir",
-                str(self.data_dir),
-                "--checkpoint-every",
-                "0.5",
-            ],
-            cwd=ROOT,
-            stdout=self.log.open("ab"),
-            stderr=subprocess.STDOUT,
-            # no default run: the one run under test is all there is to restart
-            env={**os.environ, "PYTHONUNBUFFERED": "1", "STEPSCOPE_DEFAULT_RUN": "false"},
-            start_new_session=True,
-        )
-        wait(lambda: self._up(), 60, "the server did not come up")
-
-    def _up(self) -> bool:
-        try:
-            with urllib.request.urlopen(self.url + "healthz", timeout=1) as response:
-                return bool(response.status == 200)
-        except OSError:
-            return False
-
-    def kill(self) -> None:
-        assert self.process is not None
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-        self.process = None
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            finally:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process = None
 
 
 def wait(check: Callable[[], T | None], limit: float, what: str) -> T:
@@ -102,7 +40,16 @@ def wait(check: Callable[[], T | None], limit: float, what: str) -> T:
 
 @pytest.fixture
 def servers(tmp_path: Path) -> Iterator[list[Server]]:
-    started = [Server(tmp_path / name / "data") for name in ("a", "b")]
+    started = [
+        Server(
+            tmp_path / name / "data",
+            free_port(),
+            # no default run: the one run under test is all there is to restart
+            env={"STEPSCOPE_DEFAULT_RUN": "false"},
+            args=["--checkpoint-every", "0.5"],
+        )
+        for name in ("a", "b")
+    ]
     try:
         for server in started:
             server.data_dir.parent.mkdir(parents=True)
