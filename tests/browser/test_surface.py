@@ -154,7 +154,7 @@ def test_the_race_picker_closes_on_escape(server: Server, page: Page) -> None:
     open_run(page, server, run_id)
     summary = page.locator("#race-summary")
     summary.click()
-    picker = page.locator("details.race-picker")
+    picker = page.locator("details.race-picker:not(.branch-picker)")
     expect(picker).to_have_attribute("open", "")
     page.get_by_role("checkbox", name="Adam", exact=True).focus()
     page.keyboard.press("Escape")

@@ -300,7 +300,7 @@ export class LossChart {
           labelSize: 16,
           labelGap: 2,
           stroke: "#475467",
-          space: 20, // px between ticks: three labels fit even on a short chart (12 px labels)
+          space: 24, // px between ticks: three labels fit even on a short chart
           incrs: () => (this.log ? LOG_INCREMENTS : LINEAR_INCREMENTS),
           values: (_u, ticks, _axis, _space, incr) => this.yLabels(ticks, incr),
           size: (u, values, axisIdx, cycle) => this.axisSize(u, values, axisIdx, cycle, "y"),
