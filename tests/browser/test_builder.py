@@ -141,6 +141,10 @@ def test_the_address_starts_the_same_run_in_a_fresh_browser(
     expect(page.get_by_test_id("notice")).to_contain_text("activation Tanh → Sigmoid")
     expect(page.get_by_label("Layer 1 units")).to_have_value("12")
     # the address follows the run's configuration, a change of learning rate included
+    # (SGD's fields come with the new run's info: in one CI run of 26 minutes the field was not
+    # there after Playwright's 30 s, where it comes at once when run alone; not yet understood,
+    # so the wait is longer and the stop note names it)
+    expect(page.get_by_label("Momentum", exact=True)).to_be_editable(timeout=60_000)
     enter(page, "Momentum", "0.5")
     page.wait_for_function("() => new URLSearchParams(location.search).has('config')")
     original = run_id_of(page)
