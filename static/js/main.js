@@ -206,8 +206,17 @@ async function main() {
   // A refused edit is explained beside its field by the controls, so these are not `attempt`ed.
   /** @param {import("./api.js").RunInfo} run */
   const accepted = (run) => store.acceptConfig(run);
-  controls.bindOptimizer((config) => api.setOptimizer(runId(), config).then(accepted));
-  controls.bindTeaching((teaching) => api.setTeaching(runId(), teaching).then(accepted));
+  // Edits of the run still on their way to the server: a model the builder applies builds on them,
+  // not on the run as it was before they were answered (on a slow server an optimizer changed just
+  // before Apply was left out of the new run).
+  let edits = Promise.resolve();
+  /** @template T @param {Promise<T>} promise */
+  const inFlight = (promise) => {
+    edits = edits.then(() => promise).then(() => undefined, () => undefined);
+    return promise;
+  };
+  controls.bindOptimizer((config) => inFlight(api.setOptimizer(runId(), config).then(accepted)));
+  controls.bindTeaching((teaching) => inFlight(api.setTeaching(runId(), teaching).then(accepted)));
   controls.bindPace((pace) => api.setPace(runId(), pace).then(accepted));
   alerts.bindSwitch((settings) => attempt(api.setAlerts(runId(), settings)));
   // A refused budget is explained beside its field, so it is not `attempt`ed either.
@@ -226,7 +235,15 @@ async function main() {
     const same = sameOptimizer(optimizer, optimizerSpecs.get(optimizer.name)?.title);
     return flow.replaceRun(config, `${changed.join(", ")}: the data changed, ${same}`);
   });
-  builder.bindApply((config, why) => flow.replaceRun(config, why));
+  builder.bindApply((config, why) => {
+    const base = store.run?.id;
+    return edits.then(() => {
+      const latest = store.run?.id === base ? store.run?.config : null;
+      // the builder's draft holds the model; the optimizer and the switches are the run's, as answered
+      const built = latest ? { ...config, optimizer: latest.optimizer, teaching: latest.teaching } : config;
+      return flow.replaceRun(built, why);
+    });
+  });
   // One smoothing weight for every time series on the page: the loss chart's and the health charts'.
   const smoothing = /** @type {HTMLInputElement} */ ($("smoothing"));
   const applySmoothing = () => {
