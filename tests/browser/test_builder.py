@@ -141,11 +141,10 @@ def test_the_address_starts_the_same_run_in_a_fresh_browser(
     expect(page.get_by_test_id("notice")).to_contain_text("activation Tanh → Sigmoid")
     expect(page.get_by_label("Layer 1 units")).to_have_value("12")
     # the address follows the run's configuration, a change of learning rate included
-    # (In one CI run of 26 minutes SGD's Momentum field was not there after Playwright's 30 s;
-    # run alone it comes at once. Likely cause, not yet mended: Apply builds the new run's config
-    # from the last RunInfo the builder has (views/builder.js send), so an optimizer change whose
-    # answer has not come back yet on a loaded server is left out of the new run. The stop note
-    # names it.)
+    # (In one CI run of 26 minutes SGD's Momentum field was not there after Playwright's 30 s:
+    # Apply built the new run on the last RunInfo the builder had, and an optimizer change whose
+    # answer had not come back on the loaded server was left out. Apply now waits for edits in
+    # flight (static/js/main.js); the longer wait stays for a slow worker start.)
     expect(page.get_by_label("Momentum", exact=True)).to_be_editable(timeout=60_000)
     enter(page, "Momentum", "0.5")
     page.wait_for_function("() => new URLSearchParams(location.search).has('config')")
