@@ -54,6 +54,25 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+def pixels_of(page: Page, rgb: tuple[int, int, int], chart: str = "#loss-chart") -> int:
+    """How many pixels of a chart's canvas (the loss chart's by default) are drawn in (about)
+    this colour; 0 before the chart has a canvas."""
+    count: int = page.evaluate(
+        """([selector, r, g, b]) => {
+          const canvas = document.querySelector(`${selector} canvas`);
+          if (!canvas) return 0;
+          const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+          let n = 0;
+          for (let i = 0; i < data.length; i += 4)
+            if (Math.abs(data[i] - r) < 40 && Math.abs(data[i + 1] - g) < 40
+                && Math.abs(data[i + 2] - b) < 40 && data[i + 3] > 200) n++;
+          return n;
+        }""",
+        [chart, *rgb],
+    )
+    return count
+
+
 def screenshot(page: Page, name: str) -> Path:
     """Keep what the page looked like, at its current viewport size, under artifacts/browser/."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -13,30 +13,13 @@ import pytest
 from playwright.sync_api import Page, WebSocketRoute, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.browser.conftest import ARTIFACTS, screenshot
+from tests.browser.conftest import ARTIFACTS, pixels_of, screenshot
 from tests.browser.rest import call, new_run, open_run, run_until, steps
 from tests.support import Server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHART = "#loss-chart"
-
-
-def pixels_of(page: Page, rgb: tuple[int, int, int]) -> int:
-    """How many pixels of the loss chart's canvas are drawn in (about) this colour."""
-    count: int = page.evaluate(
-        """([r, g, b]) => {
-          const canvas = document.querySelector('#loss-chart canvas');
-          const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
-          let n = 0;
-          for (let i = 0; i < data.length; i += 4)
-            if (Math.abs(data[i] - r) < 40 && Math.abs(data[i + 1] - g) < 40
-                && Math.abs(data[i + 2] - b) < 40 && data[i + 3] > 200) n++;
-          return n;
-        }""",
-        list(rgb),
-    )
-    return count
 
 
 def drawn_in(page: Page, rgb: tuple[int, int, int], at_least: int, timeout_ms: int = 5000) -> bool:

@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import PHONE, screenshot
+from tests.browser.conftest import PHONE, pixels_of, screenshot
 from tests.browser.rest import call, new_run, open_run, run_until
 from tests.support import Server
 
@@ -17,6 +17,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHART = "#loss-chart"
 BLUE, RED = (0x1D, 0x4E, 0xD8), (0xDC, 0x26, 0x26)  # SERIES_COLORS[0], [1]
+COMPARE = "#compare-chart"
 
 
 def legend(page: Page, chart: str) -> tuple[int, float]:
@@ -64,23 +65,6 @@ def row(page: Page, run_id: str):  # type: ignore[no-untyped-def]
     return page.locator(f"#runs-body tr[data-run='{run_id}']")
 
 
-def canvas_pixels(page: Page, rgb: tuple[int, int, int]) -> int:
-    count: int = page.evaluate(
-        """([r, g, b]) => {
-          const canvas = document.querySelector('#compare-chart canvas');
-          if (!canvas) return 0;
-          const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
-          let n = 0;
-          for (let i = 0; i < data.length; i += 4)
-            if (Math.abs(data[i] - r) < 40 && Math.abs(data[i + 1] - g) < 40
-                && Math.abs(data[i + 2] - b) < 40 && data[i + 3] > 200) n++;
-          return n;
-        }""",
-        list(rgb),
-    )
-    return count
-
-
 @pytest.mark.allow_console(r"status of 409", r"status of 422")
 def test_the_runs_list_renames_compares_exports_and_deletes(server: Server, page: Page) -> None:
     first = new_run(server, {"experiment": "seed-linear", "optimizer": {"name": "sgd", "lr": 0.01}})
@@ -126,7 +110,7 @@ def test_the_runs_list_renames_compares_exports_and_deletes(server: Server, page
     expect(key).to_contain_text(re.compile(r"Circle .* · validation loss"))
     page.wait_for_function("() => !!document.querySelector('#compare-chart canvas')")
     compare.scroll_into_view_if_needed()
-    assert canvas_pixels(page, BLUE) > 100 and canvas_pixels(page, RED) > 100
+    assert pixels_of(page, BLUE, COMPARE) > 100 and pixels_of(page, RED, COMPARE) > 100
     screenshot(page, "runs-compare")
     page.set_viewport_size(PHONE)
     compare.scroll_into_view_if_needed()
