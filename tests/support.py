@@ -15,6 +15,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import torch
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -134,3 +136,20 @@ def wait_for_connections(server: Server, count: int, limit: float) -> None:
     while (now := call(server, "/api/server")["connections"]) != count:
         assert time.monotonic() < deadline, f"{now} connections, never {count}"
         time.sleep(0.05)
+
+
+def assert_same_tree(found: Any, expected: Any, where: str = "state") -> None:
+    """Equal down to every tensor's bits (and every hyperparameter in param_groups)."""
+    if isinstance(expected, torch.Tensor):
+        assert isinstance(found, torch.Tensor) and found.dtype == expected.dtype, where
+        assert torch.equal(found, expected), where
+    elif isinstance(expected, dict):
+        assert found.keys() == expected.keys(), where
+        for key in expected:
+            assert_same_tree(found[key], expected[key], f"{where}.{key}")
+    elif isinstance(expected, list | tuple):
+        assert len(found) == len(expected), where
+        for i, (a, b) in enumerate(zip(found, expected, strict=True)):
+            assert_same_tree(a, b, f"{where}[{i}]")
+    else:
+        assert found == expected, where

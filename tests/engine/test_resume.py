@@ -24,6 +24,7 @@ from app.engine.loop import TrainingLoop
 from app.engine.optimizers import SGDConfig
 from app.store.checkpoints import load_file
 from tests.engine.oracle import CASES, OptimizerCase, oracle_for
+from tests.support import assert_same_tree
 
 ROOT = Path(__file__).resolve().parents[2]
 # 100 samples in batches of 32: an epoch is 3 batches, so k and N fall mid-epoch and the resumed
@@ -100,23 +101,6 @@ def test_resumed_in_a_new_process_equals_the_unbroken_run(
     for name, parameter in straight.model.named_parameters():
         assert torch.equal(found["parameters"][name], parameter), name
     assert_same_tree(found["optimizer"], straight.optimizer.state_dict())
-
-
-def assert_same_tree(found: Any, expected: Any, where: str = "optimizer") -> None:
-    """Equal down to every tensor's bits (and every hyperparameter in param_groups)."""
-    if isinstance(expected, torch.Tensor):
-        assert isinstance(found, torch.Tensor) and found.dtype == expected.dtype, where
-        assert torch.equal(found, expected), where
-    elif isinstance(expected, dict):
-        assert found.keys() == expected.keys(), where
-        for key in expected:
-            assert_same_tree(found[key], expected[key], f"{where}.{key}")
-    elif isinstance(expected, list | tuple):
-        assert len(found) == len(expected), where
-        for i, (a, b) in enumerate(zip(found, expected, strict=True)):
-            assert_same_tree(a, b, f"{where}[{i}]")
-    else:
-        assert found == expected, where
 
 
 # in this process: what the checkpoint holds beyond the seed's parameters

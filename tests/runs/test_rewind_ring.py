@@ -6,35 +6,19 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import torch
 
 from app.engine import checkpoint
 from app.engine.experiments import ExperimentConfig
 from app.engine.loop import TrainingLoop
 from app.engine.optimizers import AdamConfig
 from app.runs.rewind import RewindRefused, RewindRing, state_bytes
+from tests.support import assert_same_tree
 
 CONFIG = {
     "experiment": "seed-linear",
     "steps_per_second": None,
     "optimizer": {"name": "adam", "lr": 0.05},
 }
-
-
-def assert_same(found: Any, expected: Any, where: str = "state") -> None:
-    """Two captured states, tensors compared bit for bit (the RNG tensors included)."""
-    if isinstance(expected, torch.Tensor):
-        assert isinstance(found, torch.Tensor) and torch.equal(found, expected), where
-    elif isinstance(expected, dict):
-        assert found.keys() == expected.keys(), where
-        for key in expected:
-            assert_same(found[key], expected[key], f"{where}.{key}")
-    elif isinstance(expected, list | tuple):
-        assert len(found) == len(expected), where
-        for i, (a, b) in enumerate(zip(found, expected, strict=True)):
-            assert_same(a, b, f"{where}[{i}]")
-    else:
-        assert found == expected, where
 
 
 def trained(
@@ -61,16 +45,16 @@ def test_every_kept_step_is_the_state_the_run_had_then() -> None:
     assert ring.kept(loop.step) == (0, 23)
     before = checkpoint.capture(loop)
     for step in range(24):
-        assert_same(ring.state_at(step, loop), truth[step], f"step {step}")
+        assert_same_tree(ring.state_at(step, loop), truth[step], f"step {step}")
     # the replays left the run itself alone: parameters, optimizer and RNG as they were
-    assert_same(checkpoint.capture(loop), before)
+    assert_same_tree(checkpoint.capture(loop), before)
 
 
 def test_with_zero_grad_off_the_piled_up_gradients_are_replayed_too() -> None:
     loop, ring, truth = trained(13, stride=4, teaching={"zero_grad": False})
     assert truth[13]["grads"], "the state has gradients when zero_grad is off"
     for step in range(14):
-        assert_same(ring.state_at(step, loop), truth[step], f"step {step}")
+        assert_same_tree(ring.state_at(step, loop), truth[step], f"step {step}")
 
 
 def test_a_step_past_the_kept_range_is_refused_with_the_range() -> None:
@@ -109,7 +93,7 @@ def test_a_settings_change_ends_a_replay_and_starts_a_keyframe() -> None:
     # keyframes at 0, 6, then 8 (the change, with its new lr), then every 6 from there
     assert [f.step for f in ring.frames] == [0, 6, 8, 14, 20]
     for step in range(21):
-        assert_same(ring.state_at(step, loop), truth[step], f"step {step}")
+        assert_same_tree(ring.state_at(step, loop), truth[step], f"step {step}")
 
 
 def test_a_change_in_the_middle_of_a_step_keeps_the_steps_either_side() -> None:
@@ -129,4 +113,4 @@ def test_a_change_in_the_middle_of_a_step_keeps_the_steps_either_side() -> None:
     truth[7] = checkpoint.capture(loop)
     assert [f.step for f in ring.frames] == [0, 4, 7]
     for step in range(8):
-        assert_same(ring.state_at(step, loop), truth[step], f"step {step}")
+        assert_same_tree(ring.state_at(step, loop), truth[step], f"step {step}")
